@@ -1,0 +1,68 @@
+/** `docket config show` and `docket config reset-db`. */
+import type { Command } from 'commander';
+import { resolveConfig } from '../../config/config.js';
+import { InvalidInputError, InvalidStateError } from '../../core/errors.js';
+import { action, emit, globals, withDocket } from '../context.js';
+
+export function register(program: Command): void {
+  const config = program.command('config').description('show settings or reset the database');
+  config
+    .command('show')
+    .description('show where data lives and the settings in force, with where each came from')
+    .action(
+      action(async (_flags: unknown, command: Command) => {
+        const options = globals(command);
+        const settings = resolveConfig({ db: options.db, home: options.home });
+        const json = {
+          home: settings.home,
+          db: settings.db,
+          logs_dir: settings.logsDir,
+          worker: {
+            concurrency: settings.worker.concurrency,
+            idle_exit_ms: settings.worker.idleExitMs,
+            grace_ms: settings.worker.graceMs,
+            lease_ms: settings.worker.leaseMs,
+            on_demand: settings.worker.onDemand,
+          },
+          sources: settings.sources,
+        };
+        emit(options, json, () =>
+          [
+            `home:         ${settings.home}  (${settings.sources.home})`,
+            `db:           ${settings.db}  (${settings.sources.db})`,
+            `logs:         ${settings.logsDir}`,
+            `concurrency:  ${settings.worker.concurrency}  (${settings.sources.concurrency})`,
+            `idle exit:    ${settings.worker.idleExitMs / 1000}s  (${settings.sources.idle_exit})`,
+            `grace:        ${settings.worker.graceMs / 1000}s  (${settings.sources.grace})`,
+            `on-demand:    ${settings.worker.onDemand}  (${settings.sources.on_demand})`,
+          ].join('\n'),
+        );
+        return 0;
+      }),
+    );
+  config
+    .command('reset-db')
+    .description('delete every job record and log (asks for --yes)')
+    .option('--yes', 'really delete everything')
+    .action(
+      action(async (flags: { yes?: boolean }, command: Command) => {
+        if (!flags.yes)
+          throw new InvalidInputError('--yes', 'reset-db deletes every job and log; add --yes to confirm');
+        return withDocket(command, async (docket, options) => {
+          const counts = await docket.counts();
+          if (counts.running + counts.suspended > 0) {
+            throw new InvalidStateError(
+              `${counts.running + counts.suspended} jobs are running or suspended; cancel them before resetting`,
+            );
+          }
+          await docket.resetDb();
+          emit(
+            options,
+            { reset: true, removed: counts.total },
+            () => `removed ${counts.total} jobs; the database is empty`,
+          );
+          return 0;
+        });
+      }),
+    );
+}

@@ -1,0 +1,54 @@
+/** `docket run`: submit, stream the job's output live, and exit with the job's exit code. */
+import { constants } from 'node:os';
+import type { Command } from 'commander';
+import { EXIT } from '../../core/errors.js';
+import type { Job } from '../../core/words.js';
+import { action, emit, withDocket } from '../context.js';
+import { followJob } from '../follow.js';
+import { jobJson } from '../format.js';
+import { addJobOptions, type SubmitFlags, specFromFlags } from './submit.js';
+
+/** The exit code that stands for a finished job, as a shell would report it. */
+export function exitCodeOf(job: Job): number {
+  switch (job.status) {
+    case 'completed':
+      return 0;
+    case 'timeout':
+      return EXIT.timeout;
+    case 'cancelled':
+      return EXIT.cancelled;
+    case 'failed':
+      if (job.exitCode !== null && job.exitCode !== 0) return job.exitCode;
+      if (job.signal) return 128 + (constants.signals[job.signal as NodeJS.Signals] ?? 0);
+      return 1;
+    default:
+      return 1;
+  }
+}
+
+export function register(program: Command): void {
+  addJobOptions(
+    program.command('run').description("submit a job, stream its output, and exit with the job's exit code"),
+  ).action(
+    action(async (argv: string[], flags: SubmitFlags, command: Command) => {
+      const spec = specFromFlags(flags, argv);
+      return withDocket(command, async (docket, options) => {
+        const job = await docket.submit(spec);
+        // Ctrl-C stops the job too, as it would a command run in the foreground.
+        const interrupt = () => void docket.cancel(job.id, 'interrupted (docket run received SIGINT)').catch(() => {});
+        process.once('SIGINT', interrupt);
+        process.once('SIGTERM', interrupt);
+        try {
+          const final = await followJob(docket, job.id, options.json ? { stdout: null, stderr: null } : {});
+          if (options.json) emit(options, jobJson(final), () => '');
+          else if (final.status !== 'completed')
+            process.stderr.write(`docket: job ${final.id} ${final.status}${final.error ? `: ${final.error}` : ''}\n`);
+          return exitCodeOf(final);
+        } finally {
+          process.off('SIGINT', interrupt);
+          process.off('SIGTERM', interrupt);
+        }
+      });
+    }),
+  );
+}

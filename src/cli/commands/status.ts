@@ -1,0 +1,82 @@
+/** `docket status ID`: one job in full, with every attempt. */
+import type { Command } from 'commander';
+import { parseJobId } from '../../core/units.js';
+import type { JobWithAttempts } from '../../core/words.js';
+import { action, emit, withDocket } from '../context.js';
+import { elapsed, jobWithAttemptsJson, shortTime, statusLabel, table } from '../format.js';
+
+function describe(job: JobWithAttempts): string {
+  const r = job.resources;
+  const resources = [
+    r.cpuCount && `cpus=${r.cpuCount}`,
+    r.memoryBytes && `memory=${r.memoryBytes}B`,
+    r.gpuCount && `gpus=${r.gpuCount}`,
+    r.partition && `partition=${r.partition}`,
+    r.account && `account=${r.account}`,
+  ].filter(Boolean);
+  const fields: [string, string | number | null][] = [
+    ['id', job.id],
+    ['name', job.name],
+    ['status', statusLabel(job)],
+    ['command', job.command ?? JSON.stringify(job.argv)],
+    ['cwd', job.cwd],
+    ['queue', job.queue],
+    ['priority', job.priority],
+    ['scheduler', job.scheduler],
+    ['attempts', `${job.attempts}/${job.maxAttempts}`],
+    ['depends on', job.dependsOn.length ? job.dependsOn.join(', ') : null],
+    ['key', job.key],
+    ['run at', new Date(job.runAt).toISOString()],
+    ['time limit', job.timeLimitSeconds === null ? null : `${job.timeLimitSeconds}s`],
+    ['resources', resources.length ? resources.join(' ') : null],
+    [
+      'progress',
+      job.progress === null ? null : `${Math.round(job.progress * 100)}% ${job.progressMessage ?? ''}`.trim(),
+    ],
+    ['created', shortTime(job.createdAt)],
+    ['started', shortTime(job.startedAt)],
+    ['ended', shortTime(job.endedAt)],
+    ['elapsed', elapsed(job)],
+    ['exit code', job.exitCode],
+    ['signal', job.signal],
+    ['error', job.error],
+    ['host / pid', job.host ? `${job.host} / ${job.pid ?? '-'}` : null],
+    ['worker', job.workerId],
+  ];
+  const head = fields
+    .filter(([, value]) => value !== null && value !== '')
+    .map(([label, value]) => `${`${label}:`.padEnd(12)}${value}`)
+    .join('\n');
+  if (job.executions.length === 0) return head;
+  const attempts = table(
+    ['ATTEMPT', 'STATUS', 'STARTED', 'ENDED', 'EXIT', 'HOST', 'PID', 'ERROR'],
+    job.executions.map((a) => [
+      a.attempt,
+      a.status,
+      shortTime(a.startedAt),
+      shortTime(a.endedAt),
+      a.exitCode ?? a.signal,
+      a.host,
+      a.pid,
+      a.error ?? '',
+    ]),
+  );
+  return `${head}\n\n${attempts}`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('show one job in full, with its attempts')
+    .argument('<id>', 'job id')
+    .action(
+      action(async (id: string, _flags: unknown, command: Command) => {
+        const jobId = parseJobId(id);
+        return withDocket(command, async (docket, options) => {
+          const job = await docket.get(jobId);
+          emit(options, jobWithAttemptsJson(job), () => describe(job));
+          return 0;
+        });
+      }),
+    );
+}

@@ -1,0 +1,125 @@
+/** `docket submit`: store a job and hand it to a worker (started on demand). */
+import type { Command } from 'commander';
+import { InvalidInputError } from '../../core/errors.js';
+import { parseCount, parseDuration, parseJobId, parseSize, parseTime } from '../../core/units.js';
+import { type JobSpec, SCHEDULERS, type SchedulerName } from '../../core/words.js';
+import { action, collect, emit, withDocket } from '../context.js';
+import { jobJson } from '../format.js';
+
+export interface SubmitFlags {
+  cmd?: string;
+  jobName?: string;
+  cwd?: string;
+  env?: string[];
+  queue?: string;
+  priority?: string;
+  delay?: string;
+  at?: string;
+  after?: string[];
+  timeLimit?: string;
+  maxAttempts?: string;
+  retryDelay?: string;
+  cpuCount?: string;
+  memory?: string;
+  gpuCount?: string;
+  partition?: string;
+  account?: string;
+  key?: string;
+  scheduler?: string;
+}
+
+/** Adds the job options shared by `submit` and `run`. */
+export function addJobOptions(command: Command): Command {
+  return command
+    .argument('[argv...]', 'program and arguments to run without a shell (after --)')
+    .option('--cmd <shell>', 'a shell command line, run by sh -c')
+    .option('--job-name <name>', 'a name to recognise the job by')
+    .option('--cwd <dir>', 'working directory (default: the current one)')
+    .option('--env <K=V>', 'set an environment variable (repeatable)', collect)
+    .option('--queue <queue>', 'queue to put the job in', 'default')
+    .option('--priority <n>', 'higher runs first; may be negative', '0')
+    .option('--delay <duration>', 'start no earlier than this long from now (90s, 5m, 2h, 1:30:00)')
+    .option('--at <time>', 'start no earlier than this ISO-8601 time')
+    .option('--after <id>', 'run only after job <id> completed (repeatable)', collect)
+    .option('--time-limit <duration>', 'stop the job and mark it timeout after this long')
+    .option('--max-attempts <n>', 'tries before the job is failed', '1')
+    .option('--retry-delay <duration>', 'wait between tries', '0s')
+    .option('--cpu-count <n>', 'CPUs the job needs')
+    .option('--memory <size>', 'memory the job needs (512M, 32GB)')
+    .option('--gpu-count <n>', 'GPUs the job needs')
+    .option('--partition <name>', 'SLURM partition')
+    .option('--account <name>', 'SLURM account')
+    .option('--key <key>', 'idempotency key: a second submit with it returns the first job')
+    .option('--scheduler <name>', `where the job runs: ${SCHEDULERS.join(' or ')}`, 'local');
+}
+
+/** Turns the shared flags into a job spec, refusing bad values with the flag's name. */
+export function specFromFlags(flags: SubmitFlags, argv: string[]): JobSpec {
+  if (flags.delay !== undefined && flags.at !== undefined) {
+    throw new InvalidInputError('--delay', 'give either --delay or --at, not both');
+  }
+  if (flags.cmd !== undefined && argv.length > 0) {
+    throw new InvalidInputError('--cmd', 'give either --cmd "shell string" or -- PROGRAM ARG..., not both');
+  }
+  const scheduler = flags.scheduler ?? 'local';
+  if (!SCHEDULERS.includes(scheduler as SchedulerName)) {
+    throw new InvalidInputError('--scheduler', `"${scheduler}" is not a scheduler; use ${SCHEDULERS.join(' or ')}`);
+  }
+  if (scheduler !== 'local') {
+    throw new InvalidInputError(
+      '--scheduler',
+      `the ${scheduler} scheduler is not available in this version; use local`,
+    );
+  }
+  const spec: JobSpec = {
+    name: flags.jobName,
+    command: flags.cmd,
+    argv: argv.length > 0 ? argv : undefined,
+    cwd: flags.cwd,
+    env: parseEnv(flags.env ?? []),
+    queue: flags.queue,
+    priority: parseCount(flags.priority ?? '0', '--priority', { min: Number.MIN_SAFE_INTEGER }),
+    scheduler: scheduler as SchedulerName,
+    dependsOn: (flags.after ?? []).map((id) => parseJobId(id)),
+    maxAttempts: parseCount(flags.maxAttempts ?? '1', '--max-attempts'),
+    retryDelaySeconds: parseDuration(flags.retryDelay ?? '0s', '--retry-delay'),
+    key: flags.key,
+    resources: {
+      cpuCount: flags.cpuCount === undefined ? undefined : parseCount(flags.cpuCount, '--cpu-count'),
+      memoryBytes: flags.memory === undefined ? undefined : parseSize(flags.memory, '--memory'),
+      gpuCount: flags.gpuCount === undefined ? undefined : parseCount(flags.gpuCount, '--gpu-count', { min: 0 }),
+      partition: flags.partition,
+      account: flags.account,
+    },
+  };
+  if (flags.timeLimit !== undefined) {
+    spec.timeLimitSeconds = parseDuration(flags.timeLimit, '--time-limit');
+    if (spec.timeLimitSeconds <= 0) throw new InvalidInputError('--time-limit', 'must be longer than zero');
+  }
+  if (flags.delay !== undefined) spec.runAt = parseTime(flags.delay, '--delay', 'future');
+  if (flags.at !== undefined) spec.runAt = parseTime(flags.at, '--at', 'future');
+  return spec;
+}
+
+function parseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw new InvalidInputError('--env', `"${pair}" is not K=V`);
+    env[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  return env;
+}
+
+export function register(program: Command): void {
+  addJobOptions(program.command('submit').description('queue a job and return at once')).action(
+    action(async (argv: string[], flags: SubmitFlags, command: Command) => {
+      const spec = specFromFlags(flags, argv);
+      return withDocket(command, async (docket, options) => {
+        const job = await docket.submit(spec);
+        emit(options, jobJson(job), () => `${job.id}\t${job.status}\t${job.name}`);
+        return 0;
+      });
+    }),
+  );
+}

@@ -1,0 +1,57 @@
+/** `docket worker`: run jobs from the queues until stopped (SIGTERM/SIGINT shut it down gracefully). */
+import type { Command } from 'commander';
+import pino from 'pino';
+import { parseCount, parseDuration } from '../../core/units.js';
+import { Docket } from '../../docket.js';
+import { action, collect, globals } from '../context.js';
+
+interface WorkerFlags {
+  queue?: string[];
+  concurrency?: string;
+  idleExit?: string;
+  onDemand?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('worker')
+    .description('run queued jobs until stopped (or until idle with --idle-exit)')
+    .option('--queue <queue>', 'serve this queue (repeatable; default: every queue)', collect)
+    .option('--concurrency <n>', 'jobs to run at once (default: the number of cores)')
+    .option('--idle-exit <duration>', 'exit after the queues stay idle this long')
+    .option('--on-demand', 'started in the background by a submit (internal)')
+    .action(
+      action(async (flags: WorkerFlags, command: Command) => {
+        const options = globals(command);
+        const concurrency =
+          flags.concurrency === undefined ? undefined : parseCount(flags.concurrency, '--concurrency');
+        const idleExitMs =
+          flags.idleExit === undefined ? undefined : parseDuration(flags.idleExit, '--idle-exit') * 1000;
+        const logger = pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
+        const docket = await Docket.open({ db: options.db, home: options.home, logger });
+        try {
+          await docket.reconcile();
+          const worker = docket.worker({
+            id: process.env.DOCKET_WORKER_ID || undefined,
+            queues: flags.queue ?? ['*'],
+            ...(concurrency && { concurrency }),
+            ...(idleExitMs !== undefined && { idleExitMs }),
+            exitWhenIdle: flags.onDemand === true || idleExitMs !== undefined,
+          });
+          let signals = 0;
+          const onSignal = (signal: NodeJS.Signals) => {
+            signals++;
+            logger.info({ signal }, signals === 1 ? 'shutting down gracefully' : 'second signal: exiting now');
+            if (signals === 1) worker.stop();
+            else process.exit(130);
+          };
+          process.on('SIGTERM', onSignal);
+          process.on('SIGINT', onSignal);
+          await worker.run();
+          return 0;
+        } finally {
+          await docket.close();
+        }
+      }),
+    );
+}

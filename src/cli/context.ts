@@ -1,0 +1,74 @@
+/** What every CLI command shares: opening the docket, reconciling first, and printing results. */
+import type { Command } from 'commander';
+import { Docket } from '../docket.js';
+
+export interface GlobalOptions {
+  db?: string;
+  home?: string;
+  json?: boolean;
+}
+
+export function globals(command: Command): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
+}
+
+/**
+ * Opens the docket for one command, reconciles what it is about to show (daemonless mode), runs
+ * the command and closes the store. Returns the command's exit code.
+ */
+export async function withDocket(
+  command: Command,
+  work: (docket: Docket, options: GlobalOptions) => Promise<number | undefined>,
+  { reconcile = true } = {},
+): Promise<number> {
+  const options = globals(command);
+  const docket = await Docket.open({ db: options.db, home: options.home });
+  try {
+    if (reconcile) await docket.reconcile();
+    return (await work(docket, options)) ?? 0;
+  } finally {
+    await docket.close();
+  }
+}
+
+/** Prints exactly one JSON document with --json, or the text otherwise. */
+export function emit(options: GlobalOptions, json: unknown, text: () => string): void {
+  if (options.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  else {
+    const body = text();
+    if (body) process.stdout.write(`${body}\n`);
+  }
+}
+
+/** Splits `a,b` lists given once or many times. */
+export function commaList(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean),
+  ];
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+let exitCode = 0;
+
+/** Wraps a command's handler so that the number it returns becomes the process's exit code. */
+// biome-ignore lint/suspicious/noExplicitAny: commander passes each command's own argument tuple
+export function action<A extends any[]>(
+  handler: (...args: A) => Promise<number | undefined>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    exitCode = (await handler(...args)) ?? 0;
+  };
+}
+
+export function takeExitCode(): number {
+  const code = exitCode;
+  exitCode = 0;
+  return code;
+}

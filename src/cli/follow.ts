@@ -1,0 +1,58 @@
+/** Streams a job's log files as they grow, until the job reaches a final state. */
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { FINAL_STATUSES, type Job } from '../core/words.js';
+import type { Docket } from '../docket.js';
+
+class FileTail {
+  private position = 0;
+  private readonly buffer = Buffer.alloc(64 * 1024);
+
+  constructor(
+    private readonly path: string,
+    private readonly sink: NodeJS.WritableStream,
+  ) {}
+
+  /** Copies whatever was appended since the last call. */
+  drain(): void {
+    if (!existsSync(this.path)) return;
+    const fd = openSync(this.path, 'r');
+    try {
+      for (;;) {
+        const count = readSync(fd, this.buffer, 0, this.buffer.length, this.position);
+        if (count <= 0) return;
+        this.position += count;
+        this.sink.write(Buffer.from(this.buffer.subarray(0, count)));
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+export interface FollowOptions {
+  stdout?: NodeJS.WritableStream | null;
+  stderr?: NodeJS.WritableStream | null;
+  pollMs?: number;
+}
+
+/** Follows the job's output until it ends; returns the final record. */
+export async function followJob(docket: Docket, id: number, options: FollowOptions = {}): Promise<Job> {
+  const paths = docket.logPaths(id);
+  const tails = [
+    options.stdout === null ? null : new FileTail(paths.stdout, options.stdout ?? process.stdout),
+    options.stderr === null ? null : new FileTail(paths.stderr, options.stderr ?? process.stderr),
+  ].filter((tail): tail is FileTail => tail !== null);
+  const pollMs = options.pollMs ?? 20;
+  let lastReconcile = Date.now();
+  for (;;) {
+    const job = await docket.get(id);
+    for (const tail of tails) tail.drain();
+    if (FINAL_STATUSES.includes(job.status)) return job;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    // Reconciling is cheap but not free; once a second keeps a dead worker from hanging us.
+    if (Date.now() - lastReconcile > 1000) {
+      await docket.reconcile();
+      lastReconcile = Date.now();
+    }
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Turns what a caller asks for (a JobSpec) into a complete, validated new job, or refuses it with
+ * an error naming the field. Nothing reaches the store before this has passed.
+ */
+import { InvalidInputError } from './errors.js';
+import {
+  COMMAND_TYPE,
+  DEFAULT_QUEUE,
+  DEFAULT_TENANT,
+  type JobSpec,
+  type Resources,
+  SCHEDULERS,
+  type SchedulerName,
+} from './words.js';
+
+/** A job ready to be stored: every default applied, every field checked. */
+export interface NewJob {
+  name: string;
+  type: string;
+  scheduler: SchedulerName;
+  queue: string;
+  priority: number;
+  command: string | null;
+  argv: string[] | null;
+  cwd: string;
+  env: Record<string, string>;
+  resources: Resources;
+  timeLimitSeconds: number | null;
+  maxAttempts: number;
+  retryDelaySeconds: number;
+  runAt: number;
+  dependsOn: number[];
+  key: string | null;
+  tenant: string;
+  user: string | null;
+  params: unknown;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+export function normalizeSpec(spec: JobSpec, now = Date.now(), defaultCwd = process.cwd()): NewJob {
+  const type = spec.type ?? COMMAND_TYPE;
+  const { command, argv } = work(spec, type);
+  const queue = spec.queue ?? DEFAULT_QUEUE;
+  if (!NAME_PATTERN.test(queue))
+    throw new InvalidInputError('queue', `"${queue}" must be 1–128 letters, digits or _.:@-`);
+  const scheduler = spec.scheduler ?? 'local';
+  if (!SCHEDULERS.includes(scheduler)) {
+    throw new InvalidInputError('scheduler', `"${scheduler}" is not a scheduler; use one of ${SCHEDULERS.join(', ')}`);
+  }
+  return {
+    name: spec.name ?? defaultName(command, argv, type),
+    type,
+    scheduler,
+    queue,
+    priority: integer(spec.priority ?? 0, 'priority'),
+    command,
+    argv,
+    cwd: spec.cwd ?? defaultCwd,
+    env: environment(spec.env ?? {}),
+    resources: resources(spec.resources ?? {}),
+    timeLimitSeconds: spec.timeLimitSeconds == null ? null : positive(spec.timeLimitSeconds, 'time_limit'),
+    maxAttempts: spec.maxAttempts == null ? 1 : integer(spec.maxAttempts, 'max_attempts', 1),
+    retryDelaySeconds: spec.retryDelaySeconds == null ? 0 : nonNegative(spec.retryDelaySeconds, 'retry_delay'),
+    runAt: spec.runAt ?? now,
+    dependsOn: dependencies(spec.dependsOn ?? []),
+    key: spec.key == null ? null : canonicalKey(spec.key),
+    tenant: spec.tenant ?? DEFAULT_TENANT,
+    user: spec.user ?? null,
+    params: spec.params ?? null,
+  };
+}
+
+function work(spec: JobSpec, type: string): { command: string | null; argv: string[] | null } {
+  if (spec.command != null && spec.argv != null) {
+    throw new InvalidInputError(
+      'command',
+      'give either a shell string (--cmd) or an argument vector (after --), not both',
+    );
+  }
+  if (type === COMMAND_TYPE) {
+    if (spec.command == null && (spec.argv == null || spec.argv.length === 0)) {
+      throw new InvalidInputError('command', 'nothing to run; give --cmd "shell string" or -- PROGRAM ARG...');
+    }
+    if (spec.command != null && spec.command.trim() === '') throw new InvalidInputError('command', 'is empty');
+  }
+  if (spec.argv != null && !spec.argv.every((arg) => typeof arg === 'string')) {
+    throw new InvalidInputError('argv', 'must be a list of strings');
+  }
+  return { command: spec.command ?? null, argv: spec.argv ?? null };
+}
+
+function defaultName(command: string | null, argv: string[] | null, type: string): string {
+  const text = command ?? argv?.join(' ') ?? type;
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function environment(env: Record<string, string>): Record<string, string> {
+  for (const [name, value] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new InvalidInputError('env', `"${name}" is not a valid variable name; use K=V with K like MY_VAR`);
+    }
+    if (typeof value !== 'string') throw new InvalidInputError(`env.${name}`, 'must be a string');
+  }
+  return { ...env };
+}
+
+function resources(given: Resources): Resources {
+  const out: Resources = {};
+  if (given.cpuCount != null) out.cpuCount = integer(given.cpuCount, 'cpu_count', 1);
+  if (given.memoryBytes != null) out.memoryBytes = integer(given.memoryBytes, 'memory', 1);
+  if (given.gpuCount != null) out.gpuCount = integer(given.gpuCount, 'gpu_count', 0);
+  if (given.partition != null) out.partition = given.partition;
+  if (given.account != null) out.account = given.account;
+  return out;
+}
+
+function dependencies(ids: number[]): number[] {
+  for (const id of ids) integer(id, 'after', 1);
+  return [...new Set(ids)];
+}
+
+function integer(value: number, field: string, min = Number.MIN_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidInputError(field, `${value} is not an integer${min > Number.MIN_SAFE_INTEGER ? ` ≥ ${min}` : ''}`);
+  }
+  return value;
+}
+
+function positive(value: number, field: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidInputError(field, `${value} must be a positive duration`);
+  return value;
+}
+
+function nonNegative(value: number, field: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new InvalidInputError(field, `${value} must not be negative`);
+  return value;
+}
+
+/**
+ * The stored form of a key: strings as they are, objects as JSON with sorted keys, so that
+ * `{a:1,b:2}` and `{b:2,a:1}` are one key (DataJoint's key dicts).
+ */
+export function canonicalKey(key: string | Record<string, unknown>): string {
+  if (typeof key === 'string') {
+    if (key === '') throw new InvalidInputError('key', 'must not be empty');
+    return key;
+  }
+  if (typeof key !== 'object' || Array.isArray(key))
+    throw new InvalidInputError('key', 'must be a string or an object');
+  return canonicalJson(key);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

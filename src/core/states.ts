@@ -1,0 +1,71 @@
+/**
+ * The state machine of DESIGN.md. Every state change in docket is checked here first.
+ *
+ *   pending ──claim──▶ running ──▶ completed | failed | timeout | cancelled
+ *      │  ▲              │  ▲
+ *      │  └─retry/lost───┘  │ resume (commands keep their process)
+ *      │                    ▼
+ *      ├──suspend──▶ suspended ──resume──▶ pending (handlers restart from a checkpoint)
+ *      ├──cancel───▶ cancelled
+ *      └──a dependency did not complete / key ignored──▶ skipped
+ *   failed | timeout | cancelled | skipped ──requeue──▶ pending
+ */
+import { InvalidStateError } from './errors.js';
+import type { JobStatus } from './words.js';
+
+const MOVES: Record<JobStatus, readonly JobStatus[]> = {
+  pending: ['running', 'suspended', 'cancelled', 'skipped'],
+  running: ['completed', 'failed', 'timeout', 'cancelled', 'suspended', 'pending'],
+  suspended: ['running', 'pending', 'cancelled', 'failed', 'timeout', 'skipped'],
+  completed: [],
+  failed: ['pending'],
+  timeout: ['pending'],
+  cancelled: ['pending'],
+  skipped: ['pending'],
+};
+
+/** Why a move is being made; used to word the refusal. */
+export type Action = 'claim' | 'finish' | 'cancel' | 'suspend' | 'resume' | 'requeue' | 'retry' | 'skip' | 'reclaim';
+
+const ACTION_TARGET: Partial<Record<Action, JobStatus>> = {
+  cancel: 'cancelled',
+  suspend: 'suspended',
+  requeue: 'pending',
+  skip: 'skipped',
+};
+
+export function canMove(from: JobStatus, to: JobStatus): boolean {
+  return MOVES[from].includes(to);
+}
+
+/**
+ * Checks a move and returns the new state, or throws an InvalidStateError that says why and
+ * what the caller can do instead.
+ */
+export function transition(jobId: number, from: JobStatus, to: JobStatus, action?: Action): JobStatus {
+  if (canMove(from, to)) return to;
+  throw new InvalidStateError(refusal(jobId, from, action ?? verbFor(to)));
+}
+
+function verbFor(to: JobStatus): Action {
+  for (const [action, target] of Object.entries(ACTION_TARGET)) if (target === to) return action as Action;
+  return 'finish';
+}
+
+function refusal(jobId: number, from: JobStatus, action: Action): string {
+  const base = `job ${jobId} is ${from}`;
+  switch (action) {
+    case 'cancel':
+      return `${base}; only pending, running or suspended jobs can be cancelled`;
+    case 'suspend':
+      return `${base}; only pending or running jobs can be suspended`;
+    case 'resume':
+      return `${base}; only suspended jobs can be resumed`;
+    case 'requeue':
+      return from === 'completed'
+        ? `${base}; completed jobs are final — submit it again to rerun it`
+        : `${base}; only failed, timed-out, cancelled or skipped jobs can be requeued (cancel it first)`;
+    default:
+      return `${base}; it cannot ${action} from that state`;
+  }
+}

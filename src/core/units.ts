@@ -1,0 +1,108 @@
+/**
+ * Parsing of the human units the CLI accepts: durations (`90s`, `5m`, `2h`, `1:30:00`,
+ * SLURM's `2-00:00:00`), sizes (`512M`, `32GB`) and times (a duration from now or ISO-8601).
+ */
+import { InvalidInputError } from './errors.js';
+
+const UNIT_SECONDS: Record<string, number> = {
+  ms: 0.001,
+  s: 1,
+  sec: 1,
+  m: 60,
+  min: 60,
+  h: 3600,
+  d: 86400,
+  w: 604800,
+};
+
+/**
+ * Parses a duration into seconds. Accepts a bare number (seconds), a number with a unit
+ * (`ms s m h d w`), sequences like `1h30m`, and SLURM's `[D-]HH:MM:SS`, `MM:SS` and `D-HH[:MM]`.
+ */
+export function parseDuration(text: string, field = 'duration'): number {
+  const value = text.trim();
+  const fail = () =>
+    new InvalidInputError(field, `"${text}" is not a duration; use e.g. 90s, 5m, 2h, 1:30:00 or 2-00:00:00`);
+  if (value === '') throw fail();
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+  const slurm = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(value);
+  if (slurm && (value.includes(':') || value.includes('-'))) return slurmSeconds(slurm);
+  let total = 0;
+  let rest = value.toLowerCase();
+  while (rest.length > 0) {
+    const part = /^(\d+(?:\.\d+)?)\s*(ms|sec|min|s|m|h|d|w)\s*/.exec(rest);
+    if (!part) throw fail();
+    total += Number(part[1]) * (UNIT_SECONDS[part[2] as string] as number);
+    rest = rest.slice(part[0].length);
+  }
+  return total;
+}
+
+function slurmSeconds(match: RegExpExecArray): number {
+  const [, days, a, b, c] = match;
+  const d = Number(days ?? 0);
+  // SLURM: "D-HH", "D-HH:MM", "D-HH:MM:SS", "MM:SS", "HH:MM:SS".
+  if (days !== undefined) return d * 86400 + Number(a) * 3600 + Number(b ?? 0) * 60 + Number(c ?? 0);
+  if (c !== undefined) return Number(a) * 3600 + Number(b) * 60 + Number(c);
+  return Number(a) * 60 + Number(b ?? 0);
+}
+
+/** Formats seconds the way SLURM's `--time` wants them: `[D-]HH:MM:SS`. */
+export function formatSlurmTime(seconds: number): string {
+  const whole = Math.ceil(seconds);
+  const days = Math.floor(whole / 86400);
+  const hms = [Math.floor((whole % 86400) / 3600), Math.floor((whole % 3600) / 60), whole % 60]
+    .map((n) => String(n).padStart(2, '0'))
+    .join(':');
+  return days > 0 ? `${days}-${hms}` : hms;
+}
+
+const SIZE_FACTORS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** Parses a memory size into bytes: `512M`, `32GB`, `1.5g`, `1024` (bytes), binary multiples. */
+export function parseSize(text: string, field = 'size'): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(text);
+  if (!match) throw new InvalidInputError(field, `"${text}" is not a size; use e.g. 512M, 4G or 32GB`);
+  const factor = SIZE_FACTORS[(match[2] ?? '').toLowerCase()] as number;
+  return Math.round(Number(match[1]) * factor);
+}
+
+/** Formats bytes compactly (`512M`, `32G`), as SLURM's `--mem` accepts them. */
+export function formatSize(bytes: number): string {
+  for (const [unit, factor] of [
+    ['T', 1024 ** 4],
+    ['G', 1024 ** 3],
+    ['M', 1024 ** 2],
+    ['K', 1024],
+  ] as const) {
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return bytes >= 1024 ** 2 ? `${Math.ceil(bytes / 1024 ** 2)}M` : `${Math.ceil(bytes / 1024)}K`;
+}
+
+/** Parses a point in time: ISO-8601, or a duration meaning "that long ago/ahead" (sign given by `direction`). */
+export function parseTime(text: string, field: string, direction: 'past' | 'future', now = Date.now()): number {
+  if (/^\d{4}-\d{2}-\d{2}/.test(text.trim())) {
+    const ms = Date.parse(text);
+    if (Number.isNaN(ms)) throw new InvalidInputError(field, `"${text}" is not a valid ISO-8601 time`);
+    return ms;
+  }
+  const seconds = parseDuration(text, field);
+  return direction === 'past' ? now - seconds * 1000 : now + seconds * 1000;
+}
+
+/** Parses a positive integer flag, naming the flag when it is not one. */
+export function parseCount(text: string, field: string, { min = 1 } = {}): number {
+  if (!/^-?\d+$/.test(text.trim()) || Number(text) < min) {
+    throw new InvalidInputError(field, `"${text}" is not an integer ≥ ${min}`);
+  }
+  return Number(text);
+}
+
+/** Parses a job id. */
+export function parseJobId(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) {
+    throw new InvalidInputError('id', `"${text}" is not a job id; ids are positive integers (see docket list)`);
+  }
+  return Number(text);
+}

@@ -1,0 +1,186 @@
+/**
+ * The words of docket (see DESIGN.md). Every other module speaks in these types.
+ *
+ * - job: one unit of work with a lifecycle, an integer id, and a record that outlives it.
+ * - job type: a named template; `command` runs a shell command or an argument vector.
+ * - queue: a named lane; workers serve queues.
+ * - scheduler: where a job executes — `local` (a process group on this machine) or `slurm`.
+ * - worker: a process that claims jobs and executes them, holding each under a lease.
+ * - attempt: one try of a job, with its own start, end, outcome, host, pid and worker.
+ * - key: an idempotency key, unique per tenant and job type.
+ */
+
+/** Every state a job can be in. */
+export const JOB_STATUSES = [
+  'pending',
+  'running',
+  'suspended',
+  'completed',
+  'failed',
+  'timeout',
+  'cancelled',
+  'skipped',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** States a job is still "alive" in: shown by `docket list` without `--all`. */
+export const ACTIVE_STATUSES: readonly JobStatus[] = ['pending', 'running', 'suspended'];
+/** States from which a job never moves on its own. */
+export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'timeout', 'cancelled', 'skipped'];
+
+export const SCHEDULERS = ['local', 'slurm'] as const;
+export type SchedulerName = (typeof SCHEDULERS)[number];
+
+/** The built-in job type that runs a shell string or an argument vector. */
+export const COMMAND_TYPE = 'command';
+export const DEFAULT_QUEUE = 'default';
+export const DEFAULT_TENANT = 'default';
+
+/** What a job asks of the machine; recorded for every job, enforced by SLURM. */
+export interface Resources {
+  cpuCount?: number;
+  memoryBytes?: number;
+  gpuCount?: number;
+  partition?: string;
+  account?: string;
+}
+
+/** What a caller gives to create a job. Everything but the work itself has a default. */
+export interface JobSpec {
+  name?: string;
+  type?: string;
+  /** A shell string, run by `sh -c`. */
+  command?: string;
+  /** An argument vector, run without a shell. */
+  argv?: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  queue?: string;
+  priority?: number;
+  scheduler?: SchedulerName;
+  /** Earliest start time (ms since the epoch). */
+  runAt?: number;
+  dependsOn?: number[];
+  timeLimitSeconds?: number;
+  maxAttempts?: number;
+  retryDelaySeconds?: number;
+  resources?: Resources;
+  /** Idempotency key: a string or a JSON object (stored canonically). */
+  key?: string | Record<string, unknown>;
+  tenant?: string;
+  user?: string;
+  params?: unknown;
+}
+
+/** One try of a job (GigQ's execution). */
+export interface Attempt {
+  attempt: number;
+  status: JobStatus;
+  startedAt: number;
+  endedAt: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  host: string | null;
+  pid: number | null;
+  workerId: string | null;
+}
+
+/** The stored record of a job. Times are ms since the epoch. */
+export interface Job {
+  id: number;
+  name: string;
+  type: string;
+  status: JobStatus;
+  scheduler: SchedulerName;
+  queue: string;
+  priority: number;
+  command: string | null;
+  argv: string[] | null;
+  cwd: string;
+  env: Record<string, string>;
+  resources: Resources;
+  timeLimitSeconds: number | null;
+  /** Tries counted against `maxAttempts` (an execution interrupted by a worker shutdown is not). */
+  attempts: number;
+  /** Number of the current or last execution; executions are numbered 1, 2, … for the job's life. */
+  runNo: number;
+  maxAttempts: number;
+  retryDelaySeconds: number;
+  runAt: number;
+  dependsOn: number[];
+  /** Dependencies not yet completed; a pending job with any is *blocked*. */
+  blockedBy: number;
+  key: string | null;
+  tenant: string;
+  user: string | null;
+  params: unknown;
+  result: unknown;
+  progress: number | null;
+  progressMessage: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  errorStack: string | null;
+  host: string | null;
+  pid: number | null;
+  /** Start time of `pid` in clock ticks since boot: with the pid, a process's identity for life. */
+  pidStart: number | null;
+  workerId: string | null;
+  leaseExpiresAt: number | null;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  updatedAt: number;
+}
+
+/** A job with its history of attempts, as `docket status` shows it. */
+export interface JobWithAttempts extends Job {
+  executions: Attempt[];
+}
+
+/** A registered worker process. */
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  pidStart: number | null;
+  /** Queues it serves; `*` means every queue. */
+  queues: string[];
+  concurrency: number;
+  /** Where it listens for wake-ups (a Unix socket address), if anywhere. */
+  wakeAddress: string | null;
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+/** How an attempt ended, as reported by an executor or a reconciler. */
+export interface Outcome {
+  status: 'completed' | 'failed' | 'timeout' | 'cancelled';
+  exitCode?: number | null;
+  signal?: string | null;
+  error?: string | null;
+  errorStack?: string | null;
+  result?: unknown;
+}
+
+/** Filters for listing jobs. */
+export interface JobFilter {
+  statuses?: JobStatus[];
+  queue?: string;
+  scheduler?: SchedulerName;
+  tenant?: string;
+  limit?: number;
+  offset?: number;
+  /** `asc` (oldest first, the default) or `desc`. */
+  order?: 'asc' | 'desc';
+}
+
+/** A count of jobs in every state, zeros included. */
+export type StatusCounts = Record<JobStatus, number> & { total: number };
+
+export function emptyCounts(): StatusCounts {
+  const counts = { total: 0 } as StatusCounts;
+  for (const status of JOB_STATUSES) counts[status] = 0;
+  return counts;
+}

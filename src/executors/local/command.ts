@@ -1,0 +1,119 @@
+/**
+ * The local command executor: each attempt runs as its own process group with the job's working
+ * directory and environment, its stdout and stderr written straight to plain files (so the output
+ * survives the worker), and `::progress 0.4 message` lines on stdout read back as progress.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Job } from '../../core/words.js';
+import type { ExecutionContext, Executor, ExitReport, RunningWork } from '../executor.js';
+import { attemptTag, type ProcessTree, processStartTime, signalTree, stopTree, TAG_VARIABLE } from './processes.js';
+
+const PROGRESS_POLL_MS = 250;
+
+export class LocalCommandExecutor implements Executor {
+  start(job: Job, context: ExecutionContext): RunningWork {
+    mkdirSync(context.logDir, { recursive: true });
+    const stdoutPath = join(context.logDir, 'stdout');
+    const out = openSync(stdoutPath, 'a');
+    const err = openSync(join(context.logDir, 'stderr'), 'a');
+    const tag = attemptTag(job.id, job.runNo, context.workerId);
+    const [program, args] = job.argv
+      ? [job.argv[0] as string, job.argv.slice(1)]
+      : ['/bin/sh', ['-c', job.command ?? '']];
+    const progressReader = new ProgressReader(stdoutPath, context.onProgress);
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(program, args, {
+        cwd: job.cwd,
+        env: {
+          ...process.env,
+          ...job.env,
+          DOCKET_JOB_ID: String(job.id),
+          DOCKET_ATTEMPT: String(job.runNo),
+          [TAG_VARIABLE]: tag,
+        },
+        detached: true, // its own process group, so the whole tree can be signalled at once
+        stdio: ['ignore', out, err],
+      });
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+    const pid = child.pid ?? null;
+    const tree: ProcessTree | null = pid === null ? null : { pid, pidStart: processStartTime(pid), tag };
+    const exited = new Promise<ExitReport>((resolve) => {
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        if (pid !== null) return; // errors after a successful spawn are followed by 'exit'
+        progressReader.close();
+        resolve({ exitCode: 127, signal: null, error: spawnError(program, job.cwd, error) });
+      });
+      child.once('exit', (exitCode, signal) => {
+        progressReader.close();
+        resolve({ exitCode, signal });
+      });
+    });
+    return {
+      pid,
+      pidStart: tree?.pidStart ?? null,
+      exited,
+      stop: (graceMs) => (tree ? stopTree(tree, graceMs) : Promise.resolve()),
+      pause: () => tree && signalTree(tree, 'SIGSTOP'),
+      resume: () => tree && signalTree(tree, 'SIGCONT'),
+    };
+  }
+}
+
+function spawnError(program: string, cwd: string, error: NodeJS.ErrnoException): string {
+  if (error.code === 'ENOENT') return `cannot run "${program}": no such program, or the folder ${cwd} does not exist`;
+  if (error.code === 'EACCES') return `cannot run "${program}": permission denied`;
+  return `cannot run "${program}": ${error.message}`;
+}
+
+/** Follows a stdout file for `::progress` lines without holding the output in memory. */
+class ProgressReader {
+  private readonly fd: number;
+  private readonly timer: NodeJS.Timeout;
+  private readonly buffer = Buffer.alloc(64 * 1024);
+  private position: number;
+  private partial = '';
+
+  constructor(
+    path: string,
+    private readonly report: ExecutionContext['onProgress'],
+  ) {
+    this.fd = openSync(path, 'r');
+    // Only output of this attempt counts: start at the current end of the (appended) file.
+    this.position = fstatSync(this.fd).size;
+    this.timer = setInterval(() => this.read(), PROGRESS_POLL_MS);
+    this.timer.unref();
+  }
+
+  private read(): void {
+    for (;;) {
+      const count = readSync(this.fd, this.buffer, 0, this.buffer.length, this.position);
+      if (count <= 0) return;
+      this.position += count;
+      const text = this.partial + this.buffer.toString('utf8', 0, count);
+      const lines = text.split('\n');
+      this.partial = (lines.pop() ?? '').slice(-4096);
+      for (const line of lines) this.parse(line);
+    }
+  }
+
+  private parse(line: string): void {
+    const match = /^::progress\s+(\d+(?:\.\d+)?)(%?)(?:\s+(.*))?$/.exec(line.trimEnd());
+    if (!match) return;
+    const value = Number(match[1]) / (match[2] ? 100 : 1);
+    if (value < 0 || value > 1) return;
+    this.report(value, match[3] ?? null);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.read();
+    if (this.partial) this.parse(this.partial);
+    closeSync(this.fd);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The storage port: what docket asks of a store, in queue operations rather than SQL
+ * (Oban's engine contract). Engines only store; events, wake-ups and process control live above.
+ * Every operation that changes a job goes through core/states.ts' transition rules.
+ */
+import type { NewJob } from '../core/spec.js';
+import type {
+  Job,
+  JobFilter,
+  JobStatus,
+  JobWithAttempts,
+  Outcome,
+  SchedulerName,
+  StatusCounts,
+  WorkerInfo,
+} from '../core/words.js';
+
+/** What an engine can and cannot do; the facade and worker read these instead of engine names. */
+export interface EngineCapabilities {
+  readonly name: string;
+  /** True when every process using the store runs on this machine (SQLite), so pid checks are enough. */
+  readonly singleHost: boolean;
+  /** True when submits should start a worker on demand by default. */
+  readonly onDemandWorkers: boolean;
+}
+
+export interface SubmitResult {
+  job: Job;
+  /** False when the job's key already existed and the existing job was returned. */
+  created: boolean;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  host: string;
+  pid: number;
+  /** Queues to claim from; `*` claims from every queue. */
+  queues: readonly string[];
+  scheduler: SchedulerName;
+  limit: number;
+  leaseMs: number;
+  now?: number;
+}
+
+/** How to settle an attempt that its owner can no longer report (its worker or process is gone). */
+export interface LostAttempt {
+  jobId: number;
+  attempt: number;
+  reason: string;
+}
+
+export interface ClearRequest {
+  statuses: JobStatus[];
+  /** Only jobs that ended before this time (ms). */
+  endedBefore?: number;
+  queue?: string;
+}
+
+export interface StorageEngine {
+  readonly capabilities: EngineCapabilities;
+
+  /** Applies pending migrations under a lock; refuses a store newer than the code. */
+  migrate(): Promise<{ from: number; to: number }>;
+  schemaVersion(): Promise<number>;
+  close(): Promise<void>;
+  /** Drops every record (config reset-db). */
+  reset(): Promise<void>;
+
+  /** Stores jobs in one transaction; a job whose key exists returns the existing one. */
+  submit(jobs: NewJob[]): Promise<SubmitResult[]>;
+  get(id: number): Promise<JobWithAttempts | null>;
+  list(filter: JobFilter): Promise<Job[]>;
+  counts(filter: Pick<JobFilter, 'queue' | 'tenant'>): Promise<StatusCounts>;
+  /** Running and suspended jobs of a scheduler, for reconciliation. */
+  listLive(scheduler: SchedulerName): Promise<Job[]>;
+  /** Queues with pending jobs of a scheduler (to decide whether a worker is needed). */
+  pendingQueues(scheduler: SchedulerName): Promise<string[]>;
+  /** Earliest run-at among pending, unblocked jobs in these queues, or null if there are none. */
+  nextRunAt(queues: readonly string[], scheduler: SchedulerName): Promise<number | null>;
+
+  /** Atomically moves up to `limit` runnable jobs to running under the worker's lease. */
+  claim(request: ClaimRequest): Promise<Job[]>;
+  /** Records the process that runs an attempt (pid and start time). */
+  recordProcess(jobId: number, attempt: number, pid: number, pidStart: number | null): Promise<void>;
+  setProgress(jobId: number, attempt: number, progress: number | null, message: string | null): Promise<void>;
+  /** Renews the leases of all the worker's jobs and its own heartbeat. */
+  heartbeat(workerId: string, leaseMs: number): Promise<void>;
+  /**
+   * Records an attempt's outcome if that attempt still owns the job (returns null otherwise: the
+   * job was cancelled, reclaimed or moved on). Applies the retry policy and settles dependents.
+   */
+  finish(jobId: number, attempt: number, outcome: Outcome): Promise<Job | null>;
+  /**
+   * Gives a job back to `pending` because its worker is shutting down: the interrupted execution is
+   * kept in the history but does not count against max attempts. Null if the attempt no longer owns it.
+   */
+  release(jobId: number, attempt: number, reason: string): Promise<Job | null>;
+  /** Settles attempts whose owner is gone: retried if attempts remain, failed otherwise. */
+  settleLost(lost: LostAttempt[]): Promise<void>;
+
+  cancel(id: number, reason: string): Promise<Job>;
+  suspend(id: number): Promise<Job>;
+  resume(id: number): Promise<Job>;
+  requeue(id: number): Promise<Job>;
+  /** Removes finished jobs; returns the ids removed. */
+  clear(request: ClearRequest): Promise<number[]>;
+
+  registerWorker(worker: WorkerInfo): Promise<void>;
+  removeWorker(id: string): Promise<void>;
+  listWorkers(): Promise<WorkerInfo[]>;
+  /**
+   * Removes the worker's registration if none of its queues has pending or live jobs — one
+   * atomic step, so a submit either sees the worker gone (and starts another) or is seen by it.
+   */
+  retireIfIdle(workerId: string, queues: readonly string[]): Promise<boolean>;
+}

@@ -1,0 +1,146 @@
+/** Conversion between SQLite rows and docket's records. */
+import type { Attempt, Job, JobStatus, SchedulerName, WorkerInfo } from '../../core/words.js';
+
+export interface JobRow {
+  id: number;
+  name: string;
+  type: string;
+  status: string;
+  scheduler: string;
+  queue: string;
+  priority: number;
+  command: string | null;
+  argv: string | null;
+  cwd: string;
+  env: string;
+  resources: string;
+  time_limit_s: number | null;
+  attempts: number;
+  run_no: number;
+  max_attempts: number;
+  retry_delay_s: number;
+  run_at: number;
+  blocked_by: number;
+  key: string | null;
+  tenant: string;
+  user_name: string | null;
+  params: string | null;
+  result: string | null;
+  progress: number | null;
+  progress_message: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  error: string | null;
+  error_stack: string | null;
+  host: string | null;
+  pid: number | null;
+  pid_start: number | null;
+  worker_id: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  started_at: number | null;
+  ended_at: number | null;
+  updated_at: number;
+}
+
+export interface ExecutionRow {
+  job_id: number;
+  attempt: number;
+  status: string;
+  started_at: number;
+  ended_at: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  error: string | null;
+  host: string | null;
+  pid: number | null;
+  worker_id: string | null;
+}
+
+export interface WorkerRow {
+  id: string;
+  host: string;
+  pid: number;
+  pid_start: number | null;
+  queues: string;
+  concurrency: number;
+  wake_address: string | null;
+  started_at: number;
+  heartbeat_at: number;
+}
+
+const parse = (text: string | null): unknown => (text == null ? null : JSON.parse(text));
+
+export function jobFromRow(row: JobRow, dependsOn: number[] = []): Job {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type,
+    status: row.status as JobStatus,
+    scheduler: row.scheduler as SchedulerName,
+    queue: row.queue,
+    priority: row.priority,
+    command: row.command,
+    argv: parse(row.argv) as string[] | null,
+    cwd: row.cwd,
+    env: JSON.parse(row.env),
+    resources: JSON.parse(row.resources),
+    timeLimitSeconds: row.time_limit_s,
+    attempts: row.attempts,
+    runNo: row.run_no,
+    maxAttempts: row.max_attempts,
+    retryDelaySeconds: row.retry_delay_s,
+    runAt: row.run_at,
+    dependsOn,
+    blockedBy: row.blocked_by,
+    key: row.key,
+    tenant: row.tenant,
+    user: row.user_name,
+    params: parse(row.params),
+    result: parse(row.result),
+    progress: row.progress,
+    progressMessage: row.progress_message,
+    exitCode: row.exit_code,
+    signal: row.signal,
+    error: row.error,
+    errorStack: row.error_stack,
+    host: row.host,
+    pid: row.pid,
+    pidStart: row.pid_start,
+    workerId: row.worker_id,
+    leaseExpiresAt: row.lease_expires_at,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function attemptFromRow(row: ExecutionRow): Attempt {
+  return {
+    attempt: row.attempt,
+    status: row.status as JobStatus,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    exitCode: row.exit_code,
+    signal: row.signal,
+    error: row.error,
+    host: row.host,
+    pid: row.pid,
+    workerId: row.worker_id,
+  };
+}
+
+export function workerFromRow(row: WorkerRow): WorkerInfo {
+  return {
+    id: row.id,
+    host: row.host,
+    pid: row.pid,
+    pidStart: row.pid_start,
+    queues: JSON.parse(row.queues),
+    concurrency: row.concurrency,
+    wakeAddress: row.wake_address,
+    startedAt: row.started_at,
+    heartbeatAt: row.heartbeat_at,
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * Cross-process wake-ups on one machine without polling: every worker listens on a Unix socket
+ * (Linux's abstract namespace, so nothing is left on disk when it dies) and a submit pokes it.
+ */
+import { randomBytes } from 'node:crypto';
+import { createConnection, createServer, type Server } from 'node:net';
+
+/** Stored addresses start with `@` for the abstract namespace (a NUL byte on the wire). */
+function socketPath(address: string): string {
+  return address.startsWith('@') ? `\0${address.slice(1)}` : address;
+}
+
+/** A one-slot latch: `wake()` ends the current (or next) `wait()` early. */
+export class Wakeup {
+  private release: (() => void) | undefined;
+  private pending = false;
+
+  wake(): void {
+    if (this.release) this.release();
+    else this.pending = true;
+  }
+
+  wait(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.release = undefined;
+        resolve();
+      }
+      this.release = done;
+    });
+  }
+}
+
+export class WakeListener {
+  private server: Server | undefined;
+  readonly address = `@docket-${randomBytes(8).toString('hex')}`;
+
+  /** Starts listening; every connection calls `onWake`. Resolves to the address to publish. */
+  async listen(onWake: () => void): Promise<string | null> {
+    if (process.platform !== 'linux') return null; // other platforms fall back to polling
+    const server = createServer((socket) => {
+      onWake();
+      socket.destroy();
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath(this.address), () => resolve());
+    });
+    server.unref();
+    return this.address;
+  }
+
+  close(): void {
+    this.server?.close();
+  }
+}
+
+/** Pokes a worker; never throws (a worker that is gone simply is not woken). */
+export function poke(address: string, timeoutMs = 500): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = createConnection(socketPath(address));
+    const finish = () => {
+      socket.destroy();
+      resolve();
+    };
+    socket.setTimeout(timeoutMs, finish);
+    socket.once('connect', finish);
+    socket.once('error', finish);
+  });
+}
