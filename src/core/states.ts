@@ -47,6 +47,11 @@ export function transition(jobId: number, from: JobStatus, to: JobStatus, action
   throw new InvalidStateError(refusal(jobId, from, action ?? verbFor(to)));
 }
 
+/** The error for an action the job's state does not allow. */
+export function refuse(jobId: number, from: JobStatus, action: Action): InvalidStateError {
+  return new InvalidStateError(refusal(jobId, from, action));
+}
+
 function verbFor(to: JobStatus): Action {
   for (const [action, target] of Object.entries(ACTION_TARGET)) if (target === to) return action as Action;
   return 'finish';

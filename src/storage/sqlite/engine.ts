@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { InvalidInputError, NotFoundError } from '../../core/errors.js';
 import type { NewJob } from '../../core/spec.js';
-import { transition } from '../../core/states.js';
+import { refuse, transition } from '../../core/states.js';
 import {
   emptyCounts,
   type Job,
@@ -447,7 +447,7 @@ export class SqliteEngine implements StorageEngine {
   async resume(id: number): Promise<Job> {
     return this.write(() => {
       const current = this.mustGet(id);
-      if (current.status !== 'suspended') transition(id, current.status as JobStatus, 'running', 'resume');
+      if (current.status !== 'suspended') throw refuse(id, current.status as JobStatus, 'resume');
       // A command's stopped process is still there to continue; anything else starts over.
       const target: JobStatus =
         current.pid != null && current.ended_at == null && current.run_no > 0 ? 'running' : 'pending';

@@ -1,0 +1,285 @@
+/**
+ * The behaviour suite of the storage port. It runs unchanged against every engine in ENGINES;
+ * engine-only tests live elsewhere and say so in their name.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidInputError, InvalidStateError, NotFoundError } from '../../src/core/errors.js';
+import { normalizeSpec } from '../../src/core/spec.js';
+import type { JobSpec } from '../../src/core/words.js';
+import type { ClaimRequest, StorageEngine } from '../../src/storage/engine.js';
+import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
+
+interface EngineFixture {
+  engine: StorageEngine;
+  dispose(): Promise<void>;
+}
+
+const ENGINES: Record<string, () => Promise<EngineFixture>> = {
+  sqlite: async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'docket-engine-'));
+    const engine = new SqliteEngine({ path: join(dir, 'docket.db') });
+    await engine.migrate();
+    return {
+      engine,
+      dispose: async () => {
+        await engine.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+for (const [engineName, makeEngine] of Object.entries(ENGINES)) {
+  describe(`storage behaviour: ${engineName}`, () => {
+    let fixture: EngineFixture;
+    let engine: StorageEngine;
+    beforeEach(async () => {
+      fixture = await makeEngine();
+      engine = fixture.engine;
+    });
+    afterEach(() => fixture.dispose());
+
+    const submit = async (spec: JobSpec = {}) => {
+      const [result] = await engine.submit([normalizeSpec({ command: 'true', ...spec })]);
+      return result!.job;
+    };
+    const claim = (overrides: Partial<ClaimRequest> = {}) =>
+      engine.claim({
+        workerId: 'w1',
+        host: 'test-host',
+        pid: 1,
+        queues: ['*'],
+        scheduler: 'local',
+        limit: 10,
+        leaseMs: 60_000,
+        ...overrides,
+      });
+
+    it('migrates idempotently', async () => {
+      const again = await engine.migrate();
+      expect(again.from).toBe(again.to);
+      expect(await engine.schemaVersion()).toBeGreaterThanOrEqual(1);
+    });
+
+    it('stores a job and reads it back with every field', async () => {
+      const job = await submit({
+        name: 'n',
+        env: { A: '1' },
+        resources: { cpuCount: 2, memoryBytes: 1024 },
+        timeLimitSeconds: 5,
+        params: { x: [1, 2] },
+      });
+      const read = await engine.get(job.id);
+      expect(read).toMatchObject({
+        id: job.id,
+        name: 'n',
+        status: 'pending',
+        env: { A: '1' },
+        resources: { cpuCount: 2, memoryBytes: 1024 },
+        timeLimitSeconds: 5,
+        params: { x: [1, 2] },
+        attempts: 0,
+        executions: [],
+      });
+    });
+
+    it('claims the highest priority first, then the oldest', async () => {
+      const low = await submit({ priority: -1 });
+      const a = await submit();
+      const high = await submit({ priority: 5 });
+      const b = await submit();
+      const order = [];
+      for (let i = 0; i < 4; i++) order.push(...(await claim({ limit: 1 })).map((job) => job.id));
+      expect(order).toEqual([high.id, a.id, b.id, low.id]);
+    });
+
+    it('gives a job to exactly one claimer', async () => {
+      for (let i = 0; i < 50; i++) await submit();
+      const batches = await Promise.all([claim({ workerId: 'a', limit: 30 }), claim({ workerId: 'b', limit: 30 })]);
+      const ids = batches.flat().map((job) => job.id);
+      expect(ids).toHaveLength(50);
+      expect(new Set(ids).size).toBe(50);
+    });
+
+    it('does not claim a delayed job before its time, nor other queues', async () => {
+      await submit({ runAt: Date.now() + 60_000 });
+      await submit({ queue: 'other' });
+      expect(await claim({ queues: ['default'] })).toHaveLength(0);
+      expect(await engine.nextRunAt(['default'], 'local')).toBeGreaterThan(Date.now());
+      expect(await claim({ queues: ['other'] })).toHaveLength(1);
+    });
+
+    it('records an attempt, its outcome and its history', async () => {
+      const job = await submit();
+      const [claimed] = await claim();
+      expect(claimed).toMatchObject({ id: job.id, status: 'running', attempts: 1, runNo: 1, workerId: 'w1' });
+      await engine.recordProcess(job.id, 1, 4242, 99);
+      const done = await engine.finish(job.id, 1, { status: 'failed', exitCode: 3, error: 'exited with code 3' });
+      expect(done).toMatchObject({ status: 'failed', exitCode: 3, error: 'exited with code 3' });
+      const read = await engine.get(job.id);
+      expect(read?.executions).toEqual([
+        expect.objectContaining({
+          attempt: 1,
+          status: 'failed',
+          exitCode: 3,
+          pid: 4242,
+          host: 'test-host',
+          workerId: 'w1',
+        }),
+      ]);
+    });
+
+    it('retries a failed attempt while attempts remain, after the retry delay', async () => {
+      const job = await submit({ maxAttempts: 2, retryDelaySeconds: 30 });
+      await claim();
+      const retried = await engine.finish(job.id, 1, { status: 'failed', error: 'boom' });
+      expect(retried).toMatchObject({ status: 'pending', attempts: 1 });
+      expect(retried!.runAt).toBeGreaterThan(Date.now() + 20_000);
+      expect(await claim()).toHaveLength(0);
+      await claim({ now: Date.now() + 31_000 });
+      expect(await engine.finish(job.id, 2, { status: 'failed', error: 'boom' })).toMatchObject({
+        status: 'failed',
+        attempts: 2,
+      });
+      expect((await engine.get(job.id))!.executions.map((e) => e.status)).toEqual(['failed', 'failed']);
+    });
+
+    it('records an outcome only once per attempt, and never over a cancel', async () => {
+      const job = await submit();
+      await claim();
+      await engine.cancel(job.id, 'cancelled by user');
+      expect(await engine.finish(job.id, 1, { status: 'completed', exitCode: 0 })).toBeNull();
+      const read = await engine.get(job.id);
+      expect(read).toMatchObject({ status: 'cancelled', error: 'cancelled by user' });
+      expect(read!.executions[0]).toMatchObject({ status: 'cancelled', exitCode: 0 });
+    });
+
+    it('refuses dependencies on jobs that do not exist, storing nothing', async () => {
+      await expect(submit({ dependsOn: [999] })).rejects.toThrowError(InvalidInputError);
+      expect((await engine.counts({})).total).toBe(0);
+    });
+
+    it('runs dependents only after their dependencies completed', async () => {
+      const a = await submit();
+      const b = await submit();
+      const child = await submit({ dependsOn: [a.id, b.id] });
+      const first = await claim();
+      expect(first.map((job) => job.id)).toEqual([a.id, b.id]);
+      await engine.finish(a.id, 1, { status: 'completed', exitCode: 0 });
+      expect(await claim()).toHaveLength(0);
+      await engine.finish(b.id, 1, { status: 'completed', exitCode: 0 });
+      expect((await claim()).map((job) => job.id)).toEqual([child.id]);
+    });
+
+    it('skips the dependents of a failed job, and theirs, naming the cause', async () => {
+      const a = await submit();
+      const b = await submit({ dependsOn: [a.id] });
+      const c = await submit({ dependsOn: [b.id] });
+      await claim();
+      await engine.finish(a.id, 1, { status: 'failed', error: 'x' });
+      expect(await engine.get(b.id)).toMatchObject({ status: 'skipped', error: `dependency ${a.id} ended failed` });
+      expect((await engine.get(c.id))!.error).toMatch(new RegExp(`dependency ${b.id} was skipped`));
+      // A new job depending on a failed one is skipped at once rather than waiting forever.
+      expect(await submit({ dependsOn: [a.id] })).toMatchObject({ status: 'skipped' });
+    });
+
+    it('returns the existing job for a known key', async () => {
+      const first = await engine.submit([normalizeSpec({ command: 'true', key: { b: 2, a: 1 } })]);
+      const second = await engine.submit([normalizeSpec({ command: 'true', key: { a: 1, b: 2 } })]);
+      expect(first[0]!.created).toBe(true);
+      expect(second[0]).toMatchObject({ created: false, job: { id: first[0]!.job.id } });
+      expect((await engine.counts({})).total).toBe(1);
+    });
+
+    it('refuses illegal moves and changes nothing', async () => {
+      const job = await submit();
+      await claim();
+      await engine.finish(job.id, 1, { status: 'completed', exitCode: 0 });
+      await expect(engine.cancel(job.id, 'x')).rejects.toThrowError(InvalidStateError);
+      await expect(engine.requeue(job.id)).rejects.toThrowError(InvalidStateError);
+      await expect(engine.cancel(12345, 'x')).rejects.toThrowError(NotFoundError);
+      expect(await engine.get(job.id)).toMatchObject({ status: 'completed' });
+    });
+
+    it('requeues a failed job with attempts reset and history kept', async () => {
+      const job = await submit();
+      await claim();
+      await engine.finish(job.id, 1, { status: 'failed', error: 'x' });
+      expect(await engine.requeue(job.id)).toMatchObject({ status: 'pending', attempts: 0, error: null });
+      const [again] = await claim();
+      expect(again).toMatchObject({ attempts: 1, runNo: 2 });
+      expect((await engine.get(job.id))!.executions.map((e) => e.attempt)).toEqual([1, 2]);
+    });
+
+    it('suspends and resumes: a held pending job returns to pending', async () => {
+      const job = await submit();
+      expect(await engine.suspend(job.id)).toMatchObject({ status: 'suspended' });
+      expect(await claim()).toHaveLength(0);
+      expect(await engine.resume(job.id)).toMatchObject({ status: 'pending' });
+      await expect(engine.resume(job.id)).rejects.toThrowError(/only suspended jobs can be resumed/);
+    });
+
+    it('releases a job on shutdown without counting the attempt', async () => {
+      const job = await submit();
+      await claim();
+      expect(await engine.release(job.id, 1, 'worker shut down')).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(await engine.release(job.id, 1, 'again')).toBeNull();
+      const [again] = await claim();
+      expect(again).toMatchObject({ attempts: 1, runNo: 2 });
+    });
+
+    it('settles lost attempts: retried if attempts remain, failed otherwise', async () => {
+      const once = await submit();
+      const twice = await submit({ maxAttempts: 2 });
+      await claim();
+      await engine.settleLost([
+        { jobId: once.id, attempt: 1, reason: 'worker w1 died' },
+        { jobId: twice.id, attempt: 1, reason: 'worker w1 died' },
+      ]);
+      expect(await engine.get(once.id)).toMatchObject({ status: 'failed', error: 'worker w1 died' });
+      expect(await engine.get(twice.id)).toMatchObject({ status: 'pending' });
+    });
+
+    it('counts every state, zeros included, and lists with filters and paging', async () => {
+      for (let i = 0; i < 5; i++) await submit({ queue: i % 2 ? 'odd' : 'even' });
+      const counts = await engine.counts({});
+      expect(counts).toMatchObject({ pending: 5, running: 0, completed: 0, skipped: 0, total: 5 });
+      expect((await engine.counts({ queue: 'odd' })).total).toBe(2);
+      const page = await engine.list({ limit: 2, offset: 1, order: 'desc' });
+      expect(page.map((job) => job.id)).toEqual([4, 3]);
+      expect(await engine.list({ queue: 'odd', statuses: ['pending'] })).toHaveLength(2);
+    });
+
+    it('clears finished jobs only', async () => {
+      const done = await submit();
+      const waiting = await submit();
+      await claim({ limit: 1 });
+      await engine.finish(done.id, 1, { status: 'completed', exitCode: 0 });
+      expect(await engine.clear({ statuses: ['completed', 'cancelled'] })).toEqual([done.id]);
+      expect(await engine.get(waiting.id)).not.toBeNull();
+    });
+
+    it('retires an idle worker only when its queues have nothing left', async () => {
+      const now = Date.now();
+      await engine.registerWorker({
+        id: 'w1',
+        host: 'h',
+        pid: 1,
+        pidStart: null,
+        queues: ['*'],
+        concurrency: 1,
+        wakeAddress: null,
+        startedAt: now,
+        heartbeatAt: now,
+      });
+      const job = await submit({ runAt: now + 60_000 });
+      expect(await engine.retireIfIdle('w1', ['*'])).toBe(false);
+      await engine.cancel(job.id, 'x');
+      expect(await engine.retireIfIdle('w1', ['*'])).toBe(true);
+      expect(await engine.listWorkers()).toEqual([]);
+    });
+  });
+}

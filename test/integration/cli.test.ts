@@ -1,0 +1,285 @@
+/** The CLI surface against a real SQLite file and real processes: output, JSON, exit codes. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeHome, type TestHome, waitFor } from '../helpers/cli.js';
+
+let t: TestHome;
+beforeAll(() => {
+  t = makeHome();
+});
+afterAll(() => t.cleanup());
+
+const JOB_KEYS = [
+  'id',
+  'name',
+  'type',
+  'status',
+  'scheduler',
+  'queue',
+  'priority',
+  'command',
+  'argv',
+  'cwd',
+  'attempts',
+  'max_attempts',
+  'run_at',
+  'depends_on',
+  'key',
+  'tenant',
+  'exit_code',
+  'signal',
+  'error',
+  'progress',
+  'progress_message',
+  'created_at',
+  'started_at',
+  'ended_at',
+  'pid',
+  'host',
+  'worker_id',
+  'resources',
+  'time_limit_s',
+];
+
+describe('docket run', () => {
+  it('runs a first job and streams its output', async () => {
+    const result = await t.run(['run', '--', 'echo', 'hello']);
+    expect(result).toMatchObject({ code: 0, stdout: 'hello\n' });
+  });
+
+  it("exits with the job's exit code, and says why on stderr", async () => {
+    const result = await t.run(['run', '--cmd', 'echo out; echo err >&2; exit 3']);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('out\n');
+    expect(result.stderr).toContain('err\n');
+    expect(result.stderr).toMatch(/job \d+ failed: exited with code 3/);
+  });
+
+  it('exits 124 when the time limit stops the job', async () => {
+    const result = await t.run(['run', '--time-limit', '1s', '--', 'sleep', '30']);
+    expect(result.code).toBe(124);
+  });
+});
+
+describe('docket submit', () => {
+  it('prints the job as one JSON document with the documented keys', async () => {
+    const job = await t.json([
+      'submit',
+      '--cmd',
+      'true',
+      '--job-name',
+      'keys',
+      '--cpu-count',
+      '2',
+      '--memory',
+      '1G',
+      '--time-limit',
+      '1:00',
+      '--env',
+      'A=1',
+    ]);
+    for (const key of JOB_KEYS) expect(job).toHaveProperty(key);
+    expect(job).toMatchObject({
+      name: 'keys',
+      type: 'command',
+      command: 'true',
+      argv: null,
+      time_limit_s: 60,
+      resources: { cpu_count: 2, memory_bytes: 1024 ** 3 },
+    });
+    expect(job.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    const done = await waitFor('the job to complete', async () => {
+      const current = await t.json(['status', String(job.id)]);
+      return current.status === 'completed' && current;
+    });
+    expect(done.executions).toEqual([
+      expect.objectContaining({ attempt: 1, status: 'completed', exit_code: 0, host: expect.any(String) }),
+    ]);
+    expect(done.progress).toBe(1);
+  });
+
+  it('uses the working directory and environment given', async () => {
+    const result = await t.run([
+      'run',
+      '--cwd',
+      '/tmp',
+      '--env',
+      'GREETING=hi there',
+      '--cmd',
+      'echo "$GREETING from $(pwd)"',
+    ]);
+    expect(result).toMatchObject({ code: 0, stdout: 'hi there from /tmp\n' });
+  });
+
+  it('passes an argument vector through untouched, without a shell', async () => {
+    const result = await t.run(['run', '--', 'printf', '%s|', 'a b', '$HOME', "it's"]);
+    expect(result.stdout).toBe("a b|$HOME|it's|");
+  });
+
+  it('with the same --key returns the existing job and creates nothing', async () => {
+    const first = await t.json(['submit', '--key', 'nightly', '--cmd', 'true']);
+    const second = await t.json(['submit', '--key', 'nightly', '--cmd', 'echo different']);
+    expect(second.id).toBe(first.id);
+    const all = await t.json(['list', '--all']);
+    expect(all.filter((job: { key: string }) => job.key === 'nightly')).toHaveLength(1);
+  });
+
+  it.each([
+    [['submit', '--priority', 'high', '--cmd', 'true'], /--priority: "high" is not an integer/],
+    [['submit', '--time-limit', 'forever', '--cmd', 'true'], /--time-limit: "forever" is not a duration/],
+    [['submit', '--memory', 'lots', '--cmd', 'true'], /--memory: "lots" is not a size/],
+    [['submit'], /command: nothing to run/],
+    [['submit', '--cmd', 'true', '--', 'echo'], /give either --cmd/],
+    [['submit', '--after', '99999', '--cmd', 'true'], /after: job 99999 does not exist/],
+    [['submit', '--env', 'NOEQUALS', '--cmd', 'true'], /--env: "NOEQUALS" is not K=V/],
+    [['submit', '--no-such-flag'], /unknown option/],
+    [['list', '--status', 'done'], /--status: "done" is not a state/],
+  ])('refuses bad input %j with exit code 2, one line, and nothing stored', async (args, message) => {
+    const before = (await t.json(['progress'])).total;
+    const result = await t.run(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')[0]).toMatch(message);
+    expect((await t.json(['progress'])).total).toBe(before);
+  });
+});
+
+describe('reading jobs', () => {
+  it('status of an unknown job exits 3', async () => {
+    const result = await t.run(['status', '424242']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe('docket: job 424242 does not exist; see docket list --all\n');
+  });
+
+  it('logs holds exactly what the job wrote, stdout and stderr apart', async () => {
+    const job = await t.json(['submit', '--cmd', 'echo hi; echo err >&2']);
+    await waitFor('completion', async () => (await t.json(['status', String(job.id)])).status === 'completed');
+    expect((await t.run(['logs', String(job.id)])).stdout).toBe('hi\n');
+    expect((await t.run(['logs', String(job.id), '--stderr'])).stdout).toBe('err\n');
+    expect(readFileSync(join(t.home, 'logs', String(job.id), 'stdout'), 'utf8')).toBe('hi\n');
+    expect((await t.json(['logs', String(job.id)])).content).toBe('hi\n');
+  });
+
+  it('logs --follow prints output until the job ends', async () => {
+    const job = await t.json(['submit', '--cmd', 'for i in 1 2 3; do echo line$i; sleep 0.2; done']);
+    const result = await t.run(['logs', '--follow', String(job.id)]);
+    expect(result.stdout).toBe('line1\nline2\nline3\n');
+  });
+
+  it('list shows active jobs by default and everything with --all', async () => {
+    const sleeper = await t.json(['submit', '--cmd', 'sleep 30', '--job-name', 'sleeper']);
+    await waitFor(
+      'the sleeper to run',
+      async () => (await t.json(['status', String(sleeper.id)])).status === 'running',
+    );
+    const active = await t.json(['list']);
+    expect(active.map((job: { id: number }) => job.id)).toContain(sleeper.id);
+    expect(active.every((job: { status: string }) => ['pending', 'running', 'suspended'].includes(job.status))).toBe(
+      true,
+    );
+    const text = (await t.run(['list'])).stdout;
+    expect(text).toMatch(/^ID\s+NAME\s+STATUS/);
+    expect(text).toMatch(/sleeper\s+running/);
+    const all = await t.json(['list', '--all']);
+    expect(all.some((job: { status: string }) => job.status === 'completed')).toBe(true);
+    expect(await t.json(['list', '--all', '--limit', '2'])).toHaveLength(2);
+    await t.run(['cancel', String(sleeper.id)]);
+  });
+
+  it('progress counts every state, zeros included, and a total', async () => {
+    const counts = await t.json(['progress']);
+    for (const state of ['pending', 'running', 'suspended', 'completed', 'failed', 'timeout', 'cancelled', 'skipped']) {
+      expect(typeof counts[state]).toBe('number');
+    }
+    expect(counts.total).toBe(
+      Object.entries(counts)
+        .filter(([key]) => key !== 'total')
+        .reduce((sum, [, n]) => sum + (n as number), 0),
+    );
+    expect((await t.run(['progress'])).stdout).toMatch(/suspended\s+0/);
+  });
+});
+
+describe('changing jobs', () => {
+  it('cancel of a completed job exits 4, says why, and changes nothing', async () => {
+    const job = await t.json(['submit', '--cmd', 'true']);
+    await waitFor('completion', async () => (await t.json(['status', String(job.id)])).status === 'completed');
+    const result = await t.run(['cancel', String(job.id)]);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toBe(
+      `docket: job ${job.id} is completed; only pending, running or suspended jobs can be cancelled\n`,
+    );
+    expect((await t.json(['status', String(job.id)])).status).toBe('completed');
+  });
+
+  it('requeue runs a failed job again, keeping its history', async () => {
+    const job = await t.json(['submit', '--cmd', 'exit 1']);
+    await waitFor('failure', async () => (await t.json(['status', String(job.id)])).status === 'failed');
+    const [requeued] = await t.json(['requeue', String(job.id)]);
+    expect(requeued).toMatchObject({ status: 'pending', attempts: 0 });
+    const again = await waitFor('the second failure', async () => {
+      const current = await t.json(['status', String(job.id)]);
+      return current.status === 'failed' && current;
+    });
+    expect(again.executions.map((e: { attempt: number }) => e.attempt)).toEqual([1, 2]);
+  });
+
+  it('retries up to --max-attempts', async () => {
+    const job = await t.json(['submit', '--cmd', 'exit 7', '--max-attempts', '3']);
+    const done = await waitFor('the last attempt', async () => {
+      const current = await t.json(['status', String(job.id)]);
+      return current.status === 'failed' && current;
+    });
+    expect(done).toMatchObject({ attempts: 3, exit_code: 7, error: 'exited with code 7' });
+    expect(done.executions).toHaveLength(3);
+  });
+
+  it('wait exits 0 when all completed, 1 otherwise, 124 on timeout', async () => {
+    const ok = await t.json(['submit', '--cmd', 'sleep 0.3']);
+    const bad = await t.json(['submit', '--cmd', 'exit 2']);
+    expect((await t.run(['wait', String(ok.id)])).code).toBe(0);
+    expect((await t.run(['wait', String(ok.id), String(bad.id)])).code).toBe(1);
+    const slow = await t.json(['submit', '--cmd', 'sleep 30']);
+    expect((await t.run(['wait', String(slow.id), '--timeout', '1s'])).code).toBe(124);
+    await t.run(['cancel', String(slow.id)]);
+  });
+
+  it('clear removes completed and cancelled jobs with their logs, and prints how many', async () => {
+    const job = await t.json(['submit', '--cmd', 'echo bye']);
+    await waitFor('completion', async () => (await t.json(['status', String(job.id)])).status === 'completed');
+    expect(existsSync(join(t.home, 'logs', String(job.id)))).toBe(true);
+    const { removed } = await t.json(['clear']);
+    expect(removed).toBeGreaterThan(0);
+    expect(existsSync(join(t.home, 'logs', String(job.id)))).toBe(false);
+    expect((await t.run(['status', String(job.id)])).code).toBe(3);
+    expect((await t.json(['list', '--all', '--status', 'completed,cancelled'])).length).toBe(0);
+    expect((await t.json(['list', '--all', '--status', 'failed'])).length).toBeGreaterThan(0);
+    expect((await t.run(['clear', '--status', 'failed', '--before', '1h'])).stdout).toBe('removed 0 jobs\n');
+  });
+});
+
+describe('configuration', () => {
+  it('config show says where data lives', async () => {
+    const shown = await t.json(['config', 'show']);
+    expect(shown).toMatchObject({ home: t.home, db: join(t.home, 'docket.db'), logs_dir: join(t.home, 'logs') });
+    expect(shown.sources.home).toBe('env DOCKET_HOME');
+  });
+
+  it('--db picks another database file', async () => {
+    const other = join(t.home, 'other.db');
+    const job = await t.json(['--db', other, 'submit', '--cmd', 'true']);
+    expect(job.id).toBe(1);
+    expect(existsSync(other)).toBe(true);
+    expect((await t.json(['--db', other, 'db', 'migrate'])).schema_version).toBeGreaterThanOrEqual(1);
+  });
+
+  it('config reset-db needs --yes, then empties the database', async () => {
+    const other = join(t.home, 'reset.db');
+    await t.json(['--db', other, 'submit', '--cmd', 'true']);
+    expect((await t.run(['--db', other, 'config', 'reset-db'])).code).toBe(2);
+    await waitFor('the job to end', async () => (await t.json(['--db', other, 'progress'])).completed === 1);
+    expect((await t.json(['--db', other, 'config', 'reset-db', '--yes'])).reset).toBe(true);
+    expect((await t.json(['--db', other, 'progress'])).total).toBe(0);
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalKey, normalizeSpec } from '../../src/core/spec.js';
+
+describe('normalizeSpec', () => {
+  it('fills defaults', () => {
+    const job = normalizeSpec({ command: 'echo hi' }, 1000, '/tmp');
+    expect(job).toMatchObject({
+      name: 'echo hi',
+      type: 'command',
+      queue: 'default',
+      priority: 0,
+      scheduler: 'local',
+      cwd: '/tmp',
+      maxAttempts: 1,
+      runAt: 1000,
+      tenant: 'default',
+      dependsOn: [],
+    });
+  });
+
+  it.each([
+    [{}, /^command: nothing to run/],
+    [{ command: 'a', argv: ['b'] }, /^command: give either/],
+    [{ command: 'x', queue: 'bad queue' }, /^queue: /],
+    [{ command: 'x', priority: 1.5 }, /^priority: /],
+    [{ command: 'x', maxAttempts: 0 }, /^max_attempts: /],
+    [{ command: 'x', env: { 'not valid': 'v' } }, /^env: /],
+    [{ command: 'x', timeLimitSeconds: -1 }, /^time_limit: /],
+    [{ command: 'x', dependsOn: [0] }, /^after: /],
+  ])('refuses %j naming the field', (spec, message) => {
+    expect(() => normalizeSpec(spec as never)).toThrowError(message);
+  });
+});
+
+describe('canonicalKey', () => {
+  it('stores objects with sorted keys, so key order does not matter', () => {
+    expect(canonicalKey({ b: 2, a: { d: 1, c: [1, { f: 1, e: 2 }] } })).toBe(
+      '{"a":{"c":[1,{"e":2,"f":1}],"d":1},"b":2}',
+    );
+    expect(canonicalKey({ a: 1, b: 2 })).toBe(canonicalKey({ b: 2, a: 1 }));
+  });
+  it('keeps strings as they are', () => {
+    expect(canonicalKey('nightly-2026-11-22')).toBe('nightly-2026-11-22');
+  });
+});
