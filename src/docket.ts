@@ -23,7 +23,7 @@ import { LocalCommandExecutor } from './executors/local/command.js';
 import { attemptTag, signalTree, stopTree } from './executors/local/processes.js';
 import type { StorageEngine } from './storage/engine.js';
 import { SqliteEngine } from './storage/sqlite/engine.js';
-import { startWorker, wakeWorkers } from './worker/on-demand.js';
+import { serves, startWorkerOnce, wakeWorkers } from './worker/on-demand.js';
 import { reconcile, workerAlive } from './worker/reconcile.js';
 import { Worker, type WorkerOptions } from './worker/worker.js';
 
@@ -72,10 +72,8 @@ export class Docket {
     const { liveWorkers } = await reconcile(this.engine, this.config.worker.leaseMs, this.config.worker.graceMs);
     if (!this.shouldStartWorkers()) return;
     const queues = await this.engine.pendingQueues('local');
-    const unserved = queues.filter(
-      (queue) => !liveWorkers.some((w) => w.queues.includes('*') || w.queues.includes(queue)),
-    );
-    if (unserved.length > 0) await startWorker(this.engine, this.config);
+    const unserved = queues.filter((queue) => !liveWorkers.some((worker) => serves(worker, queue)));
+    if (unserved.length > 0) await this.startWorker(unserved[0] as string);
   }
 
   private shouldStartWorkers(): boolean {
@@ -106,7 +104,13 @@ export class Docket {
     const leaseMs = this.config.worker.leaseMs;
     const live = (await this.engine.listWorkers()).filter((worker) => workerAlive(worker, leaseMs));
     const unserved = await wakeWorkers(live, queues);
-    if (unserved.length > 0 && this.shouldStartWorkers()) await startWorker(this.engine, this.config);
+    if (unserved.length > 0 && this.shouldStartWorkers()) await this.startWorker(unserved[0] as string);
+  }
+
+  /** Starts one on-demand worker (it serves every queue) unless another process just did. */
+  private async startWorker(queue: string): Promise<void> {
+    const leaseMs = this.config.worker.leaseMs;
+    await startWorkerOnce(this.engine, this.config, queue, (worker) => workerAlive(worker, leaseMs));
   }
 
   // ── read ─────────────────────────────────────────────────────────────────────────────────────

@@ -106,6 +106,15 @@ export interface StorageEngine {
   clear(request: ClearRequest): Promise<number[]>;
 
   registerWorker(worker: WorkerInfo): Promise<void>;
+  /**
+   * Registers `candidate` only if no registered worker serving `queue` passes `isAlive` — one
+   * atomic step, so of many processes submitting at once exactly one starts an on-demand worker.
+   */
+  registerWorkerIfNone(
+    candidate: WorkerInfo,
+    queue: string,
+    isAlive: (worker: WorkerInfo) => boolean,
+  ): Promise<boolean>;
   removeWorker(id: string): Promise<void>;
   listWorkers(): Promise<WorkerInfo[]>;
   /**

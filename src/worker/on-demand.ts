@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,36 +39,44 @@ export interface SpawnOptions {
 }
 
 /**
- * Starts a detached worker serving every queue and registers it at once (with the child's pid),
- * so concurrent submits see it before it has finished starting and do not start another.
+ * Starts a detached worker serving every queue, unless a live one already serves `queue`. The check
+ * and a placeholder registration are one atomic step, so of many processes submitting at once only
+ * one starts a worker; the placeholder then takes the child's pid.
  */
-export async function startWorker(engine: StorageEngine, options: SpawnOptions): Promise<WorkerInfo> {
-  mkdirSync(options.logsDir, { recursive: true });
-  const logFd = openSync(join(options.logsDir, 'workers.log'), 'a');
-  const id = `w-${randomBytes(6).toString('hex')}`;
-  const child = spawn(
-    process.execPath,
-    [CLI_ENTRY, '--home', options.home, '--db', options.db, 'worker', '--on-demand'],
-    {
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-      env: { ...process.env, DOCKET_WORKER_ID: id },
-    },
-  );
-  child.unref();
+export async function startWorkerOnce(
+  engine: StorageEngine,
+  options: SpawnOptions,
+  queue: string,
+  isAlive: (worker: WorkerInfo) => boolean,
+): Promise<WorkerInfo | null> {
   const now = Date.now();
-  const pid = child.pid as number;
-  const worker: WorkerInfo = {
-    id,
+  const placeholder: WorkerInfo = {
+    id: `w-${randomBytes(6).toString('hex')}`,
     host: hostname(),
-    pid,
-    pidStart: processStartTime(pid),
+    pid: process.pid,
+    pidStart: processStartTime(process.pid),
     queues: ['*'],
     concurrency: 0,
     wakeAddress: null,
     startedAt: now,
     heartbeatAt: now,
   };
+  if (!(await engine.registerWorkerIfNone(placeholder, queue, isAlive))) return null;
+  mkdirSync(options.logsDir, { recursive: true });
+  const logFd = openSync(join(options.logsDir, 'workers.log'), 'a');
+  const child = spawn(
+    process.execPath,
+    [CLI_ENTRY, '--home', options.home, '--db', options.db, 'worker', '--on-demand'],
+    {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: { ...process.env, DOCKET_WORKER_ID: placeholder.id },
+    },
+  );
+  closeSync(logFd);
+  child.unref();
+  const pid = child.pid as number;
+  const worker = { ...placeholder, pid, pidStart: processStartTime(pid) };
   await engine.registerWorker(worker);
   return worker;
 }

@@ -23,6 +23,7 @@ export interface TestHome {
   /** Runs `docket ARGS` with this home; resolves when it exits. */
   run(args: string[], options?: { env?: Record<string, string>; cwd?: string }): Promise<CliResult>;
   /** Runs `docket --json ARGS` and parses stdout. */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read JSON documents loosely
   json<T = any>(args: string[], options?: { env?: Record<string, string> }): Promise<T>;
   /** Kills every worker this home ever registered and removes the folder. */
   cleanup(): Promise<void>;

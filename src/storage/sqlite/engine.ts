@@ -509,24 +509,43 @@ export class SqliteEngine implements StorageEngine {
   // ── workers ──────────────────────────────────────────────────────────────────────────────────
 
   async registerWorker(worker: WorkerInfo): Promise<void> {
-    this.write(() =>
-      this.sql(
-        `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at)
+    this.write(() => this.insertWorker(worker));
+  }
+
+  private insertWorker(worker: WorkerInfo): void {
+    this.sql(
+      `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, pid_start = excluded.pid_start, queues = excluded.queues,
-           concurrency = excluded.concurrency, wake_address = excluded.wake_address, heartbeat_at = excluded.heartbeat_at`,
-      ).run(
-        worker.id,
-        worker.host,
-        worker.pid,
-        worker.pidStart,
-        JSON.stringify(worker.queues),
-        worker.concurrency,
-        worker.wakeAddress,
-        worker.startedAt,
-        worker.heartbeatAt,
-      ),
+           concurrency = max(excluded.concurrency, workers.concurrency),
+           wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at`,
+    ).run(
+      worker.id,
+      worker.host,
+      worker.pid,
+      worker.pidStart,
+      JSON.stringify(worker.queues),
+      worker.concurrency,
+      worker.wakeAddress,
+      worker.startedAt,
+      worker.heartbeatAt,
     );
+  }
+
+  async registerWorkerIfNone(
+    candidate: WorkerInfo,
+    queue: string,
+    isAlive: (worker: WorkerInfo) => boolean,
+  ): Promise<boolean> {
+    return this.write(() => {
+      const workers = (this.sql('SELECT * FROM workers').all() as WorkerRow[]).map(workerFromRow);
+      const serving = workers.some(
+        (worker) => (worker.queues.includes('*') || worker.queues.includes(queue)) && isAlive(worker),
+      );
+      if (serving) return false;
+      this.insertWorker(candidate);
+      return true;
+    });
   }
 
   async removeWorker(id: string): Promise<void> {

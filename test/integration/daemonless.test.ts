@@ -1,0 +1,232 @@
+/**
+ * No daemon: on-demand workers, reconciliation of dead workers, pid reuse, ordering with a real
+ * worker, and many processes writing to one SQLite file at once.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { normalizeSpec } from '../../src/core/spec.js';
+import { processStartTime } from '../../src/executors/local/processes.js';
+import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
+import {
+  BIN,
+  isAlive,
+  makeHome,
+  processesWithEnv,
+  ROOT,
+  runProcess,
+  type TestHome,
+  uniqueMark,
+  waitFor,
+} from '../helpers/cli.js';
+
+let t: TestHome;
+beforeAll(() => {
+  t = makeHome();
+});
+afterAll(() => t.cleanup());
+
+const status = (id: number) => t.json(['status', String(id)]);
+
+describe('on-demand workers', () => {
+  it('a submit starts a detached worker, which exits by itself once idle', async () => {
+    const home = makeHome({ DOCKET_IDLE_EXIT: '1s' });
+    try {
+      const job = await home.json(['submit', '--cmd', 'true']);
+      const db = new SqliteEngine({ path: join(home.home, 'docket.db') });
+      const [worker] = await db.listWorkers();
+      expect(worker).toBeDefined();
+      await waitFor(
+        'the job to complete',
+        async () => (await home.json(['status', String(job.id)])).status === 'completed',
+      );
+      await waitFor('the worker to exit', () => !isAlive(worker!.pid), 20_000);
+      expect(await db.listWorkers()).toEqual([]);
+      await db.close();
+    } finally {
+      await home.cleanup();
+    }
+  });
+
+  it('with DOCKET_ON_DEMAND=0 nothing starts and the job waits for an explicit worker', async () => {
+    const home = makeHome({ DOCKET_ON_DEMAND: '0' });
+    try {
+      const job = await home.json(['submit', '--cmd', 'true']);
+      const db = new SqliteEngine({ path: join(home.home, 'docket.db') });
+      expect(await db.listWorkers()).toEqual([]);
+      await db.close();
+      const worker = await home.run(['worker', '--idle-exit', '1s']);
+      expect(worker.code).toBe(0);
+      expect((await home.json(['status', String(job.id)])).status).toBe('completed');
+    } finally {
+      await home.cleanup();
+    }
+  });
+});
+
+describe('reconciliation', () => {
+  it('a job whose worker is killed with SIGKILL is not left running, and its processes are stopped', async () => {
+    const mark = uniqueMark();
+    const job = await t.json(['submit', '--env', `MARK=${mark}`, '--cmd', 'sleep 300']);
+    const running = await waitFor('the job to run', async () => {
+      const current = await status(job.id);
+      return current.status === 'running' && current.pid && current;
+    });
+    const db = new SqliteEngine({ path: join(t.home, 'docket.db') });
+    const owner = (await db.listWorkers()).find((worker) => worker.id === running.worker_id);
+    await db.close();
+    expect(owner).toBeDefined();
+    process.kill(owner!.pid, 'SIGKILL');
+    await waitFor('the worker to die', () => !isAlive(owner!.pid));
+    const after = await status(job.id); // this CLI call reconciles before it shows
+    expect(after.status).toBe('failed');
+    expect(after.error).toBe(
+      `worker ${owner!.id} (host ${hostname()}, pid ${owner!.pid}) died while the job was running`,
+    );
+    expect(after.executions[0]).toMatchObject({ status: 'failed', pid: running.pid });
+    expect(processesWithEnv('MARK', mark)).toEqual([]);
+  });
+
+  it('a reused pid is not mistaken for the live job, nor is it signalled', async () => {
+    // A process that happens to hold the pid now, but started at another time than the recorded one.
+    const stranger = spawn('sleep', ['300'], { stdio: 'ignore' });
+    const pid = stranger.pid!;
+    try {
+      const db = new SqliteEngine({ path: join(t.home, 'docket.db') });
+      const realStart = processStartTime(pid)!;
+      const now = Date.now();
+      await db.registerWorker({
+        id: 'w-reused',
+        host: hostname(),
+        pid,
+        pidStart: realStart - 1000,
+        queues: ['nowhere'],
+        concurrency: 1,
+        wakeAddress: null,
+        startedAt: now,
+        heartbeatAt: now,
+      });
+      const [submitted] = await db.submit([normalizeSpec({ command: 'sleep 1', queue: 'nowhere' })]);
+      const job = submitted!.job;
+      await db.claim({
+        workerId: 'w-reused',
+        host: hostname(),
+        pid,
+        queues: ['nowhere'],
+        scheduler: 'local',
+        limit: 1,
+        leaseMs: 600_000,
+      });
+      await db.recordProcess(job.id, 1, pid, realStart - 1000);
+      await db.close();
+      const after = await status(job.id);
+      expect(after.status).toBe('failed');
+      expect(after.error).toMatch(/worker w-reused .* died/);
+      expect(isAlive(pid)).toBe(true);
+    } finally {
+      stranger.kill('SIGKILL');
+    }
+  });
+});
+
+describe('ordering with a real worker', () => {
+  it('runs higher priority first, then first in, first out', async () => {
+    const home = makeHome({ DOCKET_ON_DEMAND: '0' });
+    try {
+      const out = join(home.home, 'order.txt');
+      const submit = (name: string, priority: number) =>
+        home.json(['submit', '--priority', String(priority), '--cmd', `echo ${name} >> ${out}`]);
+      await submit('low', -5);
+      await submit('a', 0);
+      await submit('urgent', 10);
+      await submit('b', 0);
+      await submit('c', 0);
+      await submit('high', 5);
+      expect((await home.run(['worker', '--concurrency', '1', '--idle-exit', '1s'])).code).toBe(0);
+      expect(readFileSync(out, 'utf8').split('\n').filter(Boolean)).toEqual(['urgent', 'high', 'a', 'b', 'c', 'low']);
+    } finally {
+      await home.cleanup();
+    }
+  });
+
+  it('--after holds a job until its dependency completed, and skips it when it failed', async () => {
+    const out = join(t.home, 'after.txt');
+    const first = await t.json(['submit', '--cmd', `sleep 1; echo first >> ${out}`]);
+    const second = await t.json(['submit', '--after', String(first.id), '--cmd', `echo second >> ${out}`]);
+    expect((await t.run(['list'])).stdout).toMatch(/pending \(blocked\)/);
+    await waitFor('the dependent to complete', async () => (await status(second.id)).status === 'completed');
+    expect(readFileSync(out, 'utf8')).toBe('first\nsecond\n');
+    const [a, b] = [await status(first.id), await status(second.id)];
+    expect(Date.parse(b.started_at)).toBeGreaterThanOrEqual(Date.parse(a.ended_at));
+
+    const failing = await t.json(['submit', '--cmd', 'sleep 0.5; exit 1']);
+    const dependent = await t.json(['submit', '--after', String(failing.id), '--cmd', 'echo never']);
+    const skipped = await waitFor('the dependent to be skipped', async () => {
+      const current = await status(dependent.id);
+      return current.status === 'skipped' && current;
+    });
+    expect(skipped.error).toBe(`dependency ${failing.id} ended failed`);
+  });
+
+  it('--delay holds a job until its time', async () => {
+    const job = await t.json(['submit', '--delay', '2s', '--cmd', 'true']);
+    expect((await t.run(['list'])).stdout).toMatch(/pending \(delayed\)/);
+    const done = await waitFor('the delayed job to complete', async () => {
+      const current = await status(job.id);
+      return current.status === 'completed' && current;
+    });
+    expect(Date.parse(done.started_at)).toBeGreaterThanOrEqual(Date.parse(job.run_at));
+  });
+});
+
+describe('many processes on one SQLite file', () => {
+  it('four processes submitting 5,000 jobs each end with exactly 20,000 rows and no lock error', async () => {
+    const home = makeHome({ DOCKET_ON_DEMAND: '0' });
+    try {
+      const script = `
+        import { Docket } from ${JSON.stringify(join(ROOT, 'dist', 'index.js'))};
+        const docket = await Docket.open();
+        for (let i = 0; i < 5000; i++) await docket.submit({ command: 'true', name: 'p' + process.argv[1] + '-' + i });
+        await docket.close();
+      `;
+      const env = { ...process.env, DOCKET_HOME: home.home, DOCKET_ON_DEMAND: '0' };
+      const results = await Promise.all(
+        [1, 2, 3, 4].map((n) =>
+          runProcess(process.execPath, ['--input-type=module', '-e', script, String(n)], { env, cwd: ROOT }),
+        ),
+      );
+      for (const result of results) {
+        expect(result.stderr).not.toMatch(/locked|busy/i);
+        expect(result.code).toBe(0);
+      }
+      const counts = await home.json(['progress']);
+      expect(counts.total).toBe(20_000);
+      expect(counts.pending).toBe(20_000);
+    } finally {
+      await home.cleanup();
+    }
+  });
+
+  it('concurrent CLI submits all run, and exactly one worker is started for them', async () => {
+    const home = makeHome({ DOCKET_IDLE_EXIT: '5m' });
+    try {
+      const submits = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => home.json(['submit', '--cmd', `echo ${i}`])),
+      );
+      const ids = submits.map((job) => job.id as number);
+      expect(new Set(ids).size).toBe(12);
+      const db = new SqliteEngine({ path: join(home.home, 'docket.db') });
+      const workers = await db.listWorkers();
+      await db.close();
+      expect(workers).toHaveLength(1);
+      const result = await runProcess(process.execPath, [BIN, 'wait', ...ids.map(String)], {
+        env: { ...process.env, DOCKET_HOME: home.home },
+      });
+      expect(result.code).toBe(0);
+    } finally {
+      await home.cleanup();
+    }
+  });
+});
