@@ -2,8 +2,9 @@
  * Whole-tree process control against real process trees: time limits, cancel (grandchildren that
  * called setsid included), signals, suspend/resume with SIGSTOP/SIGCONT, progress lines.
  */
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, processesWithEnv, processState, type TestHome, uniqueMark, waitFor } from '../helpers/cli.js';
+import { BIN, makeHome, processesWithEnv, processState, type TestHome, uniqueMark, waitFor } from '../helpers/cli.js';
 
 let t: TestHome;
 beforeAll(() => {
@@ -157,5 +158,24 @@ describe('progress', () => {
     expect(current.progress_message).toBe('loading data');
     expect((await t.run(['list'])).stdout).toMatch(/40% loading data/);
     await t.run(['cancel', String(job.id)]);
+  });
+});
+
+describe('docket run in the foreground', () => {
+  it('Ctrl-C cancels the job, stops its tree and exits 130', async () => {
+    const mark = uniqueMark();
+    const child = spawn(process.execPath, [BIN, 'run', '--env', `MARK=${mark}`, '--cmd', 'echo started; sleep 300'], {
+      env: { ...process.env, DOCKET_HOME: t.home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor('the job to start', () => stdout.includes('started'), 20_000);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    await waitFor('no process left', () => processesWithEnv('MARK', mark).length === 0, 10_000);
+    const [job] = await t.json(['list', '--all', '--limit', '1']);
+    expect(job).toMatchObject({ status: 'cancelled', error: 'interrupted (docket run received SIGINT)' });
   });
 });
