@@ -1,16 +1,24 @@
 /**
  * The facade: the one place that picks concrete engines and executors. The CLI (and later the
- * HTTP server and dashboard) see only this class.
+ * HTTP server and dashboard) see only this class. Cross-cutting work — job events, waking
+ * workers, starting on-demand workers — happens here once, around the storage port.
  */
+import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { type ConfigInput, type DocketConfig, resolveConfig } from './config/config.js';
+import { nextTick } from './core/cron.js';
 import { InvalidInputError, NotFoundError } from './core/errors.js';
-import { normalizeSpec } from './core/spec.js';
+import { type JobGroupDefinition, type JobTypeDefinition, type StoredJobType, storedPart } from './core/job-types.js';
+import { JobTypeRegistry } from './core/registry.js';
+import { canonicalKey, normalizeSpec } from './core/spec.js';
+import { refuse } from './core/states.js';
 import {
   ACTIVE_STATUSES,
+  COMMAND_TYPE,
+  DEFAULT_TENANT,
   FINAL_STATUSES,
   type Job,
   type JobFilter,
@@ -19,13 +27,15 @@ import {
   type JobWithAttempts,
   type StatusCounts,
 } from './core/words.js';
+import { HandlerExecutor } from './executors/handler/handler.js';
 import { LocalCommandExecutor } from './executors/local/command.js';
 import { attemptTag, signalTree, stopTree } from './executors/local/processes.js';
-import type { StorageEngine } from './storage/engine.js';
+import type { QueueInfo, QueueSettings, RefreshResult, StorageEngine } from './storage/engine.js';
 import { SqliteEngine } from './storage/sqlite/engine.js';
 import { serves, startWorkerOnce, wakeWorkers } from './worker/on-demand.js';
 import { reconcile, workerAlive } from './worker/reconcile.js';
-import { Worker, type WorkerOptions } from './worker/worker.js';
+import { poke } from './worker/wake.js';
+import { Worker, type WorkerEvent, type WorkerOptions } from './worker/worker.js';
 
 export interface OpenOptions extends ConfigInput {
   /** Reconcile and start on-demand workers (the CLI's daemonless mode). Default: true. */
@@ -39,13 +49,45 @@ export interface WaitOptions {
   onUpdate?: (jobs: Job[]) => void;
 }
 
-export class Docket {
+/** What subscribers of `docket.on('job', …)` receive. */
+export interface JobEvent {
+  event:
+    | 'submitted'
+    | 'started'
+    | 'progress'
+    | 'completed'
+    | 'failed'
+    | 'timeout'
+    | 'retrying'
+    | 'cancelled'
+    | 'suspended'
+    | 'resumed'
+    | 'requeued';
+  job: Job;
+}
+
+export interface RefreshOptions {
+  priority?: number;
+  /** Seconds from now before the new jobs may start. */
+  delaySeconds?: number;
+  /** Remove pending jobs of the type whose key left the set. */
+  removeMissing?: boolean;
+  tenant?: string;
+}
+
+export class Docket extends EventEmitter<{ job: [JobEvent] }> {
+  private readonly registry = new JobTypeRegistry();
+  private storedTypes: Map<string, StoredJobType> | null = null;
+  private unsavedTypes = false;
+
   private constructor(
     readonly config: Readonly<DocketConfig>,
     readonly engine: StorageEngine,
     private readonly manageWorkers: boolean,
     readonly log: Logger,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Opens (and migrates) the store named by the configuration. */
   static async open(options: OpenOptions = {}): Promise<Docket> {
@@ -66,6 +108,53 @@ export class Docket {
     await this.engine.close();
   }
 
+  // ── job types ────────────────────────────────────────────────────────────────────────────────
+
+  /** Defines (or redefines) a job type; its code-free part is stored so other processes can submit it. */
+  define<Params = unknown, Result = unknown>(definition: JobTypeDefinition<Params, Result>): this {
+    this.registry.define(definition);
+    this.unsavedTypes = true;
+    return this;
+  }
+
+  defineGroup(group: JobGroupDefinition): this {
+    this.registry.defineGroup(group);
+    this.unsavedTypes = true;
+    return this;
+  }
+
+  /** Stores the types and groups defined here, and seeds the first job of each recurring type. */
+  async saveTypes(): Promise<void> {
+    if (!this.unsavedTypes) return;
+    this.unsavedTypes = false;
+    await this.engine.saveJobGroups([...this.registry.groups.values()]);
+    await this.engine.saveJobTypes([...this.registry.types.values()].map(storedPart));
+    this.storedTypes = null;
+    for (const type of this.registry.types.values()) {
+      if (!type.cron) continue;
+      const runAt = nextTick(type.cron, Date.now());
+      // The series key makes this exactly one seed job however many processes define the type.
+      if (runAt !== null) await this.submitResolved([{ type: type.name, key: `cron:${type.name}`, runAt }]);
+    }
+  }
+
+  async jobTypes(): Promise<StoredJobType[]> {
+    await this.saveTypes();
+    return this.engine.listJobTypes();
+  }
+
+  async jobGroups(): Promise<JobGroupDefinition[]> {
+    await this.saveTypes();
+    return this.engine.listJobGroups();
+  }
+
+  private async storedTypeMap(): Promise<Map<string, StoredJobType>> {
+    this.storedTypes ??= new Map((await this.engine.listJobTypes()).map((type) => [type.name, type]));
+    return this.storedTypes;
+  }
+
+  // ── daemonless bookkeeping ───────────────────────────────────────────────────────────────────
+
   /** Settles jobs whose worker is gone, and starts a worker if pending jobs have none. */
   async reconcile(): Promise<void> {
     if (!this.manageWorkers) return;
@@ -80,22 +169,10 @@ export class Docket {
     return this.manageWorkers && this.config.worker.onDemand && this.engine.capabilities.onDemandWorkers;
   }
 
-  // ── submit ───────────────────────────────────────────────────────────────────────────────────
-
-  async submit(spec: JobSpec): Promise<Job> {
-    const [job] = await this.submitMany([spec]);
-    return job as Job;
-  }
-
-  /** Submits many jobs in one transaction: all are stored, or none. */
-  async submitMany(specs: JobSpec[]): Promise<Job[]> {
-    const now = Date.now();
-    const results = await this.engine.submit(specs.map((spec) => normalizeSpec(spec, now)));
-    const jobs = results.map((result) => result.job);
-    await this.notifyWorkers(
-      new Set(jobs.filter((job) => job.status === 'pending' && job.scheduler === 'local').map((j) => j.queue)),
-    );
-    return jobs;
+  /** Starts one on-demand worker (it serves every queue) unless another process just did. */
+  private async startWorker(queue: string): Promise<void> {
+    const leaseMs = this.config.worker.leaseMs;
+    await startWorkerOnce(this.engine, this.config, queue, (worker) => workerAlive(worker, leaseMs));
   }
 
   /** Wakes the workers of these queues, starting one in the background if none serves them. */
@@ -107,10 +184,79 @@ export class Docket {
     if (unserved.length > 0 && this.shouldStartWorkers()) await this.startWorker(unserved[0] as string);
   }
 
-  /** Starts one on-demand worker (it serves every queue) unless another process just did. */
-  private async startWorker(queue: string): Promise<void> {
-    const leaseMs = this.config.worker.leaseMs;
-    await startWorkerOnce(this.engine, this.config, queue, (worker) => workerAlive(worker, leaseMs));
+  /** Tells the worker running a job that its record changed (cancel, suspend), so it acts at once. */
+  private async notifyOwner(job: Job): Promise<void> {
+    if (!job.workerId) return;
+    const owner = (await this.engine.listWorkers()).find((worker) => worker.id === job.workerId);
+    if (owner?.wakeAddress && owner.host === hostname()) await poke(owner.wakeAddress, 'control');
+  }
+
+  // ── submit ───────────────────────────────────────────────────────────────────────────────────
+
+  async submit(spec: JobSpec): Promise<Job> {
+    const [job] = await this.submitMany([spec]);
+    return job as Job;
+  }
+
+  /** Submits many jobs in one transaction: all are stored, or none (a bad one refuses the batch). */
+  async submitMany(specs: JobSpec[]): Promise<Job[]> {
+    await this.saveTypes();
+    return this.submitResolved(specs);
+  }
+
+  private async submitResolved(specs: JobSpec[]): Promise<Job[]> {
+    const now = Date.now();
+    const stored = await this.storedTypeMap();
+    const results = await this.engine.submit(
+      specs.map((spec) => normalizeSpec(this.registry.resolve(spec, stored), now)),
+    );
+    const jobs = results.map((result) => result.job);
+    if (this.listenerCount('job') > 0) {
+      for (const result of results) if (result.created) this.emit('job', { event: 'submitted', job: result.job });
+    }
+    const queues = jobs.filter((job) => job.status === 'pending' && job.scheduler === 'local').map((job) => job.queue);
+    await this.notifyWorkers(new Set(queues));
+    return jobs;
+  }
+
+  /**
+   * DataJoint's refresh: one job of `type` for every key that has none (params = the key), and,
+   * with `removeMissing`, no pending job for a key that left the set. One transaction.
+   */
+  async refresh(
+    type: string,
+    keys: (string | Record<string, unknown>)[],
+    options: RefreshOptions = {},
+  ): Promise<RefreshResult> {
+    await this.saveTypes();
+    const stored = await this.storedTypeMap();
+    const now = Date.now();
+    const runAt = options.delaySeconds ? now + options.delaySeconds * 1000 : undefined;
+    const jobs = keys.map((key) =>
+      normalizeSpec(
+        this.registry.resolve(
+          { type, key, params: key, priority: options.priority, runAt, tenant: options.tenant },
+          stored,
+        ),
+        now,
+      ),
+    );
+    const result = await this.engine.refresh({
+      jobs,
+      type,
+      tenant: options.tenant ?? DEFAULT_TENANT,
+      removeMissing: options.removeMissing ?? false,
+    });
+    if (result.added > 0) await this.notifyWorkers(new Set(jobs.map((job) => job.queue)));
+    return result;
+  }
+
+  /** DataJoint's ignore: the key is skipped and never runs, whether its job exists yet or not. */
+  async ignore(type: string, key: string | Record<string, unknown>, tenant?: string): Promise<Job> {
+    await this.saveTypes();
+    const stored = await this.storedTypeMap();
+    const spec = this.registry.resolve({ type, key, params: key, tenant }, stored);
+    return this.engine.ignore(normalizeSpec({ ...spec, params: spec.params }));
   }
 
   // ── read ─────────────────────────────────────────────────────────────────────────────────────
@@ -121,11 +267,19 @@ export class Docket {
     return job;
   }
 
+  /** The job of a type with this key, or null. */
+  async findByKey(type: string, key: string | Record<string, unknown>, tenant = DEFAULT_TENANT): Promise<Job | null> {
+    const canonical = canonicalKey(key);
+    const jobs = await this.engine.list({ type, tenant });
+    return jobs.find((job) => job.key === canonical) ?? null;
+  }
+
   list(filter: JobFilter = {}): Promise<Job[]> {
     return this.engine.list(filter);
   }
 
-  counts(filter: Pick<JobFilter, 'queue' | 'tenant'> = {}): Promise<StatusCounts> {
+  /** A count for every state, zeros included (DataJoint's progress; per type, queue or tenant). */
+  counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'> = {}): Promise<StatusCounts> {
     return this.engine.counts(filter);
   }
 
@@ -150,31 +304,58 @@ export class Docket {
 
   // ── change ───────────────────────────────────────────────────────────────────────────────────
 
-  /** Cancels a job; a running one has its whole process tree stopped. */
+  /** Cancels a job; a running one has its whole process tree stopped (or its handler aborted). */
   async cancel(id: number, reason = 'cancelled by user'): Promise<Job> {
     const before = await this.get(id);
     const job = await this.engine.cancel(id, reason);
-    if (before.status !== 'pending') await this.stopProcesses(before);
+    if (before.status !== 'pending') {
+      await this.notifyOwner(before);
+      await this.stopProcesses(before);
+    }
+    this.emit('job', { event: 'cancelled', job });
     return job;
   }
 
+  /**
+   * Suspends a job: a running command is stopped with SIGSTOP; a running handler of a suspendable
+   * type is aborted (it may save a checkpoint) and resumes later as a new attempt.
+   */
   async suspend(id: number): Promise<Job> {
     const before = await this.get(id);
+    if (before.type !== COMMAND_TYPE && before.status === 'running' && !(await this.isSuspendable(before.type))) {
+      throw refuse(
+        id,
+        before.status,
+        'suspend',
+        `job type ${before.type} is not suspendable (define it with suspendable: true)`,
+      );
+    }
     const job = await this.engine.suspend(id);
-    if (before.status === 'running') this.signalProcesses(before, 'SIGSTOP');
+    if (before.status === 'running') {
+      if (before.type === COMMAND_TYPE) this.signalProcesses(before, 'SIGSTOP');
+      else await this.notifyOwner(before);
+    }
+    this.emit('job', { event: 'suspended', job });
     return job;
+  }
+
+  private async isSuspendable(type: string): Promise<boolean> {
+    const definition = this.registry.types.get(type) ?? (await this.storedTypeMap()).get(type);
+    return definition?.suspendable === true;
   }
 
   async resume(id: number): Promise<Job> {
     const job = await this.engine.resume(id);
     if (job.status === 'running') this.signalProcesses(job, 'SIGCONT');
     else await this.notifyWorkers(new Set([job.queue]));
+    this.emit('job', { event: 'resumed', job });
     return job;
   }
 
   async requeue(id: number): Promise<Job> {
     const job = await this.engine.requeue(id);
     await this.notifyWorkers(new Set([job.queue]));
+    this.emit('job', { event: 'requeued', job });
     return job;
   }
 
@@ -196,24 +377,75 @@ export class Docket {
     rmSync(this.config.logsDir, { recursive: true, force: true });
   }
 
+  // ── queues ───────────────────────────────────────────────────────────────────────────────────
+
+  /** Sets a queue's capacity (the most jobs running at once across all workers; null: no limit). */
+  async setQueue(name: string, settings: QueueSettings): Promise<QueueInfo> {
+    if (settings.capacity != null && (!Number.isInteger(settings.capacity) || settings.capacity < 1)) {
+      throw new InvalidInputError('capacity', `${settings.capacity} must be a positive integer`);
+    }
+    const queue = await this.engine.setQueue(name, settings);
+    if (settings.paused === false || settings.capacity !== undefined) await this.notifyWorkers(new Set([name]));
+    return queue;
+  }
+
+  /** A paused queue's jobs stay pending; running ones finish. */
+  pauseQueue(name: string): Promise<QueueInfo> {
+    return this.setQueue(name, { paused: true });
+  }
+
+  resumeQueue(name: string): Promise<QueueInfo> {
+    return this.setQueue(name, { paused: false });
+  }
+
+  listQueues(): Promise<QueueInfo[]> {
+    return this.engine.listQueues();
+  }
+
   // ── workers ──────────────────────────────────────────────────────────────────────────────────
 
-  /** Creates a worker bound to this docket's store; call `run()` on it. */
+  /** Creates a worker that runs commands and this docket's handlers; call `run()` on it. */
   worker(options: Partial<Omit<WorkerOptions, 'logsDir'>> = {}): Worker {
-    const settings = this.config.worker;
-    return new Worker(
+    const executors = [new LocalCommandExecutor(), new HandlerExecutor(this.registry.types)];
+    const types = [COMMAND_TYPE, ...this.registry.handlerTypes()];
+    const worker = new Worker(
       this.engine,
-      new LocalCommandExecutor(),
+      executors,
+      types,
       {
-        ...settings,
+        ...this.config.worker,
         queues: ['*'],
         exitWhenIdle: false,
         shutdownGraceMs: 10_000,
+        onEvent: (event) => this.emitWorkerEvent(event),
         ...options,
         logsDir: this.config.logsDir,
       },
       this.log,
     );
+    const run = worker.run.bind(worker);
+    worker.run = async () => {
+      await this.saveTypes();
+      return run();
+    };
+    return worker;
+  }
+
+  private emitWorkerEvent(event: WorkerEvent): void {
+    if (this.listenerCount('job') === 0) return;
+    if (event.kind === 'started') this.emit('job', { event: 'started', job: event.job });
+    else if (event.kind === 'progress') {
+      this.emit('job', {
+        event: 'progress',
+        job: { ...event.job, progress: event.progress, progressMessage: event.message },
+      });
+    } else if (event.recorded) {
+      const status = event.recorded.status;
+      this.emit('job', {
+        event: status === 'pending' ? 'retrying' : (status as JobEvent['event']),
+        job: event.recorded,
+      });
+    }
   }
 
   private async stopProcesses(job: Job): Promise<void> {

@@ -9,6 +9,7 @@ import {
   DEFAULT_TENANT,
   type JobSpec,
   type Resources,
+  type RetryPolicy,
   SCHEDULERS,
   type SchedulerName,
 } from './words.js';
@@ -27,8 +28,10 @@ export interface NewJob {
   resources: Resources;
   timeLimitSeconds: number | null;
   maxAttempts: number;
-  retryDelaySeconds: number;
+  retry: RetryPolicy;
   runAt: number;
+  group: string | null;
+  cron: string | null;
   dependsOn: number[];
   key: string | null;
   tenant: string;
@@ -61,7 +64,9 @@ export function normalizeSpec(spec: JobSpec, now = Date.now(), defaultCwd = proc
     resources: resources(spec.resources ?? {}),
     timeLimitSeconds: spec.timeLimitSeconds == null ? null : positive(spec.timeLimitSeconds, 'time_limit'),
     maxAttempts: spec.maxAttempts == null ? 1 : integer(spec.maxAttempts, 'max_attempts', 1),
-    retryDelaySeconds: spec.retryDelaySeconds == null ? 0 : nonNegative(spec.retryDelaySeconds, 'retry_delay'),
+    retry: retryPolicy(spec.retry ?? {}),
+    group: spec.group ?? null,
+    cron: spec.cron ?? null,
     runAt: spec.runAt ?? now,
     dependsOn: dependencies(spec.dependsOn ?? []),
     key: spec.key == null ? null : canonicalKey(spec.key),
@@ -113,6 +118,19 @@ function resources(given: Resources): Resources {
   if (given.partition != null) out.partition = given.partition;
   if (given.account != null) out.account = given.account;
   return out;
+}
+
+function retryPolicy(given: Partial<RetryPolicy>): RetryPolicy {
+  const backoff = given.backoff ?? 'fixed';
+  if (backoff !== 'fixed' && backoff !== 'exponential') {
+    throw new InvalidInputError('retry.backoff', `"${backoff}" is not a backoff; use fixed or exponential`);
+  }
+  return {
+    delaySeconds: nonNegative(given.delaySeconds ?? 0, 'retry_delay'),
+    backoff,
+    jitter: given.jitter ?? false,
+    maxDelaySeconds: given.maxDelaySeconds == null ? null : nonNegative(given.maxDelaySeconds, 'retry.max_delay'),
+  };
 }
 
 function dependencies(ids: number[]): number[] {

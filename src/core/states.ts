@@ -48,8 +48,8 @@ export function transition(jobId: number, from: JobStatus, to: JobStatus, action
 }
 
 /** The error for an action the job's state does not allow. */
-export function refuse(jobId: number, from: JobStatus, action: Action): InvalidStateError {
-  return new InvalidStateError(refusal(jobId, from, action));
+export function refuse(jobId: number, from: JobStatus, action: Action, why?: string): InvalidStateError {
+  return new InvalidStateError(why ? `job ${jobId} cannot ${action}: ${why}` : refusal(jobId, from, action));
 }
 
 function verbFor(to: JobStatus): Action {

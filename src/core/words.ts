@@ -45,6 +45,18 @@ export interface Resources {
   account?: string;
 }
 
+/** How long to wait before the next try of a failed attempt. */
+export interface RetryPolicy {
+  /** The first delay (and every delay, when `fixed`). */
+  delaySeconds: number;
+  /** `exponential` doubles the delay at every further attempt. */
+  backoff: 'fixed' | 'exponential';
+  /** Spread retries randomly between half and all of the delay, so a burst does not retry in lockstep. */
+  jitter: boolean;
+  /** No delay is longer than this. */
+  maxDelaySeconds: number | null;
+}
+
 /** What a caller gives to create a job. Everything but the work itself has a default. */
 export interface JobSpec {
   name?: string;
@@ -63,8 +75,12 @@ export interface JobSpec {
   dependsOn?: number[];
   timeLimitSeconds?: number;
   maxAttempts?: number;
-  retryDelaySeconds?: number;
+  retry?: Partial<RetryPolicy>;
   resources?: Resources;
+  /** The job group (HyperSpot); defaults to the type's. */
+  group?: string;
+  /** Makes the job recurring: a cron expression (five or six fields). */
+  cron?: string;
   /** Idempotency key: a string or a JSON object (stored canonically). */
   key?: string | Record<string, unknown>;
   tenant?: string;
@@ -106,9 +122,13 @@ export interface Job {
   /** Number of the current or last execution; executions are numbered 1, 2, … for the job's life. */
   runNo: number;
   maxAttempts: number;
-  retryDelaySeconds: number;
+  retry: RetryPolicy;
   runAt: number;
   dependsOn: number[];
+  group: string | null;
+  cron: string | null;
+  /** What a suspended handler saved for its next attempt. */
+  checkpoint: unknown;
   /** Dependencies not yet completed; a pending job with any is *blocked*. */
   blockedBy: number;
   key: string | null;
@@ -168,6 +188,7 @@ export interface Outcome {
 export interface JobFilter {
   statuses?: JobStatus[];
   queue?: string;
+  type?: string;
   scheduler?: SchedulerName;
   tenant?: string;
   limit?: number;

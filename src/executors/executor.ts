@@ -2,14 +2,17 @@
  * The executor port: how a claimed job is turned into running work. The worker owns leases,
  * time limits and recording outcomes; an executor only starts, signals and reports.
  */
+import type { StopReason } from '../core/job-types.js';
 import type { Job } from '../core/words.js';
 
 /** How the work itself ended, before the worker decides what that means for the job. */
 export interface ExitReport {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  /** Set when the work could not run at all (e.g. the program does not exist). */
+  /** Set when the work could not run at all (e.g. the program does not exist), or threw. */
   error?: string;
+  /** A handler that did not stop within the grace period after its signal fired. */
+  abandoned?: boolean;
   /** What a handler returned (in-process executors). */
   result?: unknown;
   errorStack?: string;
@@ -20,20 +23,30 @@ export interface RunningWork {
   readonly pidStart: number | null;
   /** Settles when the work has ended, however it ended. */
   readonly exited: Promise<ExitReport>;
-  /** Stops the work and everything it started, waiting at most `graceMs` before forcing it. */
-  stop(graceMs: number): Promise<void>;
+  /**
+   * Stops the work and everything it started, waiting at most `graceMs` before forcing it (or, for
+   * an in-process handler that ignores its signal, abandoning it: `exited` settles regardless).
+   */
+  stop(graceMs: number, reason: StopReason): Promise<void>;
   pause(): void;
   resume(): void;
 }
 
 export interface ExecutionContext {
   workerId: string;
+  /** Renews the lease of the worker's jobs. */
+  heartbeat(): Promise<void>;
+  saveCheckpoint(state: unknown): Promise<void>;
+  /** Results of the job's dependencies, fetched only when asked for. */
+  parentResults(): Promise<Record<number, unknown>>;
   /** Folder that receives the attempt's `stdout` and `stderr`. */
   logDir: string;
   onProgress(progress: number | null, message: string | null): void;
 }
 
 export interface Executor {
+  /** Whether this executor runs jobs of the type (the worker claims only such jobs). */
+  runs(type: string): boolean;
   /** Starts the job's work; rejects only when nothing could be started. */
   start(job: Job, context: ExecutionContext): RunningWork;
 }

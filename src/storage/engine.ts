@@ -3,6 +3,7 @@
  * (Oban's engine contract). Engines only store; events, wake-ups and process control live above.
  * Every operation that changes a job goes through core/states.ts' transition rules.
  */
+import type { JobGroupDefinition, StoredJobType } from '../core/job-types.js';
 import type { NewJob } from '../core/spec.js';
 import type {
   Job,
@@ -37,6 +38,8 @@ export interface ClaimRequest {
   /** Queues to claim from; `*` claims from every queue. */
   queues: readonly string[];
   scheduler: SchedulerName;
+  /** Job types the claimer can run; `*` means every type. */
+  types: readonly string[];
   limit: number;
   leaseMs: number;
   now?: number;
@@ -47,6 +50,42 @@ export interface LostAttempt {
   jobId: number;
   attempt: number;
   reason: string;
+}
+
+/** A finished attempt, for recording many in one transaction. */
+export interface FinishedAttempt {
+  jobId: number;
+  attempt: number;
+  outcome: Outcome;
+}
+
+export interface QueueSettings {
+  /** Most jobs of the queue running at once across all workers; null for no limit. */
+  capacity?: number | null;
+  paused?: boolean;
+}
+
+export interface QueueInfo {
+  name: string;
+  capacity: number | null;
+  paused: boolean;
+  counts: StatusCounts;
+}
+
+/** DataJoint's refresh: make the pending set of a type match a set of keys. */
+export interface RefreshRequest {
+  /** Jobs to create for keys that have none (each carries its key as `key` and usually as params). */
+  jobs: NewJob[];
+  type: string;
+  tenant: string;
+  /** Also remove pending jobs of the type whose key is not among these. */
+  removeMissing: boolean;
+}
+
+export interface RefreshResult {
+  added: number;
+  existing: number;
+  removed: number;
 }
 
 export interface ClearRequest {
@@ -70,7 +109,7 @@ export interface StorageEngine {
   submit(jobs: NewJob[]): Promise<SubmitResult[]>;
   get(id: number): Promise<JobWithAttempts | null>;
   list(filter: JobFilter): Promise<Job[]>;
-  counts(filter: Pick<JobFilter, 'queue' | 'tenant'>): Promise<StatusCounts>;
+  counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'>): Promise<StatusCounts>;
   /** Running and suspended jobs of a scheduler, for reconciliation. */
   listLive(scheduler: SchedulerName): Promise<Job[]>;
   /** Queues with pending jobs of a scheduler (to decide whether a worker is needed). */
@@ -90,6 +129,12 @@ export interface StorageEngine {
    * job was cancelled, reclaimed or moved on). Applies the retry policy and settles dependents.
    */
   finish(jobId: number, attempt: number, outcome: Outcome): Promise<Job | null>;
+  /** `finish` for many attempts in one transaction (the worker's batched hot path). */
+  finishMany(finished: FinishedAttempt[]): Promise<(Job | null)[]>;
+  /** Saves a handler's checkpoint if the attempt still owns the job. */
+  saveCheckpoint(jobId: number, attempt: number, checkpoint: unknown): Promise<void>;
+  /** Ends the execution of a job that was suspended while running a handler; the job stays suspended. */
+  park(jobId: number, attempt: number): Promise<Job | null>;
   /**
    * Gives a job back to `pending` because its worker is shutting down: the interrupted execution is
    * kept in the history but does not count against max attempts. Null if the attempt no longer owns it.
@@ -104,6 +149,16 @@ export interface StorageEngine {
   requeue(id: number): Promise<Job>;
   /** Removes finished jobs; returns the ids removed. */
   clear(request: ClearRequest): Promise<number[]>;
+  refresh(request: RefreshRequest): Promise<RefreshResult>;
+  /** Marks a key as skipped so it never runs, creating the (skipped) job if it does not exist yet. */
+  ignore(job: NewJob): Promise<Job>;
+
+  setQueue(name: string, settings: QueueSettings): Promise<QueueInfo>;
+  listQueues(): Promise<QueueInfo[]>;
+  saveJobTypes(types: StoredJobType[]): Promise<void>;
+  listJobTypes(): Promise<StoredJobType[]>;
+  saveJobGroups(groups: JobGroupDefinition[]): Promise<void>;
+  listJobGroups(): Promise<JobGroupDefinition[]>;
 
   registerWorker(worker: WorkerInfo): Promise<void>;
   /**

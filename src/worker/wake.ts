@@ -5,6 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Server } from 'node:net';
 
+/** `work`: jobs were submitted. `control`: a job it runs was cancelled, suspended or resumed. */
+export type WakeKind = 'work' | 'control';
+const WORK_BYTE = 0x77; // 'w'
+const CONTROL_BYTE = 0x63; // 'c'
+
 /** Stored addresses start with `@` for the abstract namespace (a NUL byte on the wire). */
 function socketPath(address: string): string {
   return address.startsWith('@') ? `\0${address.slice(1)}` : address;
@@ -42,12 +47,15 @@ export class WakeListener {
   private server: Server | undefined;
   readonly address = `@docket-${randomBytes(8).toString('hex')}`;
 
-  /** Starts listening; every connection calls `onWake`. Resolves to the address to publish. */
-  async listen(onWake: () => void): Promise<string | null> {
+  /** Starts listening; every poke calls `onWake` with its kind. Resolves to the address to publish. */
+  async listen(onWake: (kind: WakeKind) => void): Promise<string | null> {
     if (process.platform !== 'linux') return null; // other platforms fall back to polling
     const server = createServer((socket) => {
-      onWake();
-      socket.destroy();
+      socket.once('data', (data) => {
+        onWake(data[0] === CONTROL_BYTE ? 'control' : 'work');
+        socket.destroy();
+      });
+      socket.once('error', () => socket.destroy());
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -64,7 +72,7 @@ export class WakeListener {
 }
 
 /** Pokes a worker; never throws (a worker that is gone simply is not woken). */
-export function poke(address: string, timeoutMs = 500): Promise<void> {
+export function poke(address: string, kind: WakeKind = 'work', timeoutMs = 500): Promise<void> {
   return new Promise((resolve) => {
     const socket = createConnection(socketPath(address));
     const finish = () => {
@@ -72,7 +80,7 @@ export function poke(address: string, timeoutMs = 500): Promise<void> {
       resolve();
     };
     socket.setTimeout(timeoutMs, finish);
-    socket.once('connect', finish);
+    socket.once('connect', () => socket.end(Buffer.from([kind === 'control' ? CONTROL_BYTE : WORK_BYTE]), finish));
     socket.once('error', finish);
   });
 }

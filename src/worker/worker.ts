@@ -1,19 +1,29 @@
 /**
- * A worker: claims runnable jobs, runs them through an executor under a lease it renews by
+ * A worker: claims runnable jobs, runs them through its executors under a lease it renews by
  * heartbeat, enforces time limits, records every outcome once, and shuts down gracefully.
  * It sees only the storage and executor ports, never a concrete engine.
+ *
+ * Hot path: claims take as many jobs as there are free slots in one transaction, and outcomes
+ * finished in the same turn of the event loop are recorded together in one transaction.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { WorkerSettings } from '../config/config.js';
-import type { Job } from '../core/words.js';
-import type { Executor, RunningWork } from '../executors/executor.js';
+import type { StopReason } from '../core/job-types.js';
+import type { Job, Outcome } from '../core/words.js';
+import type { ExecutionContext, Executor, RunningWork } from '../executors/executor.js';
 import { processStartTime } from '../executors/local/processes.js';
-import type { StorageEngine } from '../storage/engine.js';
+import type { FinishedAttempt, StorageEngine } from '../storage/engine.js';
 import { classifyExit } from './outcome.js';
 import { WakeListener, Wakeup } from './wake.js';
+
+/** What a worker reports as it goes (the facade turns these into job events). */
+export type WorkerEvent =
+  | { kind: 'started'; job: Job }
+  | { kind: 'progress'; job: Job; progress: number | null; message: string | null }
+  | { kind: 'ended'; job: Job; outcome: Outcome; recorded: Job | null };
 
 export interface WorkerOptions extends WorkerSettings {
   /** Queues to serve; `*` serves every queue. */
@@ -24,15 +34,15 @@ export interface WorkerOptions extends WorkerSettings {
   /** How long a shutdown waits for running jobs before stopping and releasing them. */
   shutdownGraceMs: number;
   id?: string;
+  onEvent?: (event: WorkerEvent) => void;
 }
 
 interface ActiveAttempt {
   job: Job;
   work: RunningWork;
   timer: NodeJS.Timeout | undefined;
-  timedOut: boolean;
-  /** Released back to pending by a shutdown: its exit records nothing. */
-  released: boolean;
+  /** Why the worker stopped the work, if it did; decides what its end means. */
+  stoppedFor: StopReason | null;
   done: Promise<void>;
 }
 
@@ -42,22 +52,35 @@ export class Worker {
   private readonly active = new Map<number, ActiveAttempt>();
   private readonly wakeup = new Wakeup();
   private readonly listener = new WakeListener();
+  private readonly types: string[];
   private stopping = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastBusyAt = Date.now();
+  private pendingFinishes: {
+    item: FinishedAttempt;
+    resolve: (job: Job | null) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  private controlCheckDue = false;
 
   constructor(
     private readonly engine: StorageEngine,
-    private readonly executor: Executor,
+    private readonly executors: Executor[],
+    /** Every job type some executor runs (the worker claims only these). */
+    types: string[],
     private readonly options: WorkerOptions,
     private readonly log: Logger,
   ) {
     this.id = options.id ?? `w-${randomBytes(6).toString('hex')}`;
+    this.types = types;
   }
 
   /** Runs until stopped (or, for on-demand workers, until idle); resolves when nothing is left running. */
   async run(): Promise<void> {
-    const wakeAddress = await this.listener.listen(() => this.wakeup.wake());
+    const wakeAddress = await this.listener.listen((kind) => {
+      if (kind === 'control') this.controlCheckDue = true;
+      this.wakeup.wake();
+    });
     const now = Date.now();
     await this.engine.registerWorker({
       id: this.id,
@@ -71,10 +94,8 @@ export class Worker {
       heartbeatAt: now,
     });
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
-    this.log.info(
-      { worker: this.id, queues: this.options.queues, concurrency: this.options.concurrency },
-      'worker started',
-    );
+    const { queues, concurrency } = this.options;
+    this.log.info({ worker: this.id, queues, concurrency, types: this.types }, 'worker started');
     try {
       await this.loop();
     } finally {
@@ -91,8 +112,14 @@ export class Worker {
     this.wakeup.wake();
   }
 
+  /** Jobs running right now in this worker. */
+  get running(): number {
+    return this.active.size;
+  }
+
   private async loop(): Promise<void> {
     while (!this.stopping) {
+      if (this.controlCheckDue) await this.checkControl();
       const free = this.options.concurrency - this.active.size;
       if (free > 0) {
         const jobs = await this.engine.claim({
@@ -101,6 +128,7 @@ export class Worker {
           pid: process.pid,
           queues: this.options.queues,
           scheduler: 'local',
+          types: this.types,
           limit: free,
           leaseMs: this.options.leaseMs,
         });
@@ -129,28 +157,39 @@ export class Worker {
   }
 
   private launch(job: Job): void {
-    const logDir = join(this.options.logsDir, String(job.id));
-    const work = this.executor.start(job, {
-      workerId: this.id,
-      logDir,
-      onProgress: (progress, message) => void this.engine.setProgress(job.id, job.runNo, progress, message),
-    });
-    const attempt: ActiveAttempt = {
-      job,
-      work,
-      timer: undefined,
-      timedOut: false,
-      released: false,
-      done: Promise.resolve(),
-    };
+    const executor = this.executors.find((candidate) => candidate.runs(job.type));
+    if (!executor) throw new Error(`claimed job ${job.id} of type ${job.type}, which no executor runs`);
+    const work = executor.start(job, this.contextFor(job));
+    const attempt: ActiveAttempt = { job, work, timer: undefined, stoppedFor: null, done: Promise.resolve() };
     if (job.timeLimitSeconds != null) {
-      attempt.timer = setTimeout(() => {
-        attempt.timedOut = true;
-        void work.stop(this.options.graceMs);
-      }, job.timeLimitSeconds * 1000);
+      attempt.timer = setTimeout(() => void this.stopAttempt(attempt, 'timeout'), job.timeLimitSeconds * 1000);
     }
     this.active.set(job.id, attempt);
+    this.options.onEvent?.({ kind: 'started', job });
     attempt.done = this.follow(attempt);
+  }
+
+  private contextFor(job: Job): ExecutionContext {
+    return {
+      workerId: this.id,
+      logDir: join(this.options.logsDir, String(job.id)),
+      onProgress: (progress, message) => {
+        this.options.onEvent?.({ kind: 'progress', job, progress, message });
+        void this.engine.setProgress(job.id, job.runNo, progress, message);
+      },
+      heartbeat: () => this.engine.heartbeat(this.id, this.options.leaseMs),
+      saveCheckpoint: (state) => this.engine.saveCheckpoint(job.id, job.runNo, state),
+      parentResults: async () => {
+        const results: Record<number, unknown> = {};
+        for (const parent of job.dependsOn) results[parent] = (await this.engine.get(parent))?.result ?? null;
+        return results;
+      },
+    };
+  }
+
+  private stopAttempt(attempt: ActiveAttempt, reason: StopReason): Promise<void> {
+    attempt.stoppedFor ??= reason;
+    return attempt.work.stop(this.options.graceMs, reason);
   }
 
   private async follow(attempt: ActiveAttempt): Promise<void> {
@@ -159,10 +198,18 @@ export class Worker {
       if (work.pid !== null) await this.engine.recordProcess(job.id, job.runNo, work.pid, work.pidStart);
       const report = await work.exited;
       clearTimeout(attempt.timer);
-      if (attempt.released) return;
-      const outcome = classifyExit(report, { timedOut: attempt.timedOut, timeLimitSeconds: job.timeLimitSeconds });
-      const recorded = await this.engine.finish(job.id, job.runNo, outcome);
-      this.log.debug({ job: job.id, outcome: outcome.status, recorded: recorded !== null }, 'attempt ended');
+      if (attempt.stoppedFor === 'shutdown') {
+        await this.engine.release(job.id, job.runNo, `worker ${this.id} shut down; job released`);
+      } else if (attempt.stoppedFor === 'suspend') {
+        await this.engine.park(job.id, job.runNo);
+      } else {
+        const outcome = classifyExit(report, {
+          timedOut: attempt.stoppedFor === 'timeout',
+          timeLimitSeconds: job.timeLimitSeconds,
+        });
+        const recorded = await this.recordEnd({ jobId: job.id, attempt: job.runNo, outcome });
+        this.options.onEvent?.({ kind: 'ended', job, outcome, recorded });
+      }
     } catch (error) {
       this.log.error({ job: job.id, err: error }, 'could not record the end of an attempt');
     } finally {
@@ -171,18 +218,44 @@ export class Worker {
     }
   }
 
-  /** Renews leases, and stops work whose job was cancelled or taken away in the meantime. */
+  /** Queues an outcome; all outcomes of one event-loop turn are written in one transaction. */
+  private recordEnd(item: FinishedAttempt): Promise<Job | null> {
+    return new Promise((resolve, reject) => {
+      if (this.pendingFinishes.length === 0) setImmediate(() => void this.flushFinishes());
+      this.pendingFinishes.push({ item, resolve, reject });
+    });
+  }
+
+  private async flushFinishes(): Promise<void> {
+    const batch = this.pendingFinishes;
+    this.pendingFinishes = [];
+    try {
+      const recorded = await this.engine.finishMany(batch.map((entry) => entry.item));
+      for (const [index, entry] of batch.entries()) entry.resolve(recorded[index] ?? null);
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
+    }
+  }
+
+  /** Renews leases, and applies cancels and suspends made elsewhere to the work it runs. */
   private async heartbeat(): Promise<void> {
     try {
       await this.engine.heartbeat(this.id, this.options.leaseMs);
-      for (const attempt of this.active.values()) {
-        const current = await this.engine.get(attempt.job.id);
-        const owned =
-          current && current.runNo === attempt.job.runNo && ['running', 'suspended'].includes(current.status);
-        if (!owned && !attempt.released) void attempt.work.stop(this.options.graceMs);
-      }
+      await this.checkControl();
     } catch (error) {
       this.log.error({ err: error }, 'heartbeat failed');
+    }
+  }
+
+  /** Compares each running job with its record: cancelled or taken away → stop; suspended handler → suspend. */
+  private async checkControl(): Promise<void> {
+    this.controlCheckDue = false;
+    for (const attempt of this.active.values()) {
+      if (attempt.stoppedFor !== null) continue;
+      const current = await this.engine.get(attempt.job.id);
+      const owned = current !== null && current.runNo === attempt.job.runNo;
+      if (!owned || !['running', 'suspended'].includes(current.status)) void this.stopAttempt(attempt, 'cancel');
+      else if (current.status === 'suspended' && attempt.work.pid === null) void this.stopAttempt(attempt, 'suspend');
     }
   }
 
@@ -191,16 +264,10 @@ export class Worker {
     if (this.active.size === 0) return;
     this.log.info({ running: this.active.size }, 'waiting for running jobs before stopping');
     const all = () => Promise.all([...this.active.values()].map((attempt) => attempt.done));
-    await Promise.race([all(), new Promise((resolve) => setTimeout(resolve, this.options.shutdownGraceMs))]);
-    const left = [...this.active.values()];
-    await Promise.all(
-      left.map(async (attempt) => {
-        attempt.released = true;
-        await attempt.work.stop(this.options.graceMs);
-        await this.engine.release(attempt.job.id, attempt.job.runNo, `worker ${this.id} shut down; job released`);
-        this.log.info({ job: attempt.job.id }, 'released');
-      }),
-    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, this.options.shutdownGraceMs)))]);
+    clearTimeout(timer);
+    await Promise.all([...this.active.values()].map((attempt) => this.stopAttempt(attempt, 'shutdown')));
     await all();
   }
 }

@@ -53,6 +53,7 @@ for (const [engineName, makeEngine] of Object.entries(ENGINES)) {
         pid: 1,
         queues: ['*'],
         scheduler: 'local',
+        types: ['*'],
         limit: 10,
         leaseMs: 60_000,
         ...overrides,
@@ -133,7 +134,7 @@ for (const [engineName, makeEngine] of Object.entries(ENGINES)) {
     });
 
     it('retries a failed attempt while attempts remain, after the retry delay', async () => {
-      const job = await submit({ maxAttempts: 2, retryDelaySeconds: 30 });
+      const job = await submit({ maxAttempts: 2, retry: { delaySeconds: 30 } });
       await claim();
       const retried = await engine.finish(job.id, 1, { status: 'failed', error: 'boom' });
       expect(retried).toMatchObject({ status: 'pending', attempts: 1 });

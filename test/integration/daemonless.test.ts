@@ -116,6 +116,7 @@ describe('reconciliation', () => {
         pid,
         queues: ['nowhere'],
         scheduler: 'local',
+        types: ['*'],
         limit: 1,
         leaseMs: 600_000,
       });

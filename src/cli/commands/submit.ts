@@ -19,6 +19,7 @@ export interface SubmitFlags {
   timeLimit?: string;
   maxAttempts?: string;
   retryDelay?: string;
+  backoff?: string;
   cpuCount?: string;
   memory?: string;
   gpuCount?: string;
@@ -44,6 +45,7 @@ export function addJobOptions(command: Command): Command {
     .option('--time-limit <duration>', 'stop the job and mark it timeout after this long')
     .option('--max-attempts <n>', 'tries before the job is failed', '1')
     .option('--retry-delay <duration>', 'wait between tries', '0s')
+    .option('--backoff <kind>', 'fixed (default) or exponential: double the delay at every try')
     .option('--cpu-count <n>', 'CPUs the job needs')
     .option('--memory <size>', 'memory the job needs (512M, 32GB)')
     .option('--gpu-count <n>', 'GPUs the job needs')
@@ -82,7 +84,10 @@ export function specFromFlags(flags: SubmitFlags, argv: string[]): JobSpec {
     scheduler: scheduler as SchedulerName,
     dependsOn: (flags.after ?? []).map((id) => parseJobId(id)),
     maxAttempts: parseCount(flags.maxAttempts ?? '1', '--max-attempts'),
-    retryDelaySeconds: parseDuration(flags.retryDelay ?? '0s', '--retry-delay'),
+    retry: {
+      delaySeconds: parseDuration(flags.retryDelay ?? '0s', '--retry-delay'),
+      backoff: flags.backoff === undefined ? undefined : backoffOf(flags.backoff),
+    },
     key: flags.key,
     resources: {
       cpuCount: flags.cpuCount === undefined ? undefined : parseCount(flags.cpuCount, '--cpu-count'),
@@ -99,6 +104,13 @@ export function specFromFlags(flags: SubmitFlags, argv: string[]): JobSpec {
   if (flags.delay !== undefined) spec.runAt = parseTime(flags.delay, '--delay', 'future');
   if (flags.at !== undefined) spec.runAt = parseTime(flags.at, '--at', 'future');
   return spec;
+}
+
+function backoffOf(text: string): 'fixed' | 'exponential' {
+  if (text !== 'fixed' && text !== 'exponential') {
+    throw new InvalidInputError('--backoff', `"${text}" is not a backoff; use fixed or exponential`);
+  }
+  return text;
 }
 
 function parseEnv(pairs: string[]): Record<string, string> {

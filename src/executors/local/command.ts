@@ -6,13 +6,17 @@
 import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Job } from '../../core/words.js';
+import { COMMAND_TYPE, type Job } from '../../core/words.js';
 import type { ExecutionContext, Executor, ExitReport, RunningWork } from '../executor.js';
 import { attemptTag, type ProcessTree, processStartTime, signalTree, stopTree, TAG_VARIABLE } from './processes.js';
 
 const PROGRESS_POLL_MS = 250;
 
 export class LocalCommandExecutor implements Executor {
+  runs(type: string): boolean {
+    return type === COMMAND_TYPE;
+  }
+
   start(job: Job, context: ExecutionContext): RunningWork {
     mkdirSync(context.logDir, { recursive: true });
     const stdoutPath = join(context.logDir, 'stdout');

@@ -8,7 +8,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { retryDelaySeconds } from '../../core/backoff.js';
+import { nextTick } from '../../core/cron.js';
 import { InvalidInputError, NotFoundError } from '../../core/errors.js';
+import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { NewJob } from '../../core/spec.js';
 import { refuse, transition } from '../../core/states.js';
 import {
@@ -26,11 +29,17 @@ import type {
   ClaimRequest,
   ClearRequest,
   EngineCapabilities,
+  FinishedAttempt,
   LostAttempt,
+  QueueInfo,
+  QueueSettings,
+  RefreshRequest,
+  RefreshResult,
   StorageEngine,
   SubmitResult,
 } from '../engine.js';
 import { assertNotNewer, loadMigrations } from '../migrate.js';
+import { SqliteCatalog } from './catalog.js';
 import { attemptFromRow, type ExecutionRow, type JobRow, jobFromRow, type WorkerRow, workerFromRow } from './rows.js';
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -48,6 +57,10 @@ export class SqliteEngine implements StorageEngine {
   readonly capabilities: EngineCapabilities = { name: 'sqlite', singleHost: true, onDemandWorkers: true };
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Statement>();
+  private readonly catalog = new SqliteCatalog(
+    (text) => this.sql(text),
+    (work) => this.write(work),
+  );
 
   constructor(options: SqliteOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
@@ -119,9 +132,9 @@ export class SqliteEngine implements StorageEngine {
     const { blockedBy, skipReason } = this.dependencyState(job.dependsOn);
     const row = this.sql(
       `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env, resources,
-         time_limit_s, max_attempts, retry_delay_s, run_at, blocked_by, key, tenant, user_name, params,
-         error, ended_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+         time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, run_at,
+         blocked_by, key, tenant, user_name, params, job_group, cron, error, ended_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     ).get(
       job.name,
       job.type,
@@ -136,13 +149,18 @@ export class SqliteEngine implements StorageEngine {
       JSON.stringify(job.resources),
       job.timeLimitSeconds,
       job.maxAttempts,
-      job.retryDelaySeconds,
+      job.retry.delaySeconds,
+      job.retry.backoff,
+      job.retry.maxDelaySeconds,
+      job.retry.jitter ? 1 : 0,
       job.runAt,
       blockedBy,
       job.key,
       job.tenant,
       job.user,
       job.params === null ? null : JSON.stringify(job.params),
+      job.group,
+      job.cron,
       skipReason,
       skipReason ? now : null,
       now,
@@ -183,23 +201,15 @@ export class SqliteEngine implements StorageEngine {
   }
 
   async list(filter: JobFilter): Promise<Job[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.statuses?.length) {
-      where.push(`status IN (${filter.statuses.map(() => '?').join(',')})`);
-      args.push(...filter.statuses);
-    }
-    for (const [column, value] of [
-      ['queue', filter.queue],
-      ['scheduler', filter.scheduler],
-      ['tenant', filter.tenant],
-    ] as const) {
-      if (value !== undefined) {
-        where.push(`${column} = ?`);
-        args.push(value);
-      }
-    }
-    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const { clause, args } = whereClause(
+      [
+        ['queue', filter.queue],
+        ['scheduler', filter.scheduler],
+        ['tenant', filter.tenant],
+        ['type', filter.type],
+      ],
+      filter.statuses,
+    );
     const order = filter.order === 'desc' ? 'DESC' : 'ASC';
     const rows = this.sql(`SELECT * FROM jobs ${clause} ORDER BY id ${order} LIMIT ? OFFSET ?`).all(
       ...args,
@@ -224,12 +234,12 @@ export class SqliteEngine implements StorageEngine {
     return rows.map((row) => jobFromRow(row, deps.get(row.id)));
   }
 
-  async counts(filter: Pick<JobFilter, 'queue' | 'tenant'>): Promise<StatusCounts> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.queue !== undefined) where.push('queue = ?') && args.push(filter.queue);
-    if (filter.tenant !== undefined) where.push('tenant = ?') && args.push(filter.tenant);
-    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  async counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'>): Promise<StatusCounts> {
+    const { clause, args } = whereClause([
+      ['queue', filter.queue],
+      ['tenant', filter.tenant],
+      ['type', filter.type],
+    ]);
     const rows = this.sql(`SELECT status, count(*) AS n FROM jobs ${clause} GROUP BY status`).all(...args) as {
       status: JobStatus;
       n: number;
@@ -268,14 +278,8 @@ export class SqliteEngine implements StorageEngine {
 
   async claim(request: ClaimRequest): Promise<Job[]> {
     const now = request.now ?? Date.now();
-    const { clause, args } = queueClause(request.queues);
     return this.write(() => {
-      const ids = this.sql(
-        `SELECT id FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ? AND run_at <= ? ${clause}
-         ORDER BY priority DESC, id LIMIT ?`,
-      )
-        .pluck()
-        .all(request.scheduler, now, ...args, request.limit) as number[];
+      const ids = this.pickRunnable(request, now);
       const take = this.sql(
         `UPDATE jobs SET status = 'running', attempts = attempts + 1, run_no = run_no + 1, worker_id = ?, host = ?, pid = NULL,
            pid_start = NULL, started_at = ?, ended_at = NULL, lease_expires_at = ?, exit_code = NULL,
@@ -291,6 +295,59 @@ export class SqliteEngine implements StorageEngine {
         return jobFromRow(row);
       });
     });
+  }
+
+  /**
+   * The ids to claim: runnable jobs in priority order, skipping paused queues and queues whose
+   * capacity is used up. Claims are serialized by the write lock, so capacities hold across workers.
+   */
+  private pickRunnable(request: ClaimRequest, now: number): number[] {
+    const limits = this.sql(
+      'SELECT name, capacity, paused FROM queues WHERE capacity IS NOT NULL OR paused = 1',
+    ).all() as {
+      name: string;
+      capacity: number | null;
+      paused: number;
+    }[];
+    const room = new Map<string, number>();
+    const closed = new Set<string>();
+    for (const limit of limits) {
+      if (limit.paused) closed.add(limit.name);
+      else if (limit.capacity !== null) {
+        const running = this.sql("SELECT count(*) FROM jobs WHERE queue = ? AND status = 'running'")
+          .pluck()
+          .get(limit.name) as number;
+        if (running >= limit.capacity) closed.add(limit.name);
+        else room.set(limit.name, limit.capacity - running);
+      }
+    }
+    const picked: number[] = [];
+    // A second round is needed only when a capacity filled up while walking the first.
+    for (let round = 0; round < 4 && picked.length < request.limit; round++) {
+      const { clause, args } = claimFilter(request, closed);
+      const candidates = this.sql(
+        `SELECT id, queue FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ? AND run_at <= ? ${clause}
+         ORDER BY priority DESC, id LIMIT ?`,
+        // Jobs picked in an earlier round are still pending in the table: fetch past them.
+      ).all(request.scheduler, now, ...args, request.limit + picked.length) as { id: number; queue: string }[];
+      let filled = false;
+      for (const candidate of candidates) {
+        if (picked.includes(candidate.id) || closed.has(candidate.queue)) continue;
+        const left = room.get(candidate.queue);
+        if (left !== undefined) {
+          if (left <= 0) {
+            closed.add(candidate.queue);
+            filled = true;
+            continue;
+          }
+          room.set(candidate.queue, left - 1);
+        }
+        picked.push(candidate.id);
+        if (picked.length === request.limit) break;
+      }
+      if (!filled || candidates.length === 0) break;
+    }
+    return picked;
   }
 
   async recordProcess(jobId: number, attempt: number, pid: number, pidStart: number | null): Promise<void> {
@@ -323,6 +380,36 @@ export class SqliteEngine implements StorageEngine {
 
   async finish(jobId: number, attempt: number, outcome: Outcome): Promise<Job | null> {
     return this.write(() => this.settle(jobId, attempt, outcome));
+  }
+
+  async finishMany(finished: FinishedAttempt[]): Promise<(Job | null)[]> {
+    if (finished.length === 0) return [];
+    return this.write(() => finished.map((item) => this.settle(item.jobId, item.attempt, item.outcome)));
+  }
+
+  async saveCheckpoint(jobId: number, attempt: number, checkpoint: unknown): Promise<void> {
+    this.sql('UPDATE jobs SET checkpoint = ?, updated_at = ? WHERE id = ? AND run_no = ?').run(
+      JSON.stringify(checkpoint ?? null),
+      Date.now(),
+      jobId,
+      attempt,
+    );
+  }
+
+  async park(jobId: number, attempt: number): Promise<Job | null> {
+    return this.write(() => {
+      const now = Date.now();
+      this.sql(
+        `UPDATE executions SET status = 'suspended', ended_at = coalesce(ended_at, ?), error = coalesce(error, 'suspended')
+         WHERE job_id = ? AND attempt = ?`,
+      ).run(now, jobId, attempt);
+      // The suspended execution does not count against max attempts: resuming starts a new one.
+      const row = this.sql(
+        `UPDATE jobs SET attempts = max(attempts - 1, 0), worker_id = NULL, lease_expires_at = NULL, updated_at = ?
+         WHERE id = ? AND run_no = ? AND status = 'suspended' RETURNING *`,
+      ).get(now, jobId, attempt) as JobRow | undefined;
+      return row ? jobFromRow(row) : null;
+    });
   }
 
   async settleLost(lost: LostAttempt[]): Promise<void> {
@@ -374,14 +461,36 @@ export class SqliteEngine implements StorageEngine {
       outcome.errorStack ?? null,
       outcome.result === undefined ? null : JSON.stringify(outcome.result),
       retry ? null : now,
-      retry ? now + current.retry_delay_s * 1000 : current.run_at,
+      retry ? now + retryDelaySeconds(jobFromRow(current).retry, current.attempts) * 1000 : current.run_at,
       now,
       status,
       jobId,
     ) as JobRow;
     if (status === 'completed') this.unblockDependents(jobId);
     else if (status !== 'pending') this.skipDependents(jobId, status);
+    if (row.cron !== null && status !== 'pending') this.scheduleNextOccurrence(row, now);
     return jobFromRow(row);
+  }
+
+  /**
+   * A recurring job that ended (other than by cancel) makes its next occurrence: one job for the
+   * next tick after now, so ticks missed while no worker ran collapse into one run. The key makes
+   * it exactly one even if two processes tried.
+   */
+  private scheduleNextOccurrence(row: JobRow, now: number): void {
+    const tick = nextTick(row.cron as string, Math.max(now, row.run_at));
+    if (tick === null) return;
+    const series = row.key?.split('@')[0] ?? `cron:${row.id}`;
+    const key = `${series}@${new Date(tick).toISOString()}`;
+    this.sql(
+      `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env, resources,
+         time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, run_at,
+         blocked_by, key, tenant, user_name, params, job_group, cron, created_at, updated_at)
+       SELECT name, type, 'pending', scheduler, queue, priority, command, argv, cwd, env, resources,
+         time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, ?,
+         0, ?, tenant, user_name, params, job_group, cron, ?, ?
+       FROM jobs WHERE id = ? ON CONFLICT DO NOTHING`,
+    ).run(tick, key, now, now, row.id);
   }
 
   private unblockDependents(jobId: number): void {
@@ -506,6 +615,63 @@ export class SqliteEngine implements StorageEngine {
     );
   }
 
+  async refresh(request: RefreshRequest): Promise<RefreshResult> {
+    const now = Date.now();
+    return this.write(() => {
+      let added = 0;
+      for (const job of request.jobs) if (this.insertOne(job, now).created) added++;
+      let removed = 0;
+      if (request.removeMissing) {
+        const keys = JSON.stringify(request.jobs.map((job) => job.key));
+        removed = this.sql(
+          `DELETE FROM jobs WHERE type = ? AND tenant = ? AND status = 'pending'
+           AND (key IS NULL OR key NOT IN (SELECT value FROM json_each(?)))`,
+        ).run(request.type, request.tenant, keys).changes;
+      }
+      return { added, existing: request.jobs.length - added, removed };
+    });
+  }
+
+  async ignore(job: NewJob): Promise<Job> {
+    const now = Date.now();
+    return this.write(() => {
+      const { job: current, created } = this.insertOne(job, now);
+      if (current.status === 'skipped' && current.error === 'ignored') return current;
+      if (!created && !['pending', 'failed', 'timeout', 'cancelled', 'skipped'].includes(current.status)) {
+        throw refuse(current.id, current.status, 'skip');
+      }
+      const row = this.sql(
+        `UPDATE jobs SET status = 'skipped', error = 'ignored', ended_at = ?, updated_at = ? WHERE id = ? RETURNING *`,
+      ).get(now, now, current.id) as JobRow;
+      this.skipDependents(current.id, 'skipped');
+      return jobFromRow(row, current.dependsOn);
+    });
+  }
+
+  async setQueue(name: string, settings: QueueSettings): Promise<QueueInfo> {
+    return this.catalog.setQueue(name, settings);
+  }
+
+  async listQueues(): Promise<QueueInfo[]> {
+    return this.catalog.listQueues();
+  }
+
+  async saveJobTypes(types: StoredJobType[]): Promise<void> {
+    this.catalog.saveJobTypes(types);
+  }
+
+  async listJobTypes(): Promise<StoredJobType[]> {
+    return this.catalog.listJobTypes();
+  }
+
+  async saveJobGroups(groups: JobGroupDefinition[]): Promise<void> {
+    this.catalog.saveJobGroups(groups);
+  }
+
+  async listJobGroups(): Promise<JobGroupDefinition[]> {
+    return this.catalog.listJobGroups();
+  }
+
   // ── workers ──────────────────────────────────────────────────────────────────────────────────
 
   async registerWorker(worker: WorkerInfo): Promise<void> {
@@ -569,6 +735,41 @@ export class SqliteEngine implements StorageEngine {
       return true;
     });
   }
+}
+
+/** A WHERE clause for equality filters (undefined ones left out) and an optional status list. */
+function whereClause(
+  equals: [string, string | undefined][],
+  statuses?: readonly JobStatus[],
+): { clause: string; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (statuses?.length) {
+    where.push(`status IN (${statuses.map(() => '?').join(',')})`);
+    args.push(...statuses);
+  }
+  for (const [column, value] of equals) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    args.push(value);
+  }
+  return { clause: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+}
+
+/** The SQL filter of a claim: the worker's queues and job types, minus closed queues. */
+function claimFilter(request: ClaimRequest, closed: Set<string>): { clause: string; args: string[] } {
+  const queues = queueClause(request.queues);
+  const parts = [queues.clause];
+  const args = [...queues.args];
+  if (!request.types.includes('*')) {
+    parts.push(`AND type IN (${request.types.map(() => '?').join(',')})`);
+    args.push(...request.types);
+  }
+  if (closed.size > 0) {
+    parts.push(`AND queue NOT IN (${[...closed].map(() => '?').join(',')})`);
+    args.push(...closed);
+  }
+  return { clause: parts.filter(Boolean).join(' '), args };
 }
 
 /** The SQL filter for a worker's queue list; `*` means every queue. */

@@ -1,5 +1,5 @@
 /** Conversion between SQLite rows and docket's records. */
-import type { Attempt, Job, JobStatus, SchedulerName, WorkerInfo } from '../../core/words.js';
+import type { Attempt, Job, JobStatus, RetryPolicy, SchedulerName, WorkerInfo } from '../../core/words.js';
 
 export interface JobRow {
   id: number;
@@ -19,6 +19,12 @@ export interface JobRow {
   run_no: number;
   max_attempts: number;
   retry_delay_s: number;
+  retry_backoff: string;
+  retry_max_delay_s: number | null;
+  retry_jitter: number;
+  job_group: string | null;
+  checkpoint: string | null;
+  cron: string | null;
   run_at: number;
   blocked_by: number;
   key: string | null;
@@ -89,7 +95,15 @@ export function jobFromRow(row: JobRow, dependsOn: number[] = []): Job {
     attempts: row.attempts,
     runNo: row.run_no,
     maxAttempts: row.max_attempts,
-    retryDelaySeconds: row.retry_delay_s,
+    retry: {
+      delaySeconds: row.retry_delay_s,
+      backoff: row.retry_backoff as RetryPolicy['backoff'],
+      jitter: row.retry_jitter === 1,
+      maxDelaySeconds: row.retry_max_delay_s,
+    },
+    group: row.job_group,
+    cron: row.cron,
+    checkpoint: parse(row.checkpoint),
     runAt: row.run_at,
     dependsOn,
     blockedBy: row.blocked_by,
