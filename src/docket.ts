@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { type ConfigInput, type DocketConfig, resolveConfig } from './config/config.js';
+import type { LoadedWorkerConfig } from './config/worker-config.js';
 import { nextTick } from './core/cron.js';
 import { InvalidInputError, NotFoundError } from './core/errors.js';
 import { type JobGroupDefinition, type JobTypeDefinition, type StoredJobType, storedPart } from './core/job-types.js';
@@ -136,6 +137,16 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       // The series key makes this exactly one seed job however many processes define the type.
       if (runAt !== null) await this.submitResolved([{ type: type.name, key: `cron:${type.name}`, runAt }]);
     }
+  }
+
+  /** Applies a worker config file: its groups, types (with handlers) and, unless told not to, queue settings. */
+  async applyConfig(config: LoadedWorkerConfig, { queues = true } = {}): Promise<void> {
+    for (const group of config.groups) this.defineGroup(group);
+    for (const type of config.types) this.define(type);
+    for (const queue of queues ? config.queues : []) {
+      await this.setQueue(queue.name, { capacity: queue.capacity, paused: queue.paused });
+    }
+    await this.saveTypes();
   }
 
   async jobTypes(): Promise<StoredJobType[]> {

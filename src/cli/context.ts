@@ -1,5 +1,6 @@
 /** What every CLI command shares: opening the docket, reconciling first, and printing results. */
 import type { Command } from 'commander';
+import { findWorkerConfig, loadWorkerConfig } from '../config/worker-config.js';
 import { Docket } from '../docket.js';
 
 export interface GlobalOptions {
@@ -71,4 +72,16 @@ export function takeExitCode(): number {
   const code = exitCode;
   exitCode = 0;
   return code;
+}
+
+/**
+ * Loads the job types of the worker config file in the working directory (or `path`), so that a
+ * submit can check params of types no worker has stored yet. Returns the loaded config, if any.
+ */
+export async function loadTypes(docket: Docket, { path, queues = false }: { path?: string; queues?: boolean } = {}) {
+  const found = findWorkerConfig(path);
+  if (found === null) return null;
+  const config = await loadWorkerConfig(found);
+  await docket.applyConfig(config, { queues });
+  return config;
 }

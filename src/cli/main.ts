@@ -8,6 +8,7 @@ import { register as jobActions } from './commands/job-actions.js';
 import { register as list } from './commands/list.js';
 import { register as logs } from './commands/logs.js';
 import { register as progress } from './commands/progress.js';
+import { register as queue } from './commands/queue.js';
 import { register as run } from './commands/run.js';
 import { register as status } from './commands/status.js';
 import { register as submit } from './commands/submit.js';
@@ -24,7 +25,21 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run docket help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [submit, run, list, status, logs, wait, jobActions, progress, clear, worker, config, db]) {
+  for (const register of [
+    submit,
+    run,
+    list,
+    status,
+    logs,
+    wait,
+    jobActions,
+    progress,
+    clear,
+    worker,
+    queue,
+    config,
+    db,
+  ]) {
     register(program);
   }
   program.commands.forEach(function inherit(command: Command) {

@@ -83,6 +83,9 @@ function work(spec: JobSpec, type: string): { command: string | null; argv: stri
       'give either a shell string (--cmd) or an argument vector (after --), not both',
     );
   }
+  if (type !== COMMAND_TYPE && (spec.command != null || spec.argv != null)) {
+    throw new InvalidInputError('command', `a job of type ${type} runs its handler; give --params, not a command`);
+  }
   if (type === COMMAND_TYPE) {
     if (spec.command == null && (spec.argv == null || spec.argv.length === 0)) {
       throw new InvalidInputError('command', 'nothing to run; give --cmd "shell string" or -- PROGRAM ARG...');

@@ -16,7 +16,8 @@ import type { JobStatus } from './words.js';
 const MOVES: Record<JobStatus, readonly JobStatus[]> = {
   pending: ['running', 'suspended', 'cancelled', 'skipped'],
   running: ['completed', 'failed', 'timeout', 'cancelled', 'suspended', 'pending'],
-  suspended: ['running', 'pending', 'cancelled', 'failed', 'timeout', 'skipped'],
+  // A handler may finish in the instant its suspend arrives: its outcome still counts.
+  suspended: ['running', 'pending', 'completed', 'cancelled', 'failed', 'timeout', 'skipped'],
   completed: [],
   failed: ['pending'],
   timeout: ['pending'],

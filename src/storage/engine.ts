@@ -115,7 +115,7 @@ export interface StorageEngine {
   /** Queues with pending jobs of a scheduler (to decide whether a worker is needed). */
   pendingQueues(scheduler: SchedulerName): Promise<string[]>;
   /** Earliest run-at among pending, unblocked jobs in these queues, or null if there are none. */
-  nextRunAt(queues: readonly string[], scheduler: SchedulerName): Promise<number | null>;
+  nextRunAt(queues: readonly string[], types: readonly string[], scheduler: SchedulerName): Promise<number | null>;
 
   /** Atomically moves up to `limit` runnable jobs to running under the worker's lease. */
   claim(request: ClaimRequest): Promise<Job[]>;
@@ -176,5 +176,5 @@ export interface StorageEngine {
    * Removes the worker's registration if none of its queues has pending or live jobs — one
    * atomic step, so a submit either sees the worker gone (and starts another) or is seen by it.
    */
-  retireIfIdle(workerId: string, queues: readonly string[]): Promise<boolean>;
+  retireIfIdle(workerId: string, queues: readonly string[], types: readonly string[]): Promise<boolean>;
 }

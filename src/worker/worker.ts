@@ -17,6 +17,11 @@ import type { ExecutionContext, Executor, RunningWork } from '../executors/execu
 import { processStartTime } from '../executors/local/processes.js';
 import type { FinishedAttempt, StorageEngine } from '../storage/engine.js';
 import { classifyExit } from './outcome.js';
+import { reconcile } from './reconcile.js';
+
+/** Reconcile (settle the jobs of dead workers) every this many heartbeats. */
+const RECONCILE_EVERY_BEATS = 2;
+
 import { WakeListener, Wakeup } from './wake.js';
 
 /** What a worker reports as it goes (the facade turns these into job events). */
@@ -62,6 +67,7 @@ export class Worker {
     reject: (e: unknown) => void;
   }[] = [];
   private controlCheckDue = false;
+  private beats = 0;
 
   constructor(
     private readonly engine: StorageEngine,
@@ -137,7 +143,7 @@ export class Worker {
       }
       if (this.active.size > 0) this.lastBusyAt = Date.now();
       else if (this.options.exitWhenIdle && Date.now() - this.lastBusyAt >= this.options.idleExitMs) {
-        if (await this.engine.retireIfIdle(this.id, this.options.queues)) return;
+        if (await this.engine.retireIfIdle(this.id, this.options.queues, this.types)) return;
         this.lastBusyAt = Date.now();
       }
       await this.wakeup.wait(await this.sleepTime());
@@ -148,7 +154,7 @@ export class Worker {
   /** How long to sleep when there is nothing to claim: until the next delayed job, a poll, or idle exit. */
   private async sleepTime(): Promise<number> {
     let ms = this.options.pollMs;
-    const next = await this.engine.nextRunAt(this.options.queues, 'local');
+    const next = await this.engine.nextRunAt(this.options.queues, this.types, 'local');
     if (next !== null) ms = Math.min(ms, Math.max(0, next - Date.now()));
     if (this.options.exitWhenIdle && this.active.size === 0) {
       ms = Math.min(ms, Math.max(0, this.lastBusyAt + this.options.idleExitMs - Date.now()));
@@ -159,13 +165,13 @@ export class Worker {
   private launch(job: Job): void {
     const executor = this.executors.find((candidate) => candidate.runs(job.type));
     if (!executor) throw new Error(`claimed job ${job.id} of type ${job.type}, which no executor runs`);
+    this.options.onEvent?.({ kind: 'started', job });
     const work = executor.start(job, this.contextFor(job));
     const attempt: ActiveAttempt = { job, work, timer: undefined, stoppedFor: null, done: Promise.resolve() };
     if (job.timeLimitSeconds != null) {
       attempt.timer = setTimeout(() => void this.stopAttempt(attempt, 'timeout'), job.timeLimitSeconds * 1000);
     }
     this.active.set(job.id, attempt);
-    this.options.onEvent?.({ kind: 'started', job });
     attempt.done = this.follow(attempt);
   }
 
@@ -237,11 +243,21 @@ export class Worker {
     }
   }
 
-  /** Renews leases, and applies cancels and suspends made elsewhere to the work it runs. */
+  /**
+   * Renews leases, applies cancels and suspends made elsewhere to the work it runs, and now and then
+   * settles the jobs of workers that died, so another worker reclaims them without any CLI call.
+   */
   private async heartbeat(): Promise<void> {
     try {
       await this.engine.heartbeat(this.id, this.options.leaseMs);
       await this.checkControl();
+      if (++this.beats % RECONCILE_EVERY_BEATS === 0) {
+        const { lost } = await reconcile(this.engine, this.options.leaseMs, this.options.graceMs);
+        if (lost.length > 0) {
+          this.log.warn({ lost }, 'settled the jobs of dead workers');
+          this.wakeup.wake();
+        }
+      }
     } catch (error) {
       this.log.error({ err: error }, 'heartbeat failed');
     }

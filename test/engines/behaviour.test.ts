@@ -109,7 +109,7 @@ for (const [engineName, makeEngine] of Object.entries(ENGINES)) {
       await submit({ runAt: Date.now() + 60_000 });
       await submit({ queue: 'other' });
       expect(await claim({ queues: ['default'] })).toHaveLength(0);
-      expect(await engine.nextRunAt(['default'], 'local')).toBeGreaterThan(Date.now());
+      expect(await engine.nextRunAt(['default'], ['*'], 'local')).toBeGreaterThan(Date.now());
       expect(await claim({ queues: ['other'] })).toHaveLength(1);
     });
 
@@ -265,21 +265,26 @@ for (const [engineName, makeEngine] of Object.entries(ENGINES)) {
 
     it('retires an idle worker only when its queues have nothing left', async () => {
       const now = Date.now();
-      await engine.registerWorker({
-        id: 'w1',
-        host: 'h',
-        pid: 1,
-        pidStart: null,
-        queues: ['*'],
-        concurrency: 1,
-        wakeAddress: null,
-        startedAt: now,
-        heartbeatAt: now,
-      });
+      const register = (id: string) =>
+        engine.registerWorker({
+          id,
+          host: 'h',
+          pid: 1,
+          pidStart: null,
+          queues: ['*'],
+          concurrency: 1,
+          wakeAddress: null,
+          startedAt: now,
+          heartbeatAt: now,
+        });
+      await register('w1');
+      await register('w2');
       const job = await submit({ runAt: now + 60_000 });
-      expect(await engine.retireIfIdle('w1', ['*'])).toBe(false);
+      expect(await engine.retireIfIdle('w1', ['*'], ['command'])).toBe(false);
+      // A worker that cannot run the waiting job's type has nothing to wait for.
+      expect(await engine.retireIfIdle('w2', ['*'], ['other-type'])).toBe(true);
       await engine.cancel(job.id, 'x');
-      expect(await engine.retireIfIdle('w1', ['*'])).toBe(true);
+      expect(await engine.retireIfIdle('w1', ['*'], ['command'])).toBe(true);
       expect(await engine.listWorkers()).toEqual([]);
     });
   });

@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { EXIT } from '../../core/errors.js';
 import type { Job } from '../../core/words.js';
-import { action, emit, withDocket } from '../context.js';
+import { action, emit, loadTypes, withDocket } from '../context.js';
 import { followJob } from '../follow.js';
 import { jobJson } from '../format.js';
 import { addJobOptions, type SubmitFlags, specFromFlags } from './submit.js';
@@ -33,6 +33,7 @@ export function register(program: Command): void {
     action(async (argv: string[], flags: SubmitFlags, command: Command) => {
       const spec = specFromFlags(flags, argv);
       return withDocket(command, async (docket, options) => {
+        if (spec.type !== undefined) await loadTypes(docket);
         const job = await docket.submit(spec);
         // Ctrl-C stops the job too, as it would a command run in the foreground.
         const interrupt = () => void docket.cancel(job.id, 'interrupted (docket run received SIGINT)').catch(() => {});

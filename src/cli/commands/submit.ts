@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../../core/errors.js';
 import { parseCount, parseDuration, parseJobId, parseSize, parseTime } from '../../core/units.js';
 import { type JobSpec, SCHEDULERS, type SchedulerName } from '../../core/words.js';
-import { action, collect, emit, withDocket } from '../context.js';
+import { action, collect, emit, loadTypes, withDocket } from '../context.js';
 import { jobJson } from '../format.js';
 
 export interface SubmitFlags {
@@ -27,6 +27,8 @@ export interface SubmitFlags {
   account?: string;
   key?: string;
   scheduler?: string;
+  type?: string;
+  params?: string;
 }
 
 /** Adds the job options shared by `submit` and `run`. */
@@ -34,17 +36,19 @@ export function addJobOptions(command: Command): Command {
   return command
     .argument('[argv...]', 'program and arguments to run without a shell (after --)')
     .option('--cmd <shell>', 'a shell command line, run by sh -c')
+    .option('--type <name>', 'a job type defined by a program or worker config (default: command)')
+    .option('--params <json>', "the typed job's params, as JSON (checked against the type's schema)")
     .option('--job-name <name>', 'a name to recognise the job by')
     .option('--cwd <dir>', 'working directory (default: the current one)')
     .option('--env <K=V>', 'set an environment variable (repeatable)', collect)
-    .option('--queue <queue>', 'queue to put the job in', 'default')
-    .option('--priority <n>', 'higher runs first; may be negative', '0')
+    .option('--queue <queue>', "queue to put the job in (default: the type's, else default)")
+    .option('--priority <n>', 'higher runs first; may be negative (default 0)')
     .option('--delay <duration>', 'start no earlier than this long from now (90s, 5m, 2h, 1:30:00)')
     .option('--at <time>', 'start no earlier than this ISO-8601 time')
     .option('--after <id>', 'run only after job <id> completed (repeatable)', collect)
     .option('--time-limit <duration>', 'stop the job and mark it timeout after this long')
-    .option('--max-attempts <n>', 'tries before the job is failed', '1')
-    .option('--retry-delay <duration>', 'wait between tries', '0s')
+    .option('--max-attempts <n>', 'tries before the job is failed (default 1)')
+    .option('--retry-delay <duration>', 'wait between tries (default 0s)')
     .option('--backoff <kind>', 'fixed (default) or exponential: double the delay at every try')
     .option('--cpu-count <n>', 'CPUs the job needs')
     .option('--memory <size>', 'memory the job needs (512M, 32GB)')
@@ -75,18 +79,23 @@ export function specFromFlags(flags: SubmitFlags, argv: string[]): JobSpec {
   }
   const spec: JobSpec = {
     name: flags.jobName,
+    type: flags.type,
+    params: flags.params === undefined ? undefined : parseJson(flags.params, '--params'),
     command: flags.cmd,
     argv: argv.length > 0 ? argv : undefined,
     cwd: flags.cwd,
     env: parseEnv(flags.env ?? []),
     queue: flags.queue,
-    priority: parseCount(flags.priority ?? '0', '--priority', { min: Number.MIN_SAFE_INTEGER }),
+    priority:
+      flags.priority === undefined
+        ? undefined
+        : parseCount(flags.priority, '--priority', { min: Number.MIN_SAFE_INTEGER }),
     scheduler: scheduler as SchedulerName,
     dependsOn: (flags.after ?? []).map((id) => parseJobId(id)),
-    maxAttempts: parseCount(flags.maxAttempts ?? '1', '--max-attempts'),
+    maxAttempts: flags.maxAttempts === undefined ? undefined : parseCount(flags.maxAttempts, '--max-attempts'),
     retry: {
-      delaySeconds: parseDuration(flags.retryDelay ?? '0s', '--retry-delay'),
-      backoff: flags.backoff === undefined ? undefined : backoffOf(flags.backoff),
+      ...(flags.retryDelay !== undefined && { delaySeconds: parseDuration(flags.retryDelay, '--retry-delay') }),
+      ...(flags.backoff !== undefined && { backoff: backoffOf(flags.backoff) }),
     },
     key: flags.key,
     resources: {
@@ -104,6 +113,14 @@ export function specFromFlags(flags: SubmitFlags, argv: string[]): JobSpec {
   if (flags.delay !== undefined) spec.runAt = parseTime(flags.delay, '--delay', 'future');
   if (flags.at !== undefined) spec.runAt = parseTime(flags.at, '--at', 'future');
   return spec;
+}
+
+function parseJson(text: string, field: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidInputError(field, `is not valid JSON (${(error as Error).message})`);
+  }
 }
 
 function backoffOf(text: string): 'fixed' | 'exponential' {
@@ -128,6 +145,7 @@ export function register(program: Command): void {
     action(async (argv: string[], flags: SubmitFlags, command: Command) => {
       const spec = specFromFlags(flags, argv);
       return withDocket(command, async (docket, options) => {
+        if (spec.type !== undefined) await loadTypes(docket);
         const job = await docket.submit(spec);
         emit(options, jobJson(job), () => `${job.id}\t${job.status}\t${job.name}`);
         return 0;

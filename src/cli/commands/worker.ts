@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { parseCount, parseDuration } from '../../core/units.js';
 import { Docket } from '../../docket.js';
-import { action, collect, globals } from '../context.js';
+import { action, collect, globals, loadTypes } from '../context.js';
 
 interface WorkerFlags {
   queue?: string[];
   concurrency?: string;
   idleExit?: string;
   onDemand?: boolean;
+  config?: string;
 }
 
 export function register(program: Command): void {
@@ -19,6 +20,7 @@ export function register(program: Command): void {
     .option('--queue <queue>', 'serve this queue (repeatable; default: every queue)', collect)
     .option('--concurrency <n>', 'jobs to run at once (default: the number of cores)')
     .option('--idle-exit <duration>', 'exit after the queues stay idle this long')
+    .option('--config <path>', 'worker config file (default: docket.config.{ts,mts,js,mjs,json} here)')
     .option('--on-demand', 'started in the background by a submit (internal)')
     .action(
       action(async (flags: WorkerFlags, command: Command) => {
@@ -30,11 +32,14 @@ export function register(program: Command): void {
         const logger = pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
         const docket = await Docket.open({ db: options.db, home: options.home, logger });
         try {
+          const config = await loadTypes(docket, { path: flags.config, queues: true });
+          if (config)
+            logger.info({ config: config.path, types: config.types.map((type) => type.name) }, 'loaded config');
           await docket.reconcile();
           const worker = docket.worker({
             id: process.env.DOCKET_WORKER_ID || undefined,
-            queues: flags.queue ?? ['*'],
-            ...(concurrency && { concurrency }),
+            queues: flags.queue ?? config?.worker.queues ?? ['*'],
+            concurrency: concurrency ?? config?.worker.concurrency ?? docket.config.worker.concurrency,
             ...(idleExitMs !== undefined && { idleExitMs }),
             exitWhenIdle: flags.onDemand === true || idleExitMs !== undefined,
           });

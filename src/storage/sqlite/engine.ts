@@ -265,8 +265,12 @@ export class SqliteEngine implements StorageEngine {
       .all(scheduler) as string[];
   }
 
-  async nextRunAt(queues: readonly string[], scheduler: SchedulerName): Promise<number | null> {
-    const { clause, args } = queueClause(queues);
+  async nextRunAt(
+    queues: readonly string[],
+    types: readonly string[],
+    scheduler: SchedulerName,
+  ): Promise<number | null> {
+    const { clause, args } = claimFilter({ queues, types }, new Set());
     return (this.sql(
       `SELECT min(run_at) FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ? ${clause}`,
     )
@@ -289,11 +293,12 @@ export class SqliteEngine implements StorageEngine {
       const open = this.sql(
         `INSERT INTO executions (job_id, attempt, status, started_at, host, worker_id) VALUES (?, ?, 'running', ?, ?, ?)`,
       );
-      return ids.map((id) => {
+      const rows = ids.map((id) => {
         const row = take.get(request.workerId, request.host, now, now + request.leaseMs, now, id) as JobRow;
         open.run(id, row.run_no, now, request.host, request.workerId);
-        return jobFromRow(row);
+        return row;
       });
+      return this.attachDeps(rows);
     });
   }
 
@@ -722,8 +727,8 @@ export class SqliteEngine implements StorageEngine {
     return (this.sql('SELECT * FROM workers ORDER BY started_at').all() as WorkerRow[]).map(workerFromRow);
   }
 
-  async retireIfIdle(workerId: string, queues: readonly string[]): Promise<boolean> {
-    const { clause, args } = queueClause(queues);
+  async retireIfIdle(workerId: string, queues: readonly string[], types: readonly string[]): Promise<boolean> {
+    const { clause, args } = claimFilter({ queues, types }, new Set());
     return this.write(() => {
       const busy = this.sql(
         `SELECT count(*) FROM jobs WHERE status IN ('pending', 'running', 'suspended') AND scheduler = 'local' ${clause}`,
@@ -757,7 +762,10 @@ function whereClause(
 }
 
 /** The SQL filter of a claim: the worker's queues and job types, minus closed queues. */
-function claimFilter(request: ClaimRequest, closed: Set<string>): { clause: string; args: string[] } {
+function claimFilter(
+  request: Pick<ClaimRequest, 'queues' | 'types'>,
+  closed: Set<string>,
+): { clause: string; args: string[] } {
   const queues = queueClause(request.queues);
   const parts = [queues.clause];
   const args = [...queues.args];

@@ -1,0 +1,85 @@
+/**
+ * The worker config file: `docket.config.ts` (or `.mts`, `.js`, `.mjs`, `.json`) in the working
+ * directory, or `--config PATH`. It declares queues, groups and job types with their handler
+ * modules; TypeScript loads without a build step (through tsx).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InvalidInputError } from '../core/errors.js';
+import type { Handler, JobGroupDefinition, JobTypeDefinition } from '../core/job-types.js';
+
+export const CONFIG_NAMES = [
+  'docket.config.ts',
+  'docket.config.mts',
+  'docket.config.js',
+  'docket.config.mjs',
+  'docket.config.json',
+];
+
+/** A type as the file declares it: the handler may be a function or a module path. */
+export type ConfiguredType = Omit<JobTypeDefinition, 'handler'> & { handler?: Handler | string };
+
+export interface WorkerConfigFile {
+  queues?: { name: string; capacity?: number | null; paused?: boolean }[];
+  groups?: JobGroupDefinition[];
+  types?: ConfiguredType[];
+  worker?: { queues?: string[]; concurrency?: number };
+}
+
+export interface LoadedWorkerConfig {
+  path: string;
+  queues: NonNullable<WorkerConfigFile['queues']>;
+  groups: JobGroupDefinition[];
+  types: JobTypeDefinition[];
+  worker: NonNullable<WorkerConfigFile['worker']>;
+}
+
+/** Finds the config file: the given path, else the first of CONFIG_NAMES in `cwd`, else null. */
+export function findWorkerConfig(path: string | undefined, cwd = process.cwd()): string | null {
+  if (path !== undefined) {
+    const full = resolve(cwd, path);
+    if (!existsSync(full)) throw new InvalidInputError('--config', `${full} does not exist`);
+    return full;
+  }
+  return CONFIG_NAMES.map((name) => resolve(cwd, name)).find((full) => existsSync(full)) ?? null;
+}
+
+/** Loads a module of the project's, TypeScript included. */
+async function importModule(path: string): Promise<Record<string, unknown>> {
+  if (/\.[cm]?ts$/.test(path)) {
+    const { tsImport } = await import('tsx/esm/api');
+    return tsImport(pathToFileURL(path).href, import.meta.url);
+  }
+  return import(pathToFileURL(path).href);
+}
+
+export async function loadWorkerConfig(path: string): Promise<LoadedWorkerConfig> {
+  let file: WorkerConfigFile;
+  try {
+    if (extname(path) === '.json') file = JSON.parse(readFileSync(path, 'utf8'));
+    else {
+      const module = await importModule(path);
+      file = (module.default ?? module) as WorkerConfigFile;
+    }
+  } catch (error) {
+    throw new InvalidInputError('config', `cannot load ${path}: ${(error as Error).message}`);
+  }
+  if (file === null || typeof file !== 'object') throw new InvalidInputError('config', `${path} must export an object`);
+  const types = await Promise.all((file.types ?? []).map((type) => resolveHandler(type, dirname(path))));
+  return { path, queues: file.queues ?? [], groups: file.groups ?? [], types, worker: file.worker ?? {} };
+}
+
+/** Turns `handler: './handlers/send.ts'` into the function that module exports (default or `handler`). */
+async function resolveHandler(type: ConfiguredType, base: string): Promise<JobTypeDefinition> {
+  if (typeof type.handler !== 'string') return type as JobTypeDefinition;
+  const modulePath = resolve(base, type.handler);
+  const module = await importModule(modulePath).catch((error: Error) => {
+    throw new InvalidInputError(`${type.name}.handler`, `cannot load ${modulePath}: ${error.message}`);
+  });
+  const handler = module.default ?? module.handler;
+  if (typeof handler !== 'function') {
+    throw new InvalidInputError(`${type.name}.handler`, `${modulePath} must export a function (default or "handler")`);
+  }
+  return { ...type, handler: handler as Handler };
+}
