@@ -45,13 +45,20 @@ export function findWorkerConfig(path: string | undefined, cwd = process.cwd()):
   return CONFIG_NAMES.map((name) => resolve(cwd, name)).find((full) => existsSync(full)) ?? null;
 }
 
-/** Loads a module of the project's, TypeScript included. */
+/**
+ * Loads a module of the project's, TypeScript included, and returns its exports. A TypeScript file
+ * outside an ESM package is compiled as CommonJS, whose exports arrive as `default`: unwrap them.
+ */
 async function importModule(path: string): Promise<Record<string, unknown>> {
+  let module: Record<string, unknown>;
   if (/\.[cm]?ts$/.test(path)) {
     const { tsImport } = await import('tsx/esm/api');
-    return tsImport(pathToFileURL(path).href, import.meta.url);
-  }
-  return import(pathToFileURL(path).href);
+    module = await tsImport(pathToFileURL(path).href, import.meta.url);
+  } else module = await import(pathToFileURL(path).href);
+  const inner = module.default as Record<string, unknown> | undefined;
+  const isCommonJsWrapper =
+    inner !== null && typeof inner === 'object' && 'default' in inner && Object.keys(module).length === 1;
+  return isCommonJsWrapper ? inner : module;
 }
 
 export async function loadWorkerConfig(path: string): Promise<LoadedWorkerConfig> {

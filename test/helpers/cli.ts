@@ -24,7 +24,7 @@ export interface TestHome {
   run(args: string[], options?: { env?: Record<string, string>; cwd?: string }): Promise<CliResult>;
   /** Runs `docket --json ARGS` and parses stdout. */
   // biome-ignore lint/suspicious/noExplicitAny: tests read JSON documents loosely
-  json<T = any>(args: string[], options?: { env?: Record<string, string> }): Promise<T>;
+  json<T = any>(args: string[], options?: { env?: Record<string, string>; cwd?: string }): Promise<T>;
   /** Kills every worker this home ever registered and removes the folder. */
   cleanup(): Promise<void>;
 }

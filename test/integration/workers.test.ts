@@ -1,0 +1,192 @@
+/**
+ * Several real worker processes on one SQLite file, configured by a TypeScript config file with
+ * TypeScript handler modules (no build step): exactly-once claims, a queue capacity that holds
+ * across workers, a SIGKILLed worker whose job another worker reclaims, graceful SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BIN, isAlive, makeHome, type TestHome, waitFor } from '../helpers/cli.js';
+
+let t: TestHome;
+let workers: ChildProcess[] = [];
+let project: string;
+
+const CONFIG = `
+import type { JobTypeDefinition } from '${join(process.cwd(), 'src', 'index.ts')}';
+
+export default {
+  queues: [{ name: 'solo', capacity: 1 }],
+  types: [
+    {
+      name: 'record',
+      handler: './handlers/record.ts',
+      paramsSchema: {
+        type: 'object',
+        properties: { ms: { type: 'integer', minimum: 0 }, file: { type: 'string' } },
+        required: ['ms', 'file'],
+      },
+      maxAttempts: 2,
+    },
+    { name: 'solo-record', handler: './handlers/record.ts', queue: 'solo' },
+  ] satisfies Omit<JobTypeDefinition, 'handler'>[] as unknown[],
+};
+`;
+
+const HANDLER = `
+import { appendFileSync } from 'node:fs';
+import type { HandlerContext } from '${join(process.cwd(), 'src', 'index.ts')}';
+
+export default async function record({ params, job, signal }: HandlerContext<{ ms: number; file: string }>) {
+  const started = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, params.ms);
+    signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); });
+  });
+  appendFileSync(params.file, JSON.stringify({ id: job.id, pid: process.pid, started, ended: Date.now() }) + '\\n');
+  return process.pid;
+}
+`;
+
+beforeEach(() => {
+  t = makeHome({ DOCKET_ON_DEMAND: '0' });
+  project = join(t.home, 'project');
+  mkdirSync(join(project, 'handlers'), { recursive: true });
+  writeFileSync(join(project, 'docket.config.ts'), CONFIG);
+  writeFileSync(join(project, 'handlers', 'record.ts'), HANDLER);
+});
+
+afterEach(async () => {
+  for (const worker of workers) if (worker.exitCode === null) worker.kill('SIGKILL');
+  workers = [];
+  await t.cleanup();
+});
+
+function startWorker(concurrency = 4): ChildProcess {
+  const worker = spawn(process.execPath, [BIN, 'worker', '--concurrency', String(concurrency)], {
+    cwd: project,
+    env: { ...process.env, DOCKET_HOME: t.home, DOCKET_ON_DEMAND: '0', DOCKET_GRACE: '1s' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  worker.stderr?.on('data', () => {});
+  workers.push(worker);
+  return worker;
+}
+
+async function waitForWorkers(count: number): Promise<void> {
+  await waitFor(`${count} workers to register`, async () => {
+    const list = await t.run(['--json', 'progress']);
+    if (list.code !== 0) return false;
+    const { Database } = { Database: (await import('better-sqlite3')).default };
+    const db = new Database(join(t.home, 'docket.db'), { readonly: true });
+    const n = db.prepare('SELECT count(*) FROM workers WHERE concurrency > 0').pluck().get() as number;
+    db.close();
+    return n >= count;
+  });
+}
+
+const records = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { id: number; pid: number; started: number; ended: number });
+
+/** Submits from another program that has no handlers: it relies on the types the workers stored. */
+async function submitMany(type: string, count: number, params: Record<string, unknown>): Promise<number[]> {
+  const { Docket } = await import('../../src/docket.js');
+  const docket = await Docket.open({ home: t.home, manageWorkers: false });
+  const jobs = await docket.submitMany(Array.from({ length: count }, () => ({ type, params })));
+  await docket.close();
+  return jobs.map((job) => job.id);
+}
+
+describe('worker processes', () => {
+  it('submit --type checks params against the config file, naming the field', async () => {
+    const bad = await t.run(['submit', '--type', 'record', '--params', '{"ms": -1, "file": "x"}'], { cwd: project });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('docket: params/ms: must be >= 0 (job type record)\n');
+    const notJson = await t.run(['submit', '--type', 'record', '--params', '{ms'], { cwd: project });
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toMatch(/^docket: --params: is not valid JSON/);
+    expect((await t.json(['progress'])).total).toBe(0);
+  });
+
+  it('two workers run 300 jobs, each exactly once', async () => {
+    const out = join(t.home, 'once.jsonl');
+    startWorker();
+    startWorker();
+    await waitForWorkers(2);
+    const ids = await submitMany('record', 300, { ms: 0, file: out });
+    await waitFor('all jobs to complete', async () => (await t.json(['progress'])).completed === 300, 60_000);
+    const seen = records(out).map((record) => record.id);
+    expect(seen.sort((a, b) => a - b)).toEqual(ids);
+    const statuses = await t.json(['list', '--all', '--limit', '0']);
+    expect(statuses.every((job: { attempts: number }) => job.attempts === 1)).toBe(true);
+  });
+
+  it('a queue capacity of 1 holds across two workers', async () => {
+    const out = join(t.home, 'solo.jsonl');
+    startWorker();
+    startWorker();
+    await waitForWorkers(2);
+    await submitMany('solo-record', 8, { ms: 150, file: out });
+    const queues = await t.json(['queue', 'list']);
+    expect(queues.find((queue: { name: string }) => queue.name === 'solo')).toMatchObject({ capacity: 1 });
+    await waitFor('all solo jobs to complete', async () => (await t.json(['progress'])).completed === 8, 60_000);
+    const intervals = records(out).sort((a, b) => a.started - b.started);
+    for (let i = 1; i < intervals.length; i++) {
+      expect(intervals[i]!.started).toBeGreaterThanOrEqual(intervals[i - 1]!.ended);
+    }
+  });
+
+  it('a job whose worker is killed with SIGKILL is reclaimed by another worker', async () => {
+    const out = join(t.home, 'reclaim.jsonl');
+    const first = startWorker(1);
+    await waitForWorkers(1);
+    const job = await t.json(['submit', '--type', 'record', '--params', JSON.stringify({ ms: 3000, file: out })], {
+      cwd: project,
+    });
+    await waitFor('the job to run', async () => (await t.json(['status', String(job.id)])).status === 'running');
+    first.kill('SIGKILL');
+    await waitFor('the first worker to die', () => first.exitCode !== null || first.signalCode !== null);
+    startWorker(1);
+    const done = await waitFor(
+      'the job to complete on the other worker',
+      async () => {
+        const current = await t.json(['status', String(job.id)]);
+        return current.status === 'completed' && current;
+      },
+      60_000,
+    );
+    expect(done.executions).toHaveLength(2);
+    expect(done.executions[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/died while the job was running/),
+    });
+    expect(done.executions[0].pid).toBe(null);
+    expect(done.executions[0].worker_id).not.toBe(done.executions[1].worker_id);
+    expect(done.result).not.toBe(first.pid);
+  });
+
+  it('SIGTERM lets a short job finish, releases a long one, and leaves nothing running', async () => {
+    const out = join(t.home, 'graceful.jsonl');
+    const worker = startWorker(2);
+    await waitForWorkers(1);
+    const short = await t.json(['submit', '--type', 'record', '--params', JSON.stringify({ ms: 2500, file: out })], {
+      cwd: project,
+    });
+    const long = await t.json(['submit', '--type', 'record', '--params', JSON.stringify({ ms: 60_000, file: out })], {
+      cwd: project,
+    });
+    await waitFor('both to run', async () => (await t.json(['progress'])).running === 2);
+    worker.kill('SIGTERM');
+    await waitFor('the worker to exit', () => worker.exitCode !== null, 30_000);
+    expect(worker.exitCode).toBe(0);
+    expect((await t.json(['status', String(short.id)])).status).toBe('completed');
+    const released = await t.json(['status', String(long.id)]);
+    expect(released).toMatchObject({ status: 'pending', attempts: 0 });
+    expect((await t.json(['progress'])).running).toBe(0);
+    expect(isAlive(worker.pid!)).toBe(false);
+  });
+});
