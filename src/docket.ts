@@ -217,9 +217,10 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
 
   private async submitResolved(specs: JobSpec[]): Promise<Job[]> {
     const now = Date.now();
+    const cwd = process.cwd();
     const stored = await this.storedTypeMap();
     const results = await this.engine.submit(
-      specs.map((spec) => normalizeSpec(this.registry.resolve(spec, stored), now)),
+      specs.map((spec) => normalizeSpec(this.registry.resolve(spec, stored), now, cwd)),
     );
     const jobs = results.map((result) => result.job);
     if (this.listenerCount('job') > 0) {

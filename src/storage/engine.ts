@@ -129,8 +129,11 @@ export interface StorageEngine {
    * job was cancelled, reclaimed or moved on). Applies the retry policy and settles dependents.
    */
   finish(jobId: number, attempt: number, outcome: Outcome): Promise<Job | null>;
-  /** `finish` for many attempts in one transaction (the worker's batched hot path). */
-  finishMany(finished: FinishedAttempt[]): Promise<(Job | null)[]>;
+  /**
+   * `finish` for many attempts in one transaction — and, given a claim request, the claim of the
+   * slots they free in that same transaction (the worker's hot path: one commit per batch).
+   */
+  finishMany(finished: FinishedAttempt[], next?: ClaimRequest): Promise<{ recorded: (Job | null)[]; claimed: Job[] }>;
   /** Saves a handler's checkpoint if the attempt still owns the job. */
   saveCheckpoint(jobId: number, attempt: number, checkpoint: unknown): Promise<void>;
   /** Ends the execution of a job that was suspended while running a handler; the job stays suspended. */

@@ -15,7 +15,7 @@ import type { StopReason } from '../core/job-types.js';
 import type { Job, Outcome } from '../core/words.js';
 import type { ExecutionContext, Executor, RunningWork } from '../executors/executor.js';
 import { processStartTime } from '../executors/local/processes.js';
-import type { FinishedAttempt, StorageEngine } from '../storage/engine.js';
+import type { ClaimRequest, FinishedAttempt, StorageEngine } from '../storage/engine.js';
 import { classifyExit } from './outcome.js';
 import { reconcile } from './reconcile.js';
 
@@ -127,25 +127,20 @@ export class Worker {
     while (!this.stopping) {
       if (this.controlCheckDue) await this.checkControl();
       const free = this.options.concurrency - this.active.size;
-      if (free > 0) {
-        const jobs = await this.engine.claim({
-          workerId: this.id,
-          host: this.host,
-          pid: process.pid,
-          queues: this.options.queues,
-          scheduler: 'local',
-          types: this.types,
-          limit: free,
-          leaseMs: this.options.leaseMs,
-        });
-        for (const job of jobs) this.launch(job);
-        if (jobs.length === free) continue; // more may be waiting: claim again without sleeping
+      if (free <= 0) {
+        // Every slot is busy: the next finish wakes the loop.
+        await this.wakeup.wait(this.options.pollMs);
+        continue;
       }
+      const jobs = await this.engine.claim(this.claimRequest(free));
+      for (const job of jobs) this.launch(job);
+      if (jobs.length === free) continue; // more may be waiting: claim again without sleeping
       if (this.active.size > 0) this.lastBusyAt = Date.now();
       else if (this.options.exitWhenIdle && Date.now() - this.lastBusyAt >= this.options.idleExitMs) {
         if (await this.engine.retireIfIdle(this.id, this.options.queues, this.types)) return;
         this.lastBusyAt = Date.now();
       }
+      // Nothing runnable now: sleep until a submit pokes us, a job ends, or a delayed job is due.
       await this.wakeup.wait(await this.sleepTime());
     }
     await this.shutdown();
@@ -232,15 +227,34 @@ export class Worker {
     });
   }
 
+  /** Records a batch of outcomes and, in the same transaction, claims the slots they free. */
   private async flushFinishes(): Promise<void> {
     const batch = this.pendingFinishes;
     this.pendingFinishes = [];
+    const freeAfter = this.stopping ? 0 : this.options.concurrency - this.active.size + batch.length;
     try {
-      const recorded = await this.engine.finishMany(batch.map((entry) => entry.item));
+      const { recorded, claimed } = await this.engine.finishMany(
+        batch.map((entry) => entry.item),
+        freeAfter > 0 ? this.claimRequest(freeAfter) : undefined,
+      );
       for (const [index, entry] of batch.entries()) entry.resolve(recorded[index] ?? null);
+      for (const job of claimed) this.launch(job);
     } catch (error) {
       for (const entry of batch) entry.reject(error);
     }
+  }
+
+  private claimRequest(limit: number): ClaimRequest {
+    return {
+      workerId: this.id,
+      host: this.host,
+      pid: process.pid,
+      queues: this.options.queues,
+      scheduler: 'local',
+      types: this.types,
+      limit,
+      leaseMs: this.options.leaseMs,
+    };
   }
 
   /**

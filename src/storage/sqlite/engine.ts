@@ -57,6 +57,7 @@ export class SqliteEngine implements StorageEngine {
   readonly capabilities: EngineCapabilities = { name: 'sqlite', singleHost: true, onDemandWorkers: true };
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Statement>();
+  private readonly immediate: (work: () => unknown) => unknown;
   private readonly catalog = new SqliteCatalog(
     (text) => this.sql(text),
     (work) => this.write(work),
@@ -69,6 +70,8 @@ export class SqliteEngine implements StorageEngine {
     // NORMAL is durable across process crashes in WAL mode; only a power cut can lose the last commits.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
+    // One transaction wrapper for every write: creating one per call costs more than a small insert.
+    this.immediate = this.db.transaction((work: () => unknown) => work()).immediate;
   }
 
   /** A cached prepared statement: preparing is the costly part of a small query. */
@@ -83,7 +86,7 @@ export class SqliteEngine implements StorageEngine {
 
   /** Runs `work` in a `BEGIN IMMEDIATE` transaction. */
   private write<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+    return this.immediate(work) as T;
   }
 
   async migrate(): Promise<{ from: number; to: number }> {
@@ -130,42 +133,11 @@ export class SqliteEngine implements StorageEngine {
       if (existing) return { job: this.withDeps(existing), created: false };
     }
     const { blockedBy, skipReason } = this.dependencyState(job.dependsOn);
-    const row = this.sql(
-      `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env, resources,
-         time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, run_at,
-         blocked_by, key, tenant, user_name, params, job_group, cron, error, ended_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-    ).get(
-      job.name,
-      job.type,
-      skipReason ? 'skipped' : 'pending',
-      job.scheduler,
-      job.queue,
-      job.priority,
-      job.command,
-      job.argv && JSON.stringify(job.argv),
-      job.cwd,
-      JSON.stringify(job.env),
-      JSON.stringify(job.resources),
-      job.timeLimitSeconds,
-      job.maxAttempts,
-      job.retry.delaySeconds,
-      job.retry.backoff,
-      job.retry.maxDelaySeconds,
-      job.retry.jitter ? 1 : 0,
-      job.runAt,
-      blockedBy,
-      job.key,
-      job.tenant,
-      job.user,
-      job.params === null ? null : JSON.stringify(job.params),
-      job.group,
-      job.cron,
-      skipReason,
-      skipReason ? now : null,
-      now,
-      now,
-    ) as JobRow;
+    const row = newJobRow(job, now, blockedBy, skipReason);
+    // No RETURNING: the row is known here, and RETURNING costs more than the insert itself.
+    row.id = Number(
+      this.sql(`INSERT INTO jobs (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_VALUES})`).run(row).lastInsertRowid,
+    );
     const addDep = this.sql('INSERT INTO job_deps (job_id, depends_on) VALUES (?, ?)');
     for (const parent of job.dependsOn) addDep.run(row.id, parent);
     return { job: jobFromRow(row, job.dependsOn), created: true };
@@ -281,25 +253,32 @@ export class SqliteEngine implements StorageEngine {
   // ── the worker's hot path ────────────────────────────────────────────────────────────────────
 
   async claim(request: ClaimRequest): Promise<Job[]> {
+    return this.write(() => this.claimNow(request));
+  }
+
+  /** Claims inside the current write transaction. */
+  private claimNow(request: ClaimRequest): Job[] {
     const now = request.now ?? Date.now();
-    return this.write(() => {
+    {
       const ids = this.pickRunnable(request, now);
-      const take = this.sql(
-        `UPDATE jobs SET status = 'running', attempts = attempts + 1, run_no = run_no + 1, worker_id = ?, host = ?, pid = NULL,
-           pid_start = NULL, started_at = ?, ended_at = NULL, lease_expires_at = ?, exit_code = NULL,
+      if (ids.length === 0) return [];
+      // Three set-wise statements per batch, not two per job: the claim is the hot path.
+      const idList = JSON.stringify(ids);
+      this.sql(
+        `UPDATE jobs SET status = 'running', attempts = attempts + 1, run_no = run_no + 1, worker_id = ?, host = ?,
+           pid = NULL, pid_start = NULL, started_at = ?, ended_at = NULL, lease_expires_at = ?, exit_code = NULL,
            signal = NULL, error = NULL, error_stack = NULL, updated_at = ?
-         WHERE id = ? RETURNING *`,
-      );
-      const open = this.sql(
-        `INSERT INTO executions (job_id, attempt, status, started_at, host, worker_id) VALUES (?, ?, 'running', ?, ?, ?)`,
-      );
-      const rows = ids.map((id) => {
-        const row = take.get(request.workerId, request.host, now, now + request.leaseMs, now, id) as JobRow;
-        open.run(id, row.run_no, now, request.host, request.workerId);
-        return row;
-      });
+         WHERE id IN (SELECT value FROM json_each(?))`,
+      ).run(request.workerId, request.host, now, now + request.leaseMs, now, idList);
+      this.sql(
+        `INSERT INTO executions (job_id, attempt, status, started_at, host, worker_id)
+         SELECT id, run_no, 'running', ?, ?, ? FROM jobs WHERE id IN (SELECT value FROM json_each(?))`,
+      ).run(now, request.host, request.workerId, idList);
+      const rows = this.sql('SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(?))').all(idList) as JobRow[];
+      const order = new Map(ids.map((id, index) => [id, index]));
+      rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
       return this.attachDeps(rows);
-    });
+    }
   }
 
   /**
@@ -331,7 +310,9 @@ export class SqliteEngine implements StorageEngine {
     for (let round = 0; round < 4 && picked.length < request.limit; round++) {
       const { clause, args } = claimFilter(request, closed);
       const candidates = this.sql(
-        `SELECT id, queue FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ? AND run_at <= ? ${clause}
+        // INDEXED BY: without it the planner may pick the state index and sort every pending job.
+        `SELECT id, queue FROM jobs INDEXED BY jobs_claim
+         WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ? AND run_at <= ? ${clause}
          ORDER BY priority DESC, id LIMIT ?`,
         // Jobs picked in an earlier round are still pending in the table: fetch past them.
       ).all(request.scheduler, now, ...args, request.limit + picked.length) as { id: number; queue: string }[];
@@ -387,9 +368,15 @@ export class SqliteEngine implements StorageEngine {
     return this.write(() => this.settle(jobId, attempt, outcome));
   }
 
-  async finishMany(finished: FinishedAttempt[]): Promise<(Job | null)[]> {
-    if (finished.length === 0) return [];
-    return this.write(() => finished.map((item) => this.settle(item.jobId, item.attempt, item.outcome)));
+  async finishMany(
+    finished: FinishedAttempt[],
+    next?: ClaimRequest,
+  ): Promise<{ recorded: (Job | null)[]; claimed: Job[] }> {
+    return this.write(() => {
+      const recorded = finished.map((item) => this.settle(item.jobId, item.attempt, item.outcome));
+      const claimed = next && next.limit > 0 ? this.claimNow(next) : [];
+      return { recorded, claimed };
+    });
   }
 
   async saveCheckpoint(jobId: number, attempt: number, checkpoint: unknown): Promise<void> {
@@ -453,24 +440,26 @@ export class SqliteEngine implements StorageEngine {
     const retry =
       (outcome.status === 'failed' || outcome.status === 'timeout') && current.attempts < current.max_attempts;
     const status = transition(jobId, current.status as JobStatus, retry ? 'pending' : outcome.status);
-    const row = this.sql(
-      `UPDATE jobs SET status = ?, exit_code = ?, signal = ?, error = ?, error_stack = ?, result = ?,
-         ended_at = ?, run_at = ?, lease_expires_at = NULL, updated_at = ?,
-         progress = CASE WHEN ? = 'completed' THEN 1 ELSE progress END
-       WHERE id = ? RETURNING *`,
-    ).get(
+    const row: JobRow = {
+      ...current,
       status,
-      outcome.exitCode ?? null,
-      outcome.signal ?? null,
-      outcome.error ?? null,
-      outcome.errorStack ?? null,
-      outcome.result === undefined ? null : JSON.stringify(outcome.result),
-      retry ? null : now,
-      retry ? now + retryDelaySeconds(jobFromRow(current).retry, current.attempts) * 1000 : current.run_at,
-      now,
-      status,
-      jobId,
-    ) as JobRow;
+      exit_code: outcome.exitCode ?? null,
+      signal: outcome.signal ?? null,
+      error: outcome.error ?? null,
+      error_stack: outcome.errorStack ?? null,
+      result: outcome.result === undefined ? null : JSON.stringify(outcome.result),
+      ended_at: retry ? null : now,
+      run_at: retry ? now + retryDelaySeconds(jobFromRow(current).retry, current.attempts) * 1000 : current.run_at,
+      lease_expires_at: null,
+      updated_at: now,
+      progress: status === 'completed' ? 1 : current.progress,
+    };
+    this.sql(
+      `UPDATE jobs SET status = @status, exit_code = @exit_code, signal = @signal, error = @error,
+         error_stack = @error_stack, result = @result, ended_at = @ended_at, run_at = @run_at,
+         lease_expires_at = NULL, updated_at = @updated_at, progress = @progress
+       WHERE id = @id`,
+    ).run(row);
     if (status === 'completed') this.unblockDependents(jobId);
     else if (status !== 'pending') this.skipDependents(jobId, status);
     if (row.cron !== null && status !== 'pending') this.scheduleNextOccurrence(row, now);
@@ -499,25 +488,31 @@ export class SqliteEngine implements StorageEngine {
   }
 
   private unblockDependents(jobId: number): void {
-    this.sql(
-      `UPDATE jobs SET blocked_by = blocked_by - 1 WHERE blocked_by > 0 AND status IN ('pending', 'suspended')
-       AND id IN (SELECT job_id FROM job_deps WHERE depends_on = ?)`,
-    ).run(jobId);
+    // Driven from the edge table: most jobs have no dependents, and then this is one index probe.
+    const dependents = this.sql('SELECT job_id FROM job_deps WHERE depends_on = ?').pluck().all(jobId) as number[];
+    const unblock = this.sql(
+      `UPDATE jobs SET blocked_by = blocked_by - 1 WHERE id = ? AND blocked_by > 0 AND status IN ('pending', 'suspended')`,
+    );
+    for (const id of dependents) unblock.run(id);
   }
 
   /** A dependency ended without completing: its waiting dependents, and theirs, become skipped. */
   private skipDependents(jobId: number, status: JobStatus): void {
     const now = Date.now();
-    const skip = this.sql(
+    const dependentsOf = this.sql('SELECT job_id FROM job_deps WHERE depends_on = ?').pluck();
+    const skipOne = this.sql(
       `UPDATE jobs SET status = 'skipped', error = ?, ended_at = ?, updated_at = ?
-       WHERE status IN ('pending', 'suspended') AND id IN (SELECT job_id FROM job_deps WHERE depends_on = ?)
-       RETURNING id`,
+       WHERE id = ? AND status IN ('pending', 'suspended')`,
     );
+    const skip = {
+      all: (reason: string, parent: number) =>
+        (dependentsOf.all(parent) as number[]).filter((id) => skipOne.run(reason, now, now, id).changes > 0),
+    };
     let frontier: { id: number; reason: string }[] = [{ id: jobId, reason: `dependency ${jobId} ended ${status}` }];
     while (frontier.length > 0) {
       const next: { id: number; reason: string }[] = [];
       for (const parent of frontier) {
-        const skipped = skip.pluck().all(parent.reason, now, now, parent.id) as number[];
+        const skipped = skip.all(parent.reason, parent.id);
         for (const id of skipped) next.push({ id, reason: `dependency ${id} was skipped (${parent.reason})` });
       }
       frontier = next;
@@ -740,6 +735,90 @@ export class SqliteEngine implements StorageEngine {
       return true;
     });
   }
+}
+
+const INSERT_COLUMNS = [
+  'name',
+  'type',
+  'status',
+  'scheduler',
+  'queue',
+  'priority',
+  'command',
+  'argv',
+  'cwd',
+  'env',
+  'resources',
+  'time_limit_s',
+  'max_attempts',
+  'retry_delay_s',
+  'retry_backoff',
+  'retry_max_delay_s',
+  'retry_jitter',
+  'run_at',
+  'blocked_by',
+  'key',
+  'tenant',
+  'user_name',
+  'params',
+  'job_group',
+  'cron',
+  'error',
+  'ended_at',
+  'created_at',
+  'updated_at',
+] as const;
+const INSERT_VALUES = INSERT_COLUMNS.map((column) => `@${column}`).join(', ');
+
+/** The complete row of a new job, as SQLite will store it. */
+function newJobRow(job: NewJob, now: number, blockedBy: number, skipReason: string | null): JobRow {
+  return {
+    id: 0,
+    name: job.name,
+    type: job.type,
+    status: skipReason ? 'skipped' : 'pending',
+    scheduler: job.scheduler,
+    queue: job.queue,
+    priority: job.priority,
+    command: job.command,
+    argv: job.argv && JSON.stringify(job.argv),
+    cwd: job.cwd,
+    env: JSON.stringify(job.env),
+    resources: JSON.stringify(job.resources),
+    time_limit_s: job.timeLimitSeconds,
+    attempts: 0,
+    run_no: 0,
+    max_attempts: job.maxAttempts,
+    retry_delay_s: job.retry.delaySeconds,
+    retry_backoff: job.retry.backoff,
+    retry_max_delay_s: job.retry.maxDelaySeconds,
+    retry_jitter: job.retry.jitter ? 1 : 0,
+    job_group: job.group,
+    checkpoint: null,
+    cron: job.cron,
+    run_at: job.runAt,
+    blocked_by: blockedBy,
+    key: job.key,
+    tenant: job.tenant,
+    user_name: job.user,
+    params: job.params === null ? null : JSON.stringify(job.params),
+    result: null,
+    progress: null,
+    progress_message: null,
+    exit_code: null,
+    signal: null,
+    error: skipReason,
+    error_stack: null,
+    host: null,
+    pid: null,
+    pid_start: null,
+    worker_id: null,
+    lease_expires_at: null,
+    created_at: now,
+    started_at: null,
+    ended_at: skipReason ? now : null,
+    updated_at: now,
+  };
 }
 
 /** A WHERE clause for equality filters (undefined ones left out) and an optional status list. */

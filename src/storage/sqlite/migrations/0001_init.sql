@@ -43,14 +43,14 @@ CREATE TABLE jobs (
   updated_at         INTEGER NOT NULL
 );
 
--- The claim path: the next runnable job of a queue, highest priority first, then oldest.
-CREATE INDEX jobs_claim ON jobs (queue, priority DESC, id) WHERE status = 'pending' AND blocked_by = 0;
-CREATE INDEX jobs_claim_any ON jobs (priority DESC, id) WHERE status = 'pending' AND blocked_by = 0;
--- Active jobs (list's default view, reconciliation) stay a small slice of a large table.
-CREATE INDEX jobs_active ON jobs (status, id) WHERE status IN ('pending', 'running', 'suspended');
--- Listing and clearing by state, and everything else by age.
-CREATE INDEX jobs_status ON jobs (status, ended_at);
-CREATE INDEX jobs_queue ON jobs (queue, status);
+-- Every index is paid for by every insert and state change (each adds pages to a commit), so
+-- there are few. The claim path: the next runnable job, highest priority first, then oldest; only
+-- runnable rows are in it, so it stays small however long the history grows. Workers of some
+-- queues only walk it filtering by queue.
+CREATE INDEX jobs_claim ON jobs (priority DESC, id) WHERE status = 'pending' AND blocked_by = 0;
+-- By state (then queue): active jobs for list and reconciliation, counts per state and queue,
+-- capacity checks, clearing.
+CREATE INDEX jobs_status ON jobs (status, queue);
 CREATE UNIQUE INDEX jobs_key ON jobs (tenant, type, key) WHERE key IS NOT NULL;
 
 -- Edges of the dependency DAG: job_id waits for depends_on.

@@ -31,7 +31,6 @@ CREATE TABLE job_types (
   updated_at    INTEGER NOT NULL
 );
 
-CREATE INDEX jobs_type_key ON jobs (type, status);
 
 -- Job groups (HyperSpot): a named set of job types mapped to one queue.
 CREATE TABLE job_groups (

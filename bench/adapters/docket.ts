@@ -1,0 +1,99 @@
+/**
+ * docket as an adapter of the shared peer harness (../shared/bench). `bench/peers.ts` copies the
+ * harness to a scratch folder, drops this file into its src/adapters/ with DOCKET_DIST replaced by
+ * the absolute path of this repository's dist/index.js, and registers it.
+ *
+ * docket's own API, as a user would write it: a job type with a no-op handler, `submit` for W1
+ * single, `submitMany` for W1 bulk, an in-process worker (`docket.worker`) with the workload's
+ * concurrency; wake-ups across processes come from docket's Unix-socket pokes, not polling.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Adapter, AdapterFactory, BenchJob, Consumer, ConsumerOptions, Counts, Producer } from '../types.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: the docket module is loaded by path at run time
+type DocketModule = any;
+const load = (): Promise<DocketModule> => import('DOCKET_DIST');
+
+export const create: AdapterFactory = (env, options) => {
+  const home = join(env.dataDir, String(options.id ?? 'docket'));
+  const open = async () => {
+    const { Docket } = await load();
+    // manageWorkers false: the harness starts its own worker processes; no on-demand worker.
+    const docket = await Docket.open({ home, manageWorkers: false });
+    docket.define({ name: 'bench', handler: () => undefined });
+    return docket;
+  };
+  let admin: DocketModule | null = null;
+
+  const adapter: Adapter = {
+    id: String(options.id ?? 'docket'),
+    storage: 'sqlite',
+    workloads: ['w1-single', 'w1-bulk', 'w2', 'w3', 'w4'],
+    pollHintMs: 0,
+
+    async describe() {
+      return {
+        version: 'docket (this repository)',
+        settings: {
+          engine: 'sqlite (WAL, synchronous=NORMAL, BEGIN IMMEDIATE writes)',
+          claim: 'batched: one transaction claims as many jobs as the worker has free slots',
+          complete: 'batched: outcomes of one event-loop turn are written in one transaction',
+          wake: 'Unix-socket poke from the submitting process; 1 s fallback poll',
+        },
+      };
+    },
+
+    async reset() {
+      await admin?.close();
+      admin = null;
+      rmSync(home, { recursive: true, force: true });
+      mkdirSync(home, { recursive: true });
+      const docket = await open();
+      await docket.saveTypes();
+      await docket.close();
+    },
+
+    async counts(): Promise<Counts> {
+      admin ??= await open();
+      const counts = await admin.counts();
+      return { waiting: counts.pending, unfinished: counts.total - counts.completed, completed: counts.completed };
+    },
+
+    async producer(): Promise<Producer> {
+      const docket = await open();
+      return {
+        async add(job: BenchJob) {
+          await docket.submit({ type: 'bench', params: job });
+        },
+        async addBulk(jobs: BenchJob[]) {
+          await docket.submitMany(jobs.map((job) => ({ type: 'bench', params: job })));
+        },
+        close: () => docket.close(),
+      };
+    },
+
+    async consumer({ concurrency, handler }: ConsumerOptions): Promise<Consumer> {
+      const docket = await open();
+      docket.define({ name: 'bench', handler: ({ params }: { params: BenchJob }) => handler(params) });
+      const worker = docket.worker({ concurrency, queues: ['*'] });
+      let running: Promise<void> | null = null;
+      return {
+        start() {
+          running = worker.run();
+        },
+        async stop() {
+          worker.stop();
+          await running;
+          await docket.close();
+        },
+      };
+    },
+
+    async close() {
+      await admin?.close();
+      admin = null;
+    },
+  };
+  return adapter;
+};
