@@ -7,12 +7,13 @@ import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { type ConfigInput, type DocketConfig, resolveConfig } from './config/config.js';
 import type { LoadedWorkerConfig } from './config/worker-config.js';
 import { nextTick } from './core/cron.js';
 import { InvalidInputError, NotFoundError } from './core/errors.js';
 import { type JobGroupDefinition, type JobTypeDefinition, type StoredJobType, storedPart } from './core/job-types.js';
+import { lazy } from './core/lazy.js';
 import { JobTypeRegistry } from './core/registry.js';
 import { canonicalKey, normalizeSpec } from './core/spec.js';
 import { refuse } from './core/states.js';
@@ -37,6 +38,8 @@ import { serves, startWorkerOnce, wakeWorkers } from './worker/on-demand.js';
 import { reconcile, workerAlive } from './worker/reconcile.js';
 import { poke } from './worker/wake.js';
 import { Worker, type WorkerEvent, type WorkerOptions } from './worker/worker.js';
+
+const loadPino = lazy<typeof import('pino')>('pino');
 
 export interface OpenOptions extends ConfigInput {
   /** Reconcile and start on-demand workers (the CLI's daemonless mode). Default: true. */
@@ -85,9 +88,18 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     readonly config: Readonly<DocketConfig>,
     readonly engine: StorageEngine,
     private readonly manageWorkers: boolean,
-    readonly log: Logger,
+    private logger: Logger | undefined,
   ) {
     super();
+  }
+
+  /** The logger (pino, warn level on stderr unless one was given), created when first needed. */
+  get log(): Logger {
+    if (!this.logger) {
+      const pino = loadPino();
+      this.logger = pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+    }
+    return this.logger;
   }
 
   /** Opens (and migrates) the store named by the configuration. */
@@ -101,8 +113,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     }
     const engine = new SqliteEngine({ path: config.db });
     await engine.migrate();
-    const log = options.logger ?? pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'warn' }, pino.destination(2));
-    return new Docket(config, engine, options.manageWorkers ?? true, log);
+    return new Docket(config, engine, options.manageWorkers ?? true, options.logger);
   }
 
   async close(): Promise<void> {
@@ -166,11 +177,14 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
 
   // ── daemonless bookkeeping ───────────────────────────────────────────────────────────────────
 
-  /** Settles jobs whose worker is gone, and starts a worker if pending jobs have none. */
-  async reconcile(): Promise<void> {
+  /**
+   * Settles jobs whose worker is gone and, unless told not to (read-only commands), starts a
+   * worker if pending jobs have none.
+   */
+  async reconcile({ startWorkers = true } = {}): Promise<void> {
     if (!this.manageWorkers) return;
     const { liveWorkers } = await reconcile(this.engine, this.config.worker.leaseMs, this.config.worker.graceMs);
-    if (!this.shouldStartWorkers()) return;
+    if (!startWorkers || !this.shouldStartWorkers()) return;
     const queues = await this.engine.pendingQueues('local');
     const unserved = queues.filter((queue) => !liveWorkers.some((worker) => serves(worker, queue)));
     if (unserved.length > 0) await this.startWorker(unserved[0] as string);
@@ -191,7 +205,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     if (queues.size === 0) return;
     const leaseMs = this.config.worker.leaseMs;
     const live = (await this.engine.listWorkers()).filter((worker) => workerAlive(worker, leaseMs));
-    const unserved = await wakeWorkers(live, queues);
+    const unserved = wakeWorkers(live, queues);
     if (unserved.length > 0 && this.shouldStartWorkers()) await this.startWorker(unserved[0] as string);
   }
 

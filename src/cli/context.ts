@@ -25,7 +25,8 @@ export async function withDocket(
   const options = globals(command);
   const docket = await Docket.open({ db: options.db, home: options.home });
   try {
-    if (reconcile) await docket.reconcile();
+    // Showing something never starts a worker; commands that make or await work start one themselves.
+    if (reconcile) await docket.reconcile({ startWorkers: false });
     return (await work(docket, options)) ?? 0;
   } finally {
     await docket.close();

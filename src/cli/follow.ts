@@ -42,13 +42,15 @@ export async function followJob(docket: Docket, id: number, options: FollowOptio
     options.stdout === null ? null : new FileTail(paths.stdout, options.stdout ?? process.stdout),
     options.stderr === null ? null : new FileTail(paths.stderr, options.stderr ?? process.stderr),
   ].filter((tail): tail is FileTail => tail !== null);
-  const pollMs = options.pollMs ?? 20;
+  // Short jobs end within milliseconds: look often at first, then less as the job goes on.
+  const started = Date.now();
+  const pollMs = () => options.pollMs ?? (Date.now() - started < 1000 ? 5 : Date.now() - started < 10_000 ? 25 : 100);
   let lastReconcile = Date.now();
   for (;;) {
     const job = await docket.get(id);
     for (const tail of tails) tail.drain();
     if (FINAL_STATUSES.includes(job.status)) return job;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await new Promise((resolve) => setTimeout(resolve, pollMs()));
     // Reconciling is cheap but not free; once a second keeps a dead worker from hanging us.
     if (Date.now() - lastReconcile > 1000) {
       await docket.reconcile();

@@ -1,10 +1,13 @@
 /** Cron expressions for recurring jobs (five fields, or six with seconds), evaluated in UTC. */
-import { Cron } from 'croner';
+import type { Cron } from 'croner';
 import { InvalidInputError } from './errors.js';
+import { lazy } from './lazy.js';
+
+const croner = lazy<typeof import('croner')>('croner');
 
 function parse(expression: string, field: string): Cron {
   try {
-    return new Cron(expression, { timezone: 'UTC', paused: true });
+    return new (croner().Cron)(expression, { timezone: 'UTC', paused: true });
   } catch (error) {
     throw new InvalidInputError(field, `"${expression}" is not a cron expression (${(error as Error).message})`);
   }

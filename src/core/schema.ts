@@ -1,8 +1,14 @@
 /** JSON Schema validation of job params, before anything is stored. */
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { InvalidInputError } from './errors.js';
+import { lazy } from './lazy.js';
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+const ajvModule = lazy<typeof import('ajv')>('ajv');
+let ajvInstance: Ajv | undefined;
+const ajv = (): Ajv => {
+  ajvInstance ??= new (ajvModule().Ajv)({ allErrors: false, strict: false });
+  return ajvInstance;
+};
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Compiles a schema once (refusing a broken one) and returns its validator. */
@@ -10,7 +16,7 @@ export function compileSchema(schema: object, field = 'params_schema'): Validate
   let validate = compiled.get(schema);
   if (!validate) {
     try {
-      validate = ajv.compile(schema);
+      validate = ajv().compile(schema);
     } catch (error) {
       throw new InvalidInputError(field, `is not a valid JSON Schema: ${(error as Error).message}`);
     }

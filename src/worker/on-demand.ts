@@ -19,8 +19,11 @@ export function serves(worker: WorkerInfo, queue: string): boolean {
   return worker.queues.includes('*') || worker.queues.includes(queue);
 }
 
-/** Pokes the live workers serving these queues; returns the queues that none serves. */
-export async function wakeWorkers(liveWorkers: WorkerInfo[], queues: Iterable<string>): Promise<string[]> {
+/**
+ * Pokes the live workers serving these queues, without waiting for the pokes to land; returns the
+ * queues that none serves.
+ */
+export function wakeWorkers(liveWorkers: WorkerInfo[], queues: Iterable<string>): string[] {
   const unserved: string[] = [];
   const toPoke = new Set<string>();
   for (const queue of queues) {
@@ -28,7 +31,7 @@ export async function wakeWorkers(liveWorkers: WorkerInfo[], queues: Iterable<st
     if (serving.length === 0) unserved.push(queue);
     for (const worker of serving) if (worker.wakeAddress) toPoke.add(worker.wakeAddress);
   }
-  await Promise.all([...toPoke].map((address) => poke(address)));
+  for (const address of toPoke) void poke(address);
   return unserved;
 }
 

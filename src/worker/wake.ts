@@ -71,16 +71,31 @@ export class WakeListener {
   }
 }
 
+/**
+ * Work pokes not yet written, by address. A second poke before the first is written adds nothing:
+ * the worker wakes after both submits committed and claims both jobs. (Once written, a poke no
+ * longer covers later submits, so it leaves this map just before it is written.)
+ */
+const unwritten = new Map<string, Promise<void>>();
+
 /** Pokes a worker; never throws (a worker that is gone simply is not woken). */
 export function poke(address: string, kind: WakeKind = 'work', timeoutMs = 500): Promise<void> {
-  return new Promise((resolve) => {
+  const pending = kind === 'work' ? unwritten.get(address) : undefined;
+  if (pending) return pending;
+  const sent = new Promise<void>((resolve) => {
     const socket = createConnection(socketPath(address));
     const finish = () => {
+      if (unwritten.get(address) === sent) unwritten.delete(address);
       socket.destroy();
       resolve();
     };
     socket.setTimeout(timeoutMs, finish);
-    socket.once('connect', () => socket.end(Buffer.from([kind === 'control' ? CONTROL_BYTE : WORK_BYTE]), finish));
+    socket.once('connect', () => {
+      if (unwritten.get(address) === sent) unwritten.delete(address);
+      socket.end(Buffer.from([kind === 'control' ? CONTROL_BYTE : WORK_BYTE]), finish);
+    });
     socket.once('error', finish);
   });
+  if (kind === 'work') unwritten.set(address, sent);
+  return sent;
 }

@@ -1,11 +1,13 @@
 /** `docket wait ID...`: block until the jobs end; exit 0 only if all completed. */
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { EXIT } from '../../core/errors.js';
+import { lazy } from '../../core/lazy.js';
 import { parseDuration, parseJobId } from '../../core/units.js';
 import { FINAL_STATUSES, type Job } from '../../core/words.js';
 import { action, emit, withDocket } from '../context.js';
 import { jobJson, jobsTable } from '../format.js';
+
+const loadProgress = lazy<typeof import('cli-progress')>('cli-progress');
 
 interface WaitFlags {
   timeout?: string;
@@ -35,7 +37,7 @@ export function register(program: Command): void {
           for (const id of jobIds) await docket.get(id); // unknown ids: exit 3 before waiting
           const bar =
             process.stderr.isTTY && !options.json
-              ? new SingleBar({
+              ? new (loadProgress().SingleBar)({
                   format: 'waiting [{bar}] {percentage}% | {done}/{total} jobs ended',
                   stream: process.stderr,
                   hideCursor: true,

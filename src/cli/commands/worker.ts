@@ -1,9 +1,11 @@
 /** `docket worker`: run jobs from the queues until stopped (SIGTERM/SIGINT shut it down gracefully). */
 import type { Command } from 'commander';
-import pino from 'pino';
+import { lazy } from '../../core/lazy.js';
 import { parseCount, parseDuration } from '../../core/units.js';
 import { Docket } from '../../docket.js';
 import { action, collect, globals, loadTypes } from '../context.js';
+
+const loadPino = lazy<typeof import('pino')>('pino');
 
 interface WorkerFlags {
   queue?: string[];
@@ -29,7 +31,7 @@ export function register(program: Command): void {
           flags.concurrency === undefined ? undefined : parseCount(flags.concurrency, '--concurrency');
         const idleExitMs =
           flags.idleExit === undefined ? undefined : parseDuration(flags.idleExit, '--idle-exit') * 1000;
-        const logger = pino({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
+        const logger = loadPino()({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
         const docket = await Docket.open({ db: options.db, home: options.home, logger });
         try {
           const config = await loadTypes(docket, { path: flags.config, queues: true });

@@ -4,7 +4,7 @@
  * survives the worker), and `::progress 0.4 message` lines on stdout read back as progress.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMAND_TYPE, type Job } from '../../core/words.js';
 import type { ExecutionContext, Executor, ExitReport, RunningWork } from '../executor.js';
@@ -26,7 +26,7 @@ export class LocalCommandExecutor implements Executor {
     const [program, args] = job.argv
       ? [job.argv[0] as string, job.argv.slice(1)]
       : ['/bin/sh', ['-c', job.command ?? '']];
-    const progressReader = new ProgressReader(stdoutPath, context.onProgress);
+    const progressReader = new ProgressReader(stdoutPath, fstatSync(out).size, context.onProgress);
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn(program, args, {
@@ -77,32 +77,38 @@ function spawnError(program: string, cwd: string, error: NodeJS.ErrnoException):
 
 /** Follows a stdout file for `::progress` lines without holding the output in memory. */
 class ProgressReader {
-  private readonly fd: number;
   private readonly timer: NodeJS.Timeout;
   private readonly buffer = Buffer.alloc(64 * 1024);
-  private position: number;
   private partial = '';
 
+  /**
+   * `position` is where this attempt's output starts in the (appended) file. Nothing is opened until
+   * there is something new to read, so a short job costs one stat at its end and no descriptor.
+   */
   constructor(
-    path: string,
+    private readonly path: string,
+    private position: number,
     private readonly report: ExecutionContext['onProgress'],
   ) {
-    this.fd = openSync(path, 'r');
-    // Only output of this attempt counts: start at the current end of the (appended) file.
-    this.position = fstatSync(this.fd).size;
     this.timer = setInterval(() => this.read(), PROGRESS_POLL_MS);
     this.timer.unref();
   }
 
   private read(): void {
-    for (;;) {
-      const count = readSync(this.fd, this.buffer, 0, this.buffer.length, this.position);
-      if (count <= 0) return;
-      this.position += count;
-      const text = this.partial + this.buffer.toString('utf8', 0, count);
-      const lines = text.split('\n');
-      this.partial = (lines.pop() ?? '').slice(-4096);
-      for (const line of lines) this.parse(line);
+    if (statSync(this.path).size <= this.position) return;
+    const fd = openSync(this.path, 'r');
+    try {
+      for (;;) {
+        const count = readSync(fd, this.buffer, 0, this.buffer.length, this.position);
+        if (count <= 0) return;
+        this.position += count;
+        const text = this.partial + this.buffer.toString('utf8', 0, count);
+        const lines = text.split('\n');
+        this.partial = (lines.pop() ?? '').slice(-4096);
+        for (const line of lines) this.parse(line);
+      }
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -118,6 +124,5 @@ class ProgressReader {
     clearInterval(this.timer);
     this.read();
     if (this.partial) this.parse(this.partial);
-    closeSync(this.fd);
   }
 }
