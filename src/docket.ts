@@ -234,7 +234,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     const cwd = process.cwd();
     const stored = await this.storedTypeMap();
     const results = await this.engine.submit(
-      specs.map((spec) => normalizeSpec(this.registry.resolve(spec, stored), now, cwd)),
+      specs.map((spec) => normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored))),
     );
     const jobs = results.map((result) => result.job);
     if (this.listenerCount('job') > 0) {
@@ -258,15 +258,11 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     const stored = await this.storedTypeMap();
     const now = Date.now();
     const runAt = options.delaySeconds ? now + options.delaySeconds * 1000 : undefined;
-    const jobs = keys.map((key) =>
-      normalizeSpec(
-        this.registry.resolve(
-          { type, key, params: key, priority: options.priority, runAt, tenant: options.tenant },
-          stored,
-        ),
-        now,
-      ),
-    );
+    const cwd = process.cwd();
+    const jobs = keys.map((key) => {
+      const spec: JobSpec = { type, key, params: key, priority: options.priority, runAt, tenant: options.tenant };
+      return normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored));
+    });
     const result = await this.engine.refresh({
       jobs,
       type,
@@ -281,8 +277,8 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   async ignore(type: string, key: string | Record<string, unknown>, tenant?: string): Promise<Job> {
     await this.saveTypes();
     const stored = await this.storedTypeMap();
-    const spec = this.registry.resolve({ type, key, params: key, tenant }, stored);
-    return this.engine.ignore(normalizeSpec({ ...spec, params: spec.params }));
+    const spec: JobSpec = { type, key, params: key, tenant };
+    return this.engine.ignore(normalizeSpec(spec, Date.now(), process.cwd(), this.registry.resolve(spec, stored)));
   }
 
   // ── read ─────────────────────────────────────────────────────────────────────────────────────

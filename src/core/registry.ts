@@ -10,9 +10,19 @@ import { COMMAND_TYPE, type JobSpec } from './words.js';
 
 const TYPE_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
 
+/** What a job type supplies for the fields a submit leaves out. */
+export type TypeDefaults = Pick<
+  JobSpec,
+  'queue' | 'group' | 'priority' | 'timeLimitSeconds' | 'maxAttempts' | 'retry' | 'cron'
+>;
+
+export const NO_DEFAULTS: TypeDefaults = Object.freeze({});
+
 export class JobTypeRegistry {
   readonly types = new Map<string, JobTypeDefinition>();
   readonly groups = new Map<string, JobGroupDefinition>();
+  /** Defaults per type definition, computed once (the submit path is hot). */
+  private readonly defaults = new WeakMap<object, TypeDefaults>();
 
   define(definition: JobTypeDefinition): void {
     if (!TYPE_NAME.test(definition.name ?? '')) {
@@ -48,12 +58,13 @@ export class JobTypeRegistry {
   }
 
   /**
-   * Completes a spec from its type's defaults (explicit fields win) and validates its params.
-   * `stored` are the types other processes defined, for a type this process does not know.
+   * Checks a spec's type and params, and returns the type's defaults for the fields the spec leaves
+   * out (none for commands). `stored` are the types other processes defined, for a type this
+   * process does not know.
    */
-  resolve(spec: JobSpec, stored: ReadonlyMap<string, StoredJobType>): JobSpec {
+  resolve(spec: JobSpec, stored: ReadonlyMap<string, StoredJobType>): TypeDefaults {
     const typeName = spec.type ?? COMMAND_TYPE;
-    if (typeName === COMMAND_TYPE) return spec;
+    if (typeName === COMMAND_TYPE) return NO_DEFAULTS;
     const type = this.types.get(typeName) ?? stored.get(typeName);
     if (!type) {
       throw new InvalidInputError(
@@ -62,15 +73,19 @@ export class JobTypeRegistry {
       );
     }
     if (type.paramsSchema) validateParams(type.paramsSchema, spec.params ?? null, typeName);
-    return {
-      ...spec,
-      queue: spec.queue ?? type.queue,
-      group: spec.group ?? type.group,
-      priority: spec.priority ?? type.priority,
-      timeLimitSeconds: spec.timeLimitSeconds ?? type.timeoutSeconds,
-      maxAttempts: spec.maxAttempts ?? type.maxAttempts,
-      retry: { ...type.retry, ...spec.retry },
-      cron: spec.cron ?? type.cron,
-    };
+    let defaults = this.defaults.get(type);
+    if (!defaults) {
+      defaults = {
+        queue: type.queue,
+        group: type.group,
+        priority: type.priority,
+        timeLimitSeconds: type.timeoutSeconds,
+        maxAttempts: type.maxAttempts,
+        retry: type.retry,
+        cron: type.cron,
+      };
+      this.defaults.set(type, defaults);
+    }
+    return defaults;
   }
 }

@@ -3,6 +3,7 @@
  * an error naming the field. Nothing reaches the store before this has passed.
  */
 import { InvalidInputError } from './errors.js';
+import { NO_DEFAULTS, type TypeDefaults } from './registry.js';
 import {
   COMMAND_TYPE,
   DEFAULT_QUEUE,
@@ -41,13 +42,20 @@ export interface NewJob {
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
-export function normalizeSpec(spec: JobSpec, now = Date.now(), defaultCwd = process.cwd()): NewJob {
+export function normalizeSpec(
+  spec: JobSpec,
+  now = Date.now(),
+  defaultCwd = process.cwd(),
+  defaults: TypeDefaults = NO_DEFAULTS,
+): NewJob {
   const type = spec.type ?? COMMAND_TYPE;
   const { command, argv } = work(spec, type);
-  const queue = spec.queue ?? DEFAULT_QUEUE;
+  const queue = spec.queue ?? defaults.queue ?? DEFAULT_QUEUE;
   if (!NAME_PATTERN.test(queue))
     throw new InvalidInputError('queue', `"${queue}" must be 1–128 letters, digits or _.:@-`);
   const scheduler = spec.scheduler ?? 'local';
+  const timeLimit = spec.timeLimitSeconds ?? defaults.timeLimitSeconds;
+  const maxAttempts = spec.maxAttempts ?? defaults.maxAttempts;
   if (!SCHEDULERS.includes(scheduler)) {
     throw new InvalidInputError('scheduler', `"${scheduler}" is not a scheduler; use one of ${SCHEDULERS.join(', ')}`);
   }
@@ -56,17 +64,17 @@ export function normalizeSpec(spec: JobSpec, now = Date.now(), defaultCwd = proc
     type,
     scheduler,
     queue,
-    priority: integer(spec.priority ?? 0, 'priority'),
+    priority: integer(spec.priority ?? defaults.priority ?? 0, 'priority'),
     command,
     argv,
     cwd: spec.cwd ?? defaultCwd,
     env: environment(spec.env ?? {}),
     resources: resources(spec.resources ?? {}),
-    timeLimitSeconds: spec.timeLimitSeconds == null ? null : positive(spec.timeLimitSeconds, 'time_limit'),
-    maxAttempts: spec.maxAttempts == null ? 1 : integer(spec.maxAttempts, 'max_attempts', 1),
-    retry: retryPolicy(spec.retry ?? {}),
-    group: spec.group ?? null,
-    cron: spec.cron ?? null,
+    timeLimitSeconds: timeLimit == null ? null : positive(timeLimit, 'time_limit'),
+    maxAttempts: maxAttempts == null ? 1 : integer(maxAttempts, 'max_attempts', 1),
+    retry: retryPolicy(spec.retry, defaults.retry),
+    group: spec.group ?? defaults.group ?? null,
+    cron: spec.cron ?? defaults.cron ?? null,
     runAt: spec.runAt ?? now,
     dependsOn: dependencies(spec.dependsOn ?? []),
     key: spec.key == null ? null : canonicalKey(spec.key),
@@ -123,7 +131,17 @@ function resources(given: Resources): Resources {
   return out;
 }
 
-function retryPolicy(given: Partial<RetryPolicy>): RetryPolicy {
+const NO_RETRY_DELAY: RetryPolicy = Object.freeze({
+  delaySeconds: 0,
+  backoff: 'fixed',
+  jitter: false,
+  maxDelaySeconds: null,
+});
+
+/** The retry policy: the spec's fields, else the type's, else none. */
+function retryPolicy(spec: Partial<RetryPolicy> | undefined, type: Partial<RetryPolicy> | undefined): RetryPolicy {
+  if (spec === undefined && type === undefined) return NO_RETRY_DELAY;
+  const given = { ...type, ...spec };
   const backoff = given.backoff ?? 'fixed';
   if (backoff !== 'fixed' && backoff !== 'exponential') {
     throw new InvalidInputError('retry.backoff', `"${backoff}" is not a backoff; use fixed or exponential`);

@@ -133,14 +133,46 @@ export class SqliteEngine implements StorageEngine {
       if (existing) return { job: this.withDeps(existing), created: false };
     }
     const { blockedBy, skipReason } = this.dependencyState(job.dependsOn);
-    const row = newJobRow(job, now, blockedBy, skipReason);
-    // No RETURNING: the row is known here, and RETURNING costs more than the insert itself.
-    row.id = Number(
-      this.sql(`INSERT INTO jobs (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_VALUES})`).run(row).lastInsertRowid,
+    const status: JobStatus = skipReason ? 'skipped' : 'pending';
+    // No RETURNING, and positional values: the record is known here, and both cost more than the insert.
+    const id = Number(
+      this.sql(INSERT_JOB).run(
+        job.name,
+        job.type,
+        status,
+        job.scheduler,
+        job.queue,
+        job.priority,
+        job.command,
+        job.argv && JSON.stringify(job.argv),
+        job.cwd,
+        JSON.stringify(job.env),
+        JSON.stringify(job.resources),
+        job.timeLimitSeconds,
+        job.maxAttempts,
+        job.retry.delaySeconds,
+        job.retry.backoff,
+        job.retry.maxDelaySeconds,
+        job.retry.jitter ? 1 : 0,
+        job.runAt,
+        blockedBy,
+        job.key,
+        job.tenant,
+        job.user,
+        job.params === null ? null : JSON.stringify(job.params),
+        job.group,
+        job.cron,
+        skipReason,
+        skipReason ? now : null,
+        now,
+        now,
+      ).lastInsertRowid,
     );
-    const addDep = this.sql('INSERT INTO job_deps (job_id, depends_on) VALUES (?, ?)');
-    for (const parent of job.dependsOn) addDep.run(row.id, parent);
-    return { job: jobFromRow(row, job.dependsOn), created: true };
+    if (job.dependsOn.length > 0) {
+      const addDep = this.sql('INSERT INTO job_deps (job_id, depends_on) VALUES (?, ?)');
+      for (const parent of job.dependsOn) addDep.run(id, parent);
+    }
+    return { job: newJobRecord(id, job, status, blockedBy, skipReason, now), created: true };
   }
 
   /** How many dependencies are not yet completed, and whether one already ended without completing. */
@@ -440,26 +472,37 @@ export class SqliteEngine implements StorageEngine {
     const retry =
       (outcome.status === 'failed' || outcome.status === 'timeout') && current.attempts < current.max_attempts;
     const status = transition(jobId, current.status as JobStatus, retry ? 'pending' : outcome.status);
-    const row: JobRow = {
-      ...current,
-      status,
-      exit_code: outcome.exitCode ?? null,
-      signal: outcome.signal ?? null,
-      error: outcome.error ?? null,
-      error_stack: outcome.errorStack ?? null,
-      result: outcome.result === undefined ? null : JSON.stringify(outcome.result),
-      ended_at: retry ? null : now,
-      run_at: retry ? now + retryDelaySeconds(jobFromRow(current).retry, current.attempts) * 1000 : current.run_at,
-      lease_expires_at: null,
-      updated_at: now,
-      progress: status === 'completed' ? 1 : current.progress,
-    };
+    // Updated in place: a spread copy with changed fields would be a slow dictionary object.
+    const row = current;
+    const runAt = retry ? now + retryDelaySeconds(jobFromRow(current).retry, current.attempts) * 1000 : current.run_at;
+    row.status = status;
+    row.exit_code = outcome.exitCode ?? null;
+    row.signal = outcome.signal ?? null;
+    row.error = outcome.error ?? null;
+    row.error_stack = outcome.errorStack ?? null;
+    row.result = outcome.result === undefined ? null : JSON.stringify(outcome.result);
+    row.ended_at = retry ? null : now;
+    row.run_at = runAt;
+    row.lease_expires_at = null;
+    row.updated_at = now;
+    if (status === 'completed') row.progress = 1;
     this.sql(
-      `UPDATE jobs SET status = @status, exit_code = @exit_code, signal = @signal, error = @error,
-         error_stack = @error_stack, result = @result, ended_at = @ended_at, run_at = @run_at,
-         lease_expires_at = NULL, updated_at = @updated_at, progress = @progress
-       WHERE id = @id`,
-    ).run(row);
+      `UPDATE jobs SET status = ?, exit_code = ?, signal = ?, error = ?, error_stack = ?, result = ?, ended_at = ?,
+         run_at = ?, lease_expires_at = NULL, updated_at = ?, progress = ?
+       WHERE id = ?`,
+    ).run(
+      row.status,
+      row.exit_code,
+      row.signal,
+      row.error,
+      row.error_stack,
+      row.result,
+      row.ended_at,
+      row.run_at,
+      row.updated_at,
+      row.progress,
+      row.id,
+    );
     if (status === 'completed') this.unblockDependents(jobId);
     else if (status !== 'pending') this.skipDependents(jobId, status);
     if (row.cron !== null && status !== 'pending') this.scheduleNextOccurrence(row, now);
@@ -737,87 +780,65 @@ export class SqliteEngine implements StorageEngine {
   }
 }
 
-const INSERT_COLUMNS = [
-  'name',
-  'type',
-  'status',
-  'scheduler',
-  'queue',
-  'priority',
-  'command',
-  'argv',
-  'cwd',
-  'env',
-  'resources',
-  'time_limit_s',
-  'max_attempts',
-  'retry_delay_s',
-  'retry_backoff',
-  'retry_max_delay_s',
-  'retry_jitter',
-  'run_at',
-  'blocked_by',
-  'key',
-  'tenant',
-  'user_name',
-  'params',
-  'job_group',
-  'cron',
-  'error',
-  'ended_at',
-  'created_at',
-  'updated_at',
-] as const;
-const INSERT_VALUES = INSERT_COLUMNS.map((column) => `@${column}`).join(', ');
+const INSERT_JOB = `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env,
+  resources, time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, run_at,
+  blocked_by, key, tenant, user_name, params, job_group, cron, error, ended_at, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-/** The complete row of a new job, as SQLite will store it. */
-function newJobRow(job: NewJob, now: number, blockedBy: number, skipReason: string | null): JobRow {
+/** The record of a job just inserted, built from what was given (nothing to read back or parse). */
+function newJobRecord(
+  id: number,
+  job: NewJob,
+  status: JobStatus,
+  blockedBy: number,
+  skipReason: string | null,
+  now: number,
+): Job {
+  // Written out field by field: a spread plus added fields makes V8 fall back to slow dictionary objects.
   return {
-    id: 0,
+    id,
     name: job.name,
     type: job.type,
-    status: skipReason ? 'skipped' : 'pending',
+    status,
     scheduler: job.scheduler,
     queue: job.queue,
     priority: job.priority,
     command: job.command,
-    argv: job.argv && JSON.stringify(job.argv),
+    argv: job.argv,
     cwd: job.cwd,
-    env: JSON.stringify(job.env),
-    resources: JSON.stringify(job.resources),
-    time_limit_s: job.timeLimitSeconds,
+    env: job.env,
+    resources: job.resources,
+    timeLimitSeconds: job.timeLimitSeconds,
     attempts: 0,
-    run_no: 0,
-    max_attempts: job.maxAttempts,
-    retry_delay_s: job.retry.delaySeconds,
-    retry_backoff: job.retry.backoff,
-    retry_max_delay_s: job.retry.maxDelaySeconds,
-    retry_jitter: job.retry.jitter ? 1 : 0,
-    job_group: job.group,
-    checkpoint: null,
+    runNo: 0,
+    maxAttempts: job.maxAttempts,
+    retry: job.retry,
+    runAt: job.runAt,
+    dependsOn: job.dependsOn,
+    group: job.group,
     cron: job.cron,
-    run_at: job.runAt,
-    blocked_by: blockedBy,
     key: job.key,
     tenant: job.tenant,
-    user_name: job.user,
-    params: job.params === null ? null : JSON.stringify(job.params),
+    user: job.user,
+    params: job.params,
+    blockedBy,
+    checkpoint: null,
     result: null,
     progress: null,
-    progress_message: null,
-    exit_code: null,
+    progressMessage: null,
+    exitCode: null,
     signal: null,
     error: skipReason,
-    error_stack: null,
+    errorStack: null,
     host: null,
     pid: null,
-    pid_start: null,
-    worker_id: null,
-    lease_expires_at: null,
-    created_at: now,
-    started_at: null,
-    ended_at: skipReason ? now : null,
-    updated_at: now,
+    pidStart: null,
+    workerId: null,
+    leaseExpiresAt: null,
+    createdAt: now,
+    startedAt: null,
+    endedAt: skipReason ? now : null,
+    updatedAt: now,
   };
 }
 
