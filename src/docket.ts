@@ -440,16 +440,12 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
         exitWhenIdle: false,
         shutdownGraceMs: 10_000,
         onEvent: (event) => this.emitWorkerEvent(event),
+        prepare: () => this.saveTypes(),
         ...options,
         logsDir: this.config.logsDir,
       },
       this.log,
     );
-    const run = worker.run.bind(worker);
-    worker.run = async () => {
-      await this.saveTypes();
-      return run();
-    };
     return worker;
   }
 

@@ -8,37 +8,38 @@ import {
   COMMAND_TYPE,
   DEFAULT_QUEUE,
   DEFAULT_TENANT,
+  type Job,
   type JobSpec,
   type Resources,
   type RetryPolicy,
   SCHEDULERS,
-  type SchedulerName,
 } from './words.js';
 
 /** A job ready to be stored: every default applied, every field checked. */
-export interface NewJob {
-  name: string;
-  type: string;
-  scheduler: SchedulerName;
-  queue: string;
-  priority: number;
-  command: string | null;
-  argv: string[] | null;
-  cwd: string;
-  env: Record<string, string>;
-  resources: Resources;
-  timeLimitSeconds: number | null;
-  maxAttempts: number;
-  retry: RetryPolicy;
-  runAt: number;
-  group: string | null;
-  cron: string | null;
-  dependsOn: number[];
-  key: string | null;
-  tenant: string;
-  user: string | null;
-  params: unknown;
-}
+export type NewJob = Pick<
+  Job,
+  | 'name'
+  | 'type'
+  | 'scheduler'
+  | 'queue'
+  | 'priority'
+  | 'command'
+  | 'argv'
+  | 'cwd'
+  | 'env'
+  | 'resources'
+  | 'timeLimitSeconds'
+  | 'maxAttempts'
+  | 'retry'
+  | 'runAt'
+  | 'group'
+  | 'cron'
+  | 'dependsOn'
+  | 'key'
+  | 'tenant'
+  | 'user'
+  | 'params'
+>;
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 

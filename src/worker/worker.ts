@@ -40,6 +40,8 @@ export interface WorkerOptions extends WorkerSettings {
   shutdownGraceMs: number;
   id?: string;
   onEvent?: (event: WorkerEvent) => void;
+  /** Runs before the worker registers (the facade stores its job types there). */
+  prepare?: () => Promise<void>;
 }
 
 interface ActiveAttempt {
@@ -83,6 +85,7 @@ export class Worker {
 
   /** Runs until stopped (or, for on-demand workers, until idle); resolves when nothing is left running. */
   async run(): Promise<void> {
+    await this.options.prepare?.();
     const wakeAddress = await this.listener.listen((kind) => {
       if (kind === 'control') this.controlCheckDue = true;
       this.wakeup.wake();

@@ -326,7 +326,22 @@ describe('events', () => {
 describe('recurring jobs', () => {
   it('a cron type runs once per tick; ticks missed while no worker ran collapse into one run', async () => {
     docket.define({ name: 'tick', cron: '* * * * * *', handler: () => Date.now() });
+    // A second docket on the same file with its own worker: two workers compete for every tick.
+    const other = await Docket.open({ home, manageWorkers: false });
+    other.define({ name: 'tick', cron: '* * * * * *', handler: () => Date.now() });
+    const otherWorker = other.worker({ concurrency: 2, pollMs: 50 });
+    const otherRunning = otherWorker.run();
     startWorker();
+    const both = await waitFor('four ticks with two workers', async () => {
+      const done = await docket.list({ type: 'tick', statuses: ['completed'] });
+      return done.length >= 4 && done;
+    });
+    otherWorker.stop();
+    await otherRunning;
+    await other.close();
+    expect(new Set(both.map((job) => job.runAt)).size).toBe(both.length);
+    // One series: the next occurrence is made in the same transaction that ends the current one.
+    expect((await docket.list({ type: 'tick', statuses: ['pending', 'running'] })).length).toBe(1);
     const runs = await waitFor('three ticks', async () => {
       const done = await docket.list({ type: 'tick', statuses: ['completed'] });
       return done.length >= 3 && done;

@@ -41,6 +41,7 @@ import type {
 import { assertNotNewer, loadMigrations } from '../migrate.js';
 import { SqliteCatalog } from './catalog.js';
 import { attemptFromRow, type ExecutionRow, type JobRow, jobFromRow, type WorkerRow, workerFromRow } from './rows.js';
+import { claimFilter, INSERT_JOB, newJobRecord, whereClause } from './statements.js';
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 /** Writers wait this long for the lock before giving up: far beyond any docket transaction. */
@@ -200,8 +201,28 @@ export class SqliteEngine implements StorageEngine {
   async get(id: number): Promise<JobWithAttempts | null> {
     const row = this.sql('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
     if (!row) return null;
-    const executions = this.sql('SELECT * FROM executions WHERE job_id = ? ORDER BY attempt').all(id) as ExecutionRow[];
-    return { ...this.withDeps(row), executions: executions.map(attemptFromRow) };
+    const executions = (
+      this.sql('SELECT * FROM executions WHERE job_id = ? ORDER BY attempt').all(id) as ExecutionRow[]
+    ).map(attemptFromRow);
+    // The attempt under way has no row yet: the job row describes it.
+    const live = row.worker_id !== null && (row.status === 'running' || row.status === 'suspended');
+    if (live && !executions.some((execution) => execution.attempt === row.run_no)) {
+      executions.push({
+        attempt: row.run_no,
+        status: row.status as JobStatus,
+        startedAt: row.started_at ?? row.updated_at,
+        endedAt: null,
+        exitCode: null,
+        signal: null,
+        error: null,
+        host: row.host,
+        pid: row.pid,
+        workerId: row.worker_id,
+      });
+    }
+    const job = this.withDeps(row) as JobWithAttempts;
+    job.executions = executions;
+    return job;
   }
 
   async list(filter: JobFilter): Promise<Job[]> {
@@ -294,7 +315,8 @@ export class SqliteEngine implements StorageEngine {
     {
       const ids = this.pickRunnable(request, now);
       if (ids.length === 0) return [];
-      // Three set-wise statements per batch, not two per job: the claim is the hot path.
+      // Set-wise statements per batch, not per job: the claim is the hot path. The attempt's
+      // executions row is written when it ends; until then the job row describes it (see get()).
       const idList = JSON.stringify(ids);
       this.sql(
         `UPDATE jobs SET status = 'running', attempts = attempts + 1, run_no = run_no + 1, worker_id = ?, host = ?,
@@ -302,10 +324,6 @@ export class SqliteEngine implements StorageEngine {
            signal = NULL, error = NULL, error_stack = NULL, updated_at = ?
          WHERE id IN (SELECT value FROM json_each(?))`,
       ).run(request.workerId, request.host, now, now + request.leaseMs, now, idList);
-      this.sql(
-        `INSERT INTO executions (job_id, attempt, status, started_at, host, worker_id)
-         SELECT id, run_no, 'running', ?, ?, ? FROM jobs WHERE id IN (SELECT value FROM json_each(?))`,
-      ).run(now, request.host, request.workerId, idList);
       const rows = this.sql('SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(?))').all(idList) as JobRow[];
       const order = new Map(ids.map((id, index) => [id, index]));
       rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
@@ -374,7 +392,6 @@ export class SqliteEngine implements StorageEngine {
         `UPDATE jobs SET pid = ?, pid_start = ?, updated_at = ? WHERE id = ? AND run_no = ?
          AND status IN ('running', 'suspended')`,
       ).run(pid, pidStart, Date.now(), jobId, attempt);
-      this.sql('UPDATE executions SET pid = ? WHERE job_id = ? AND attempt = ?').run(pid, jobId, attempt);
     });
   }
 
@@ -423,10 +440,9 @@ export class SqliteEngine implements StorageEngine {
   async park(jobId: number, attempt: number): Promise<Job | null> {
     return this.write(() => {
       const now = Date.now();
-      this.sql(
-        `UPDATE executions SET status = 'suspended', ended_at = coalesce(ended_at, ?), error = coalesce(error, 'suspended')
-         WHERE job_id = ? AND attempt = ?`,
-      ).run(now, jobId, attempt);
+      const current = this.sql('SELECT * FROM jobs WHERE id = ?').get(jobId) as JobRow | undefined;
+      if (current && current.run_no === attempt)
+        this.closeExecution(current, 'suspended', 'suspended', null, null, now);
       // The suspended execution does not count against max attempts: resuming starts a new one.
       const row = this.sql(
         `UPDATE jobs SET attempts = max(attempts - 1, 0), worker_id = NULL, lease_expires_at = NULL, updated_at = ?
@@ -445,15 +461,14 @@ export class SqliteEngine implements StorageEngine {
   async release(jobId: number, attempt: number, reason: string): Promise<Job | null> {
     return this.write(() => {
       const now = Date.now();
+      const current = this.sql('SELECT * FROM jobs WHERE id = ?').get(jobId) as JobRow | undefined;
+      const owned = current && current.run_no === attempt && ['running', 'suspended'].includes(current.status);
+      if (owned) this.closeExecution(current, 'cancelled', reason, null, null, now);
       const row = this.sql(
         `UPDATE jobs SET status = 'pending', attempts = max(attempts - 1, 0), worker_id = NULL, pid = NULL,
            pid_start = NULL, lease_expires_at = NULL, run_at = ?, updated_at = ?
          WHERE id = ? AND run_no = ? AND status IN ('running', 'suspended') RETURNING *`,
       ).get(now, now, jobId, attempt) as JobRow | undefined;
-      this.sql(
-        `UPDATE executions SET status = 'cancelled', ended_at = coalesce(ended_at, ?), error = coalesce(error, ?)
-         WHERE job_id = ? AND attempt = ?`,
-      ).run(now, reason, jobId, attempt);
       return row ? jobFromRow(row) : null;
     });
   }
@@ -461,14 +476,23 @@ export class SqliteEngine implements StorageEngine {
   /** Records an attempt's end inside a write transaction; null if the attempt no longer owns the job. */
   private settle(jobId: number, attempt: number, outcome: Outcome): Job | null {
     const now = Date.now();
-    this.sql(
-      `UPDATE executions SET status = CASE WHEN status IN ('running', 'suspended') THEN ? ELSE status END,
-         ended_at = coalesce(ended_at, ?), exit_code = coalesce(exit_code, ?), signal = coalesce(signal, ?),
-         error = coalesce(error, ?)
-       WHERE job_id = ? AND attempt = ?`,
-    ).run(outcome.status, now, outcome.exitCode ?? null, outcome.signal ?? null, outcome.error ?? null, jobId, attempt);
     const current = this.sql('SELECT * FROM jobs WHERE id = ?').get(jobId) as JobRow | undefined;
-    if (!current || current.run_no !== attempt || !['running', 'suspended'].includes(current.status)) return null;
+    if (!current || current.run_no !== attempt || !['running', 'suspended'].includes(current.status)) {
+      // Someone else ended the attempt (cancel, reclaim): keep their outcome, add how the work exited.
+      this.sql(
+        `UPDATE executions SET exit_code = coalesce(exit_code, ?), signal = coalesce(signal, ?)
+         WHERE job_id = ? AND attempt = ?`,
+      ).run(outcome.exitCode ?? null, outcome.signal ?? null, jobId, attempt);
+      return null;
+    }
+    this.closeExecution(
+      current,
+      outcome.status,
+      outcome.error ?? null,
+      outcome.exitCode ?? null,
+      outcome.signal ?? null,
+      now,
+    );
     const retry =
       (outcome.status === 'failed' || outcome.status === 'timeout') && current.attempts < current.max_attempts;
     const status = transition(jobId, current.status as JobStatus, retry ? 'pending' : outcome.status);
@@ -530,6 +554,35 @@ export class SqliteEngine implements StorageEngine {
     ).run(tick, key, now, now, row.id);
   }
 
+  /** Writes the executions row of the attempt the job row describes, as it ends. */
+  private closeExecution(
+    row: JobRow,
+    status: JobStatus,
+    error: string | null,
+    exitCode: number | null,
+    signal: string | null,
+    now: number,
+  ): void {
+    this.sql(
+      `INSERT INTO executions (job_id, attempt, status, started_at, ended_at, exit_code, signal, error, host, pid, worker_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (job_id, attempt) DO UPDATE SET exit_code = coalesce(executions.exit_code, excluded.exit_code),
+         signal = coalesce(executions.signal, excluded.signal)`,
+    ).run(
+      row.id,
+      row.run_no,
+      status,
+      row.started_at ?? now,
+      now,
+      exitCode,
+      signal,
+      error,
+      row.host,
+      row.pid,
+      row.worker_id,
+    );
+  }
+
   private unblockDependents(jobId: number): void {
     // Driven from the edge table: most jobs have no dependents, and then this is one index probe.
     const dependents = this.sql('SELECT job_id FROM job_deps WHERE depends_on = ?').pluck().all(jobId) as number[];
@@ -575,14 +628,13 @@ export class SqliteEngine implements StorageEngine {
       const current = this.mustGet(id);
       transition(id, current.status as JobStatus, 'cancelled', 'cancel');
       const now = Date.now();
+      if (current.worker_id !== null && ['running', 'suspended'].includes(current.status)) {
+        this.closeExecution(current, 'cancelled', reason, null, null, now);
+      }
       const row = this.sql(
         `UPDATE jobs SET status = 'cancelled', error = ?, ended_at = ?, lease_expires_at = NULL, updated_at = ?
          WHERE id = ? RETURNING *`,
       ).get(reason, now, now, id) as JobRow;
-      this.sql(
-        `UPDATE executions SET status = 'cancelled', ended_at = ?, error = ? WHERE job_id = ? AND attempt = ?
-         AND status IN ('running', 'suspended')`,
-      ).run(now, reason, id, current.run_no);
       this.skipDependents(id, 'cancelled');
       return jobFromRow(row);
     });
@@ -635,12 +687,6 @@ export class SqliteEngine implements StorageEngine {
       Date.now(),
       id,
     ) as JobRow;
-    const attempt = row.run_no;
-    if (status === 'suspended' || status === 'running') {
-      this.sql(
-        "UPDATE executions SET status = ? WHERE job_id = ? AND attempt = ? AND status IN ('running', 'suspended')",
-      ).run(status, id, attempt);
-    }
     return jobFromRow(row);
   }
 
@@ -778,110 +824,4 @@ export class SqliteEngine implements StorageEngine {
       return true;
     });
   }
-}
-
-const INSERT_JOB = `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env,
-  resources, time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, run_at,
-  blocked_by, key, tenant, user_name, params, job_group, cron, error, ended_at, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-/** The record of a job just inserted, built from what was given (nothing to read back or parse). */
-function newJobRecord(
-  id: number,
-  job: NewJob,
-  status: JobStatus,
-  blockedBy: number,
-  skipReason: string | null,
-  now: number,
-): Job {
-  // Written out field by field: a spread plus added fields makes V8 fall back to slow dictionary objects.
-  return {
-    id,
-    name: job.name,
-    type: job.type,
-    status,
-    scheduler: job.scheduler,
-    queue: job.queue,
-    priority: job.priority,
-    command: job.command,
-    argv: job.argv,
-    cwd: job.cwd,
-    env: job.env,
-    resources: job.resources,
-    timeLimitSeconds: job.timeLimitSeconds,
-    attempts: 0,
-    runNo: 0,
-    maxAttempts: job.maxAttempts,
-    retry: job.retry,
-    runAt: job.runAt,
-    dependsOn: job.dependsOn,
-    group: job.group,
-    cron: job.cron,
-    key: job.key,
-    tenant: job.tenant,
-    user: job.user,
-    params: job.params,
-    blockedBy,
-    checkpoint: null,
-    result: null,
-    progress: null,
-    progressMessage: null,
-    exitCode: null,
-    signal: null,
-    error: skipReason,
-    errorStack: null,
-    host: null,
-    pid: null,
-    pidStart: null,
-    workerId: null,
-    leaseExpiresAt: null,
-    createdAt: now,
-    startedAt: null,
-    endedAt: skipReason ? now : null,
-    updatedAt: now,
-  };
-}
-
-/** A WHERE clause for equality filters (undefined ones left out) and an optional status list. */
-function whereClause(
-  equals: [string, string | undefined][],
-  statuses?: readonly JobStatus[],
-): { clause: string; args: unknown[] } {
-  const where: string[] = [];
-  const args: unknown[] = [];
-  if (statuses?.length) {
-    where.push(`status IN (${statuses.map(() => '?').join(',')})`);
-    args.push(...statuses);
-  }
-  for (const [column, value] of equals) {
-    if (value === undefined) continue;
-    where.push(`${column} = ?`);
-    args.push(value);
-  }
-  return { clause: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
-}
-
-/** The SQL filter of a claim: the worker's queues and job types, minus closed queues. */
-function claimFilter(
-  request: Pick<ClaimRequest, 'queues' | 'types'>,
-  closed: Set<string>,
-): { clause: string; args: string[] } {
-  const queues = queueClause(request.queues);
-  const parts = [queues.clause];
-  const args = [...queues.args];
-  if (!request.types.includes('*')) {
-    parts.push(`AND type IN (${request.types.map(() => '?').join(',')})`);
-    args.push(...request.types);
-  }
-  if (closed.size > 0) {
-    parts.push(`AND queue NOT IN (${[...closed].map(() => '?').join(',')})`);
-    args.push(...closed);
-  }
-  return { clause: parts.filter(Boolean).join(' '), args };
-}
-
-/** The SQL filter for a worker's queue list; `*` means every queue. */
-function queueClause(queues: readonly string[]): { clause: string; args: string[] } {
-  if (queues.includes('*')) return { clause: '', args: [] };
-  return { clause: `AND queue IN (${queues.map(() => '?').join(',')})`, args: [...queues] };
 }

@@ -1,0 +1,110 @@
+/** The embedded engine's SQL pieces: the job insert, the new job's record, and WHERE builders. */
+import type { NewJob } from '../../core/spec.js';
+import type { Job, JobStatus } from '../../core/words.js';
+import type { ClaimRequest } from '../engine.js';
+
+export const INSERT_JOB = `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env,
+  resources, time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, run_at,
+  blocked_by, key, tenant, user_name, params, job_group, cron, error, ended_at, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The record of a job just inserted, built from what was given (nothing to read back or parse). */
+export function newJobRecord(
+  id: number,
+  job: NewJob,
+  status: JobStatus,
+  blockedBy: number,
+  skipReason: string | null,
+  now: number,
+): Job {
+  // Written out field by field: a spread plus added fields makes V8 fall back to slow dictionary objects.
+  return {
+    id,
+    name: job.name,
+    type: job.type,
+    status,
+    scheduler: job.scheduler,
+    queue: job.queue,
+    priority: job.priority,
+    command: job.command,
+    argv: job.argv,
+    cwd: job.cwd,
+    env: job.env,
+    resources: job.resources,
+    timeLimitSeconds: job.timeLimitSeconds,
+    attempts: 0,
+    runNo: 0,
+    maxAttempts: job.maxAttempts,
+    retry: job.retry,
+    runAt: job.runAt,
+    dependsOn: job.dependsOn,
+    group: job.group,
+    cron: job.cron,
+    key: job.key,
+    tenant: job.tenant,
+    user: job.user,
+    params: job.params,
+    blockedBy,
+    checkpoint: null,
+    result: null,
+    progress: null,
+    progressMessage: null,
+    exitCode: null,
+    signal: null,
+    error: skipReason,
+    errorStack: null,
+    host: null,
+    pid: null,
+    pidStart: null,
+    workerId: null,
+    leaseExpiresAt: null,
+    createdAt: now,
+    startedAt: null,
+    endedAt: skipReason ? now : null,
+    updatedAt: now,
+  };
+}
+
+/** A WHERE clause for equality filters (undefined ones left out) and an optional status list. */
+export function whereClause(
+  equals: [string, string | undefined][],
+  statuses?: readonly JobStatus[],
+): { clause: string; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (statuses?.length) {
+    where.push(`status IN (${statuses.map(() => '?').join(',')})`);
+    args.push(...statuses);
+  }
+  for (const [column, value] of equals) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    args.push(value);
+  }
+  return { clause: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+}
+
+/** The SQL filter of a claim: the worker's queues and job types, minus closed queues. */
+export function claimFilter(
+  request: Pick<ClaimRequest, 'queues' | 'types'>,
+  closed: Set<string>,
+): { clause: string; args: string[] } {
+  const queues = queueClause(request.queues);
+  const parts = [queues.clause];
+  const args = [...queues.args];
+  if (!request.types.includes('*')) {
+    parts.push(`AND type IN (${request.types.map(() => '?').join(',')})`);
+    args.push(...request.types);
+  }
+  if (closed.size > 0) {
+    parts.push(`AND queue NOT IN (${[...closed].map(() => '?').join(',')})`);
+    args.push(...closed);
+  }
+  return { clause: parts.filter(Boolean).join(' '), args };
+}
+
+/** The SQL filter for a worker's queue list; `*` means every queue. */
+export function queueClause(queues: readonly string[]): { clause: string; args: string[] } {
+  if (queues.includes('*')) return { clause: '', args: [] };
+  return { clause: `AND queue IN (${queues.map(() => '?').join(',')})`, args: [...queues] };
+}
