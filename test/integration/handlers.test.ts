@@ -33,7 +33,7 @@ afterEach(async () => {
 });
 
 function startWorker(options: Parameters<Docket['worker']>[0] = {}): Worker {
-  worker = docket.worker({ concurrency: 4, graceMs: 300, pollMs: 50, ...options });
+  worker = docket.worker({ concurrency: 4, graceMs: 300, pollMs: 50, shutdownGraceMs: 500, ...options });
   running = worker.run();
   return worker;
 }

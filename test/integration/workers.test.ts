@@ -173,7 +173,7 @@ describe('worker processes', () => {
     const out = join(t.home, 'graceful.jsonl');
     const worker = startWorker(2);
     await waitForWorkers(1);
-    const short = await t.json(['submit', '--type', 'record', '--params', JSON.stringify({ ms: 2500, file: out })], {
+    const short = await t.json(['submit', '--type', 'record', '--params', JSON.stringify({ ms: 4000, file: out })], {
       cwd: project,
     });
     const long = await t.json(['submit', '--type', 'record', '--params', JSON.stringify({ ms: 60_000, file: out })], {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parseJobId } from '../../core/units.js';
 import type { JobWithAttempts } from '../../core/words.js';
 import { action, emit, withDocket } from '../context.js';
-import { elapsed, jobWithAttemptsJson, shortTime, statusLabel, table } from '../format.js';
+import { elapsed, jobWithAttemptsJson, shortTime, statusLabel, table, truncate } from '../format.js';
 
 function describe(job: JobWithAttempts): string {
   const r = job.resources;
@@ -18,7 +18,10 @@ function describe(job: JobWithAttempts): string {
     ['id', job.id],
     ['name', job.name],
     ['status', statusLabel(job)],
-    ['command', job.command ?? JSON.stringify(job.argv)],
+    ['type', job.type],
+    ['command', job.command ?? (job.argv ? JSON.stringify(job.argv) : null)],
+    ['params', job.params === null ? null : truncate(JSON.stringify(job.params), 200)],
+    ['result', job.result === null ? null : truncate(JSON.stringify(job.result), 200)],
     ['cwd', job.cwd],
     ['queue', job.queue],
     ['priority', job.priority],
