@@ -171,7 +171,11 @@ export class SqliteEngine implements StorageEngine {
     );
     if (job.dependsOn.length > 0) {
       const addDep = this.sql('INSERT INTO job_deps (job_id, depends_on) VALUES (?, ?)');
-      for (const parent of job.dependsOn) addDep.run(id, parent);
+      const markParent = this.sql('UPDATE jobs SET has_dependents = 1 WHERE id = ? AND has_dependents = 0');
+      for (const parent of job.dependsOn) {
+        addDep.run(id, parent);
+        markParent.run(parent);
+      }
     }
     return { job: newJobRecord(id, job, status, blockedBy, skipReason, now), created: true };
   }
@@ -527,8 +531,8 @@ export class SqliteEngine implements StorageEngine {
       row.progress,
       row.id,
     );
-    if (status === 'completed') this.unblockDependents(jobId);
-    else if (status !== 'pending') this.skipDependents(jobId, status);
+    if (row.has_dependents === 1 && status === 'completed') this.unblockDependents(jobId);
+    else if (row.has_dependents === 1 && status !== 'pending') this.skipDependents(jobId, status);
     if (row.cron !== null && status !== 'pending') this.scheduleNextOccurrence(row, now);
     return jobFromRow(row);
   }

@@ -25,6 +25,7 @@ export interface JobRow {
   job_group: string | null;
   checkpoint: string | null;
   cron: string | null;
+  has_dependents: number;
   run_at: number;
   blocked_by: number;
   key: string | null;

@@ -9,6 +9,8 @@ ALTER TABLE jobs ADD COLUMN retry_jitter INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN checkpoint TEXT;
 -- A recurring job's cron expression, copied to each job it creates.
 ALTER TABLE jobs ADD COLUMN cron TEXT;
+-- Set once a job has dependents, so that ending the (many) jobs without any skips the edge lookup.
+ALTER TABLE jobs ADD COLUMN has_dependents INTEGER NOT NULL DEFAULT 0;
 
 -- Settings every worker obeys: the most jobs of a queue running at once, and whether it is paused.
 CREATE TABLE queues (
