@@ -1,6 +1,6 @@
 /**
  * docket's own benchmark: the workloads of PERFORMANCE.md that concern the embedded (SQLite) engine
- * and local commands — W1 enqueue, L1 CLI, C1 commands and `docket run` — each beside a reference
+ * and local commands — W1 enqueue, L1 CLI, C1 commands, `docket run` and S1 scale — each beside a reference
  * measured in the same run, because the machines are shared and noisy: ratios travel, absolute
  * figures do not. Run with `npm run bench` (after `npm run build`: the CLI figures use dist/).
  *
@@ -571,6 +571,66 @@ function cleanup(): void {
   for (const home of homes) rmSync(home, { recursive: true, force: true });
 }
 
+// ── S1: does a long history slow the claim path? ───────────────────────────────────────────────
+
+const N_S1_HISTORY = 1_000_000;
+const N_S1_DRAIN = 10_000;
+
+/** Jobs/s of an in-process worker (concurrency 10) draining N_S1_DRAIN no-op handler jobs. */
+async function drainRate(history: number): Promise<number> {
+  const home = makeHome(`s1-${history}`);
+  try {
+    const docket = await openDocket(home);
+    docket.define({ name: 'noop', handler: () => undefined });
+    for (let done = 0; done < history; done += 10_000) {
+      await docket.submitMany(Array.from({ length: 10_000 }, () => ({ type: 'noop' })));
+    }
+    if (history > 0) {
+      // Seeding shortcut, as for L1: a million finished jobs, written straight in SQL.
+      const db = new Database(dbOf(home));
+      db.exec("UPDATE jobs SET status = 'completed', ended_at = created_at");
+      db.close();
+    }
+    for (let done = 0; done < N_S1_DRAIN; done += BULK_CHUNK) {
+      await docket.submitMany(Array.from({ length: BULK_CHUNK }, () => ({ type: 'noop' })));
+    }
+    const worker = docket.worker({ concurrency: 10 });
+    const started = performance.now();
+    const running = worker.run();
+    // A cheap probe (the state index), so the measuring does not slow the worker it shares a thread with.
+    await until(
+      'the drain',
+      async () => (await docket.list({ statuses: ['pending', 'running'], limit: 1 })).length === 0,
+      300_000,
+      20,
+    );
+    const rate = jobsPerSecond(N_S1_DRAIN, performance.now() - started);
+    worker.stop();
+    await running;
+    if ((await docket.counts()).completed !== history + N_S1_DRAIN) throw new Error('S1: not every job completed');
+    await docket.close();
+    return rate;
+  } finally {
+    removeHome(home);
+  }
+}
+
+async function benchS1(): Promise<void> {
+  log(
+    `\nS1 scale: drain ${N_S1_DRAIN.toLocaleString('en-US')} handler jobs, empty table vs ${N_S1_HISTORY.toLocaleString('en-US')} finished jobs`,
+  );
+  const empty = await drainRate(0);
+  const full = await drainRate(N_S1_HISTORY);
+  record({
+    workload: 'S1',
+    measure: `W2 drain with ${N_S1_HISTORY.toLocaleString('en-US')} finished jobs stored`,
+    value: full,
+    unit: 'jobs/s',
+    reference: { label: 'empty table', value: empty },
+    target: atLeast(0.8),
+  });
+}
+
 async function main(): Promise<void> {
   checkBuild();
   process.once('SIGINT', () => {
@@ -586,6 +646,7 @@ async function main(): Promise<void> {
     await benchL1();
     await benchC1();
     await benchRun();
+    await benchS1();
   } finally {
     cleanup();
   }

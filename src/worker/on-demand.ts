@@ -6,14 +6,14 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { WorkerInfo } from '../core/words.js';
 import { processStartTime } from '../executors/local/processes.js';
+import { findUp } from '../paths.js';
 import type { StorageEngine } from '../storage/engine.js';
 import { poke } from './wake.js';
 
-const CLI_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'docket.js');
+const cliEntry = () => findUp(import.meta.url, join('bin', 'docket.js'));
 
 export function serves(worker: WorkerInfo, queue: string): boolean {
   return worker.queues.includes('*') || worker.queues.includes(queue);
@@ -69,7 +69,7 @@ export async function startWorkerOnce(
   const logFd = openSync(join(options.logsDir, 'workers.log'), 'a');
   const child = spawn(
     process.execPath,
-    [CLI_ENTRY, '--home', options.home, '--db', options.db, 'worker', '--on-demand'],
+    [cliEntry(), '--home', options.home, '--db', options.db, 'worker', '--on-demand'],
     {
       detached: true,
       stdio: ['ignore', logFd, logFd],

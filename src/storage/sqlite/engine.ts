@@ -4,7 +4,7 @@
  * deadlock upgrading a read lock, which SQLite reports as "database is locked" without waiting);
  * a generous busy timeout makes writers queue instead of failing.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -43,7 +43,13 @@ import { SqliteCatalog } from './catalog.js';
 import { attemptFromRow, type ExecutionRow, type JobRow, jobFromRow, type WorkerRow, workerFromRow } from './rows.js';
 import { claimFilter, INSERT_JOB, newJobRecord, whereClause } from './statements.js';
 
-const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+/** Found from here: next to this file in src/ and dist/, under dist/storage/sqlite from the CLI bundle. */
+const migrationsDir = () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return existsSync(join(here, 'migrations'))
+    ? join(here, 'migrations')
+    : join(here, 'storage', 'sqlite', 'migrations');
+};
 /** Writers wait this long for the lock before giving up: far beyond any docket transaction. */
 const BUSY_TIMEOUT_MS = 60_000;
 
@@ -91,7 +97,7 @@ export class SqliteEngine implements StorageEngine {
   }
 
   async migrate(): Promise<{ from: number; to: number }> {
-    const migrations = loadMigrations(MIGRATIONS_DIR);
+    const migrations = loadMigrations(migrationsDir());
     const latest = migrations.length;
     return this.write(() => {
       const from = this.db.pragma('user_version', { simple: true }) as number;

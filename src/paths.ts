@@ -1,0 +1,16 @@
+/**
+ * Where docket's own files are. The code runs from src/ (tests), from dist/ (the library) and from
+ * the single-file CLI bundle dist/cli.js, so a file is found by walking up from the running module.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The first `relative` path that exists below `from` or one of its ancestors. */
+export function findUp(from: string, relative: string): string {
+  for (let dir = dirname(fileURLToPath(from)); ; dir = dirname(dir)) {
+    const candidate = join(dir, relative);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error(`cannot find ${relative} above ${fileURLToPath(from)}`);
+  }
+}
