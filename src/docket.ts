@@ -70,6 +70,11 @@ export interface JobEvent {
   job: Job;
 }
 
+export interface SubmitOptions {
+  /** Start an on-demand worker if none serves the queue (default: as configured). */
+  startWorkers?: boolean;
+}
+
 export interface RefreshOptions {
   priority?: number;
   /** Seconds from now before the new jobs may start. */
@@ -201,12 +206,12 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   }
 
   /** Wakes the workers of these queues, starting one in the background if none serves them. */
-  private async notifyWorkers(queues: Set<string>): Promise<void> {
+  private async notifyWorkers(queues: Set<string>, startWorkers = true): Promise<void> {
     if (queues.size === 0) return;
     const leaseMs = this.config.worker.leaseMs;
     const live = (await this.engine.listWorkers()).filter((worker) => workerAlive(worker, leaseMs));
     const unserved = wakeWorkers(live, queues);
-    if (unserved.length > 0 && this.shouldStartWorkers()) await this.startWorker(unserved[0] as string);
+    if (unserved.length > 0 && startWorkers && this.shouldStartWorkers()) await this.startWorker(unserved[0] as string);
   }
 
   /** Tells the worker running a job that its record changed (cancel, suspend), so it acts at once. */
@@ -218,18 +223,29 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
 
   // ── submit ───────────────────────────────────────────────────────────────────────────────────
 
-  async submit(spec: JobSpec): Promise<Job> {
-    const [job] = await this.submitMany([spec]);
+  async submit(spec: JobSpec, options: SubmitOptions = {}): Promise<Job> {
+    const [job] = await this.submitMany([spec], options);
     return job as Job;
   }
 
   /** Submits many jobs in one transaction: all are stored, or none (a bad one refuses the batch). */
-  async submitMany(specs: JobSpec[]): Promise<Job[]> {
+  async submitMany(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
     await this.saveTypes();
-    return this.submitResolved(specs);
+    return this.submitResolved(specs, options);
   }
 
-  private async submitResolved(specs: JobSpec[]): Promise<Job[]> {
+  /** Whether a worker of this process can run jobs of the type (commands, or a defined handler). */
+  canRun(type: string): boolean {
+    return type === COMMAND_TYPE || this.registry.handlerTypes().includes(type);
+  }
+
+  /** True when a live worker serves the queue (one that a submit would wake). */
+  async hasWorkerFor(queue: string): Promise<boolean> {
+    const leaseMs = this.config.worker.leaseMs;
+    return (await this.engine.listWorkers()).some((worker) => serves(worker, queue) && workerAlive(worker, leaseMs));
+  }
+
+  private async submitResolved(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
     const now = Date.now();
     const cwd = process.cwd();
     const stored = await this.storedTypeMap();
@@ -241,7 +257,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       for (const result of results) if (result.created) this.emit('job', { event: 'submitted', job: result.job });
     }
     const queues = jobs.filter((job) => job.status === 'pending' && job.scheduler === 'local').map((job) => job.queue);
-    await this.notifyWorkers(new Set(queues));
+    await this.notifyWorkers(new Set(queues), options.startWorkers ?? true);
     return jobs;
   }
 

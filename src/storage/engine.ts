@@ -40,6 +40,8 @@ export interface ClaimRequest {
   scheduler: SchedulerName;
   /** Job types the claimer can run; `*` means every type. */
   types: readonly string[];
+  /** Claim only these jobs (a `docket run` running its own job in-process). */
+  onlyIds?: readonly number[];
   limit: number;
   leaseMs: number;
   now?: number;

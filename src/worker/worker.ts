@@ -42,6 +42,8 @@ export interface WorkerOptions extends WorkerSettings {
   onEvent?: (event: WorkerEvent) => void;
   /** Runs before the worker registers (the facade stores its job types there). */
   prepare?: () => Promise<void>;
+  /** Claim only these jobs, and advertise no queue, so no submit counts on this worker. */
+  onlyJobs?: number[];
 }
 
 interface ActiveAttempt {
@@ -96,7 +98,7 @@ export class Worker {
       host: this.host,
       pid: process.pid,
       pidStart: processStartTime(process.pid),
-      queues: this.options.queues,
+      queues: this.options.onlyJobs ? [] : this.options.queues,
       concurrency: this.options.concurrency,
       wakeAddress,
       startedAt: now,
@@ -255,6 +257,7 @@ export class Worker {
       queues: this.options.queues,
       scheduler: 'local',
       types: this.types,
+      onlyIds: this.options.onlyJobs,
       limit,
       leaseMs: this.options.leaseMs,
     };

@@ -3,7 +3,7 @@
  * worker, and many processes writing to one SQLite file at once.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,24 @@ describe('on-demand workers', () => {
       const worker = await home.run(['worker', '--idle-exit', '1s']);
       expect(worker.code).toBe(0);
       expect((await home.json(['status', String(job.id)])).status).toBe('completed');
+    } finally {
+      await home.cleanup();
+    }
+  });
+});
+
+describe('docket run without a worker', () => {
+  it('runs its job in its own process: no background worker is started or left behind', async () => {
+    const home = makeHome();
+    try {
+      const result = await home.run(['run', '--', 'echo', 'here']);
+      expect(result).toMatchObject({ code: 0, stdout: 'here\n' });
+      const db = new SqliteEngine({ path: join(home.home, 'docket.db') });
+      expect(await db.listWorkers()).toEqual([]);
+      await db.close();
+      expect(existsSync(join(home.home, 'logs', 'workers.log'))).toBe(false);
+      const [job] = await home.json(['list', '--all']);
+      expect(job).toMatchObject({ status: 'completed', exit_code: 0 });
     } finally {
       await home.cleanup();
     }

@@ -34,7 +34,13 @@ export function register(program: Command): void {
       const spec = specFromFlags(flags, argv);
       return withDocket(command, async (docket, options) => {
         if (spec.type !== undefined) await loadTypes(docket);
-        const job = await docket.submit(spec);
+        // A live worker gets the job (the submit woke it). With none, run the job here rather than
+        // start a second process and wait for it; a job of a type this process cannot run gets one.
+        const job = await docket.submit(spec, { startWorkers: false });
+        const here = job.status === 'pending' && docket.canRun(job.type) && !(await docket.hasWorkerFor(job.queue));
+        if (!here) await docket.reconcile();
+        const worker = here ? docket.worker({ concurrency: 1, onlyJobs: [job.id] }) : null;
+        const working = worker?.run();
         // Ctrl-C stops the job too, as it would a command run in the foreground.
         const interrupt = () => void docket.cancel(job.id, 'interrupted (docket run received SIGINT)').catch(() => {});
         process.once('SIGINT', interrupt);
@@ -48,6 +54,8 @@ export function register(program: Command): void {
         } finally {
           process.off('SIGINT', interrupt);
           process.off('SIGTERM', interrupt);
+          worker?.stop();
+          await working;
         }
       });
     }),

@@ -86,15 +86,19 @@ export function whereClause(
 
 /** The SQL filter of a claim: the worker's queues and job types, minus closed queues. */
 export function claimFilter(
-  request: Pick<ClaimRequest, 'queues' | 'types'>,
+  request: Pick<ClaimRequest, 'queues' | 'types' | 'onlyIds'>,
   closed: Set<string>,
-): { clause: string; args: string[] } {
+): { clause: string; args: (string | number)[] } {
   const queues = queueClause(request.queues);
   const parts = [queues.clause];
-  const args = [...queues.args];
+  const args: (string | number)[] = [...queues.args];
   if (!request.types.includes('*')) {
     parts.push(`AND type IN (${request.types.map(() => '?').join(',')})`);
     args.push(...request.types);
+  }
+  if (request.onlyIds) {
+    parts.push(`AND id IN (${request.onlyIds.map(() => '?').join(',')})`);
+    args.push(...request.onlyIds);
   }
   if (closed.size > 0) {
     parts.push(`AND queue NOT IN (${[...closed].map(() => '?').join(',')})`);
