@@ -19,8 +19,10 @@ export interface ExitReport {
 }
 
 export interface RunningWork {
-  readonly pid: number | null;
-  readonly pidStart: number | null;
+  /** Settles once the work has started: the process's pid and start time (null for in-process work). */
+  readonly started: Promise<{ pid: number | null; pidStart: number | null }>;
+  /** True for in-process handlers: suspending aborts them (a process is stopped with SIGSTOP instead). */
+  readonly suspendsByAbort: boolean;
   /** Settles when the work has ended, however it ended. */
   readonly exited: Promise<ExitReport>;
   /**

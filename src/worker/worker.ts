@@ -201,7 +201,8 @@ export class Worker {
   private async follow(attempt: ActiveAttempt): Promise<void> {
     const { job, work } = attempt;
     try {
-      if (work.pid !== null) await this.engine.recordProcess(job.id, job.runNo, work.pid, work.pidStart);
+      const { pid, pidStart } = await work.started;
+      if (pid !== null) await this.engine.recordProcess(job.id, job.runNo, pid, pidStart);
       const report = await work.exited;
       clearTimeout(attempt.timer);
       if (attempt.stoppedFor === 'shutdown') {
@@ -291,7 +292,8 @@ export class Worker {
       const current = await this.engine.get(attempt.job.id);
       const owned = current !== null && current.runNo === attempt.job.runNo;
       if (!owned || !['running', 'suspended'].includes(current.status)) void this.stopAttempt(attempt, 'cancel');
-      else if (current.status === 'suspended' && attempt.work.pid === null) void this.stopAttempt(attempt, 'suspend');
+      else if (current.status === 'suspended' && attempt.work.suspendsByAbort)
+        void this.stopAttempt(attempt, 'suspend');
     }
   }
 

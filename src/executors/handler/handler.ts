@@ -49,8 +49,8 @@ export class HandlerExecutor implements Executor {
       (error: unknown) => settle(errorReport(error)),
     );
     return {
-      pid: null,
-      pidStart: null,
+      started: Promise.resolve({ pid: null, pidStart: null }),
+      suspendsByAbort: true,
       exited,
       stop: async (graceMs: number, reason: StopReason) => {
         controller.abort(new JobAbortedError(reason));

@@ -4,7 +4,8 @@
  * survives the worker), and `::progress 0.4 message` lines on stdout read back as progress.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COMMAND_TYPE, type Job } from '../../core/words.js';
 import type { ExecutionContext, Executor, ExitReport, RunningWork } from '../executor.js';
@@ -18,17 +19,47 @@ export class LocalCommandExecutor implements Executor {
   }
 
   start(job: Job, context: ExecutionContext): RunningWork {
-    mkdirSync(context.logDir, { recursive: true });
-    const stdoutPath = join(context.logDir, 'stdout');
-    const out = openSync(stdoutPath, 'a');
-    const err = openSync(join(context.logDir, 'stderr'), 'a');
     const tag = attemptTag(job.id, job.runNo, context.workerId);
+    let tree: ProcessTree | null = null;
+    const launched = this.launch(job, context, tag).then((spawned) => {
+      tree = spawned.tree;
+      return spawned;
+    });
+    return {
+      started: launched.then(({ tree }) => ({ pid: tree?.pid ?? null, pidStart: tree?.pidStart ?? null })),
+      exited: launched.then(({ exited }) => exited),
+      suspendsByAbort: false,
+      stop: async (graceMs) => {
+        const { tree } = await launched;
+        if (tree) await stopTree(tree, graceMs);
+      },
+      pause: () => tree && signalTree(tree, 'SIGSTOP'),
+      resume: () => tree && signalTree(tree, 'SIGCONT'),
+    };
+  }
+
+  /**
+   * Creates the log files and starts the process. The file system work goes through libuv's thread
+   * pool, so a slow disk does not hold up the worker's thread (it costs more than the spawn here).
+   */
+  private async launch(
+    job: Job,
+    context: ExecutionContext,
+    tag: string,
+  ): Promise<{ tree: ProcessTree | null; exited: Promise<ExitReport> }> {
     const [program, args] = job.argv
       ? [job.argv[0] as string, job.argv.slice(1)]
       : ['/bin/sh', ['-c', job.command ?? '']];
-    const progressReader = new ProgressReader(stdoutPath, fstatSync(out).size, context.onProgress);
+    const stdoutPath = join(context.logDir, 'stdout');
+    let out: FileHandle | undefined;
+    let err: FileHandle | undefined;
     let child: ReturnType<typeof spawn>;
+    let exited: Promise<ExitReport>;
+    let progressReader: ProgressReader | undefined;
     try {
+      await mkdir(context.logDir, { recursive: true });
+      [out, err] = await Promise.all([open(stdoutPath, 'a'), open(join(context.logDir, 'stderr'), 'a')]);
+      progressReader = new ProgressReader(stdoutPath, (await out.stat()).size, context.onProgress);
       child = spawn(program, args, {
         cwd: job.cwd,
         env: {
@@ -39,34 +70,40 @@ export class LocalCommandExecutor implements Executor {
           [TAG_VARIABLE]: tag,
         },
         detached: true, // its own process group, so the whole tree can be signalled at once
-        stdio: ['ignore', out, err],
+        stdio: ['ignore', out.fd, err.fd],
       });
+      // Listen before anything else is awaited: a failed spawn reports 'error' on the next tick.
+      exited = watchExit(child, program, job.cwd, progressReader);
+    } catch (error) {
+      progressReader?.close();
+      const message = `cannot start the job: ${(error as Error).message}`;
+      return { tree: null, exited: Promise.resolve({ exitCode: null, signal: null, error: message }) };
     } finally {
-      closeSync(out);
-      closeSync(err);
+      await Promise.all([out?.close(), err?.close()]);
     }
     const pid = child.pid ?? null;
     const tree: ProcessTree | null = pid === null ? null : { pid, pidStart: processStartTime(pid), tag };
-    const exited = new Promise<ExitReport>((resolve) => {
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        if (pid !== null) return; // errors after a successful spawn are followed by 'exit'
-        progressReader.close();
-        resolve({ exitCode: 127, signal: null, error: spawnError(program, job.cwd, error) });
-      });
-      child.once('exit', (exitCode, signal) => {
-        progressReader.close();
-        resolve({ exitCode, signal });
-      });
-    });
-    return {
-      pid,
-      pidStart: tree?.pidStart ?? null,
-      exited,
-      stop: (graceMs) => (tree ? stopTree(tree, graceMs) : Promise.resolve()),
-      pause: () => tree && signalTree(tree, 'SIGSTOP'),
-      resume: () => tree && signalTree(tree, 'SIGCONT'),
-    };
+    return { tree, exited };
   }
+}
+
+function watchExit(
+  child: ReturnType<typeof spawn>,
+  program: string,
+  cwd: string,
+  progressReader: ProgressReader,
+): Promise<ExitReport> {
+  return new Promise<ExitReport>((resolve) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return; // errors after a successful spawn are followed by 'exit'
+      progressReader.close();
+      resolve({ exitCode: 127, signal: null, error: spawnError(program, cwd, error) });
+    });
+    child.once('exit', (exitCode, signal) => {
+      progressReader.close();
+      resolve({ exitCode, signal });
+    });
+  });
 }
 
 function spawnError(program: string, cwd: string, error: NodeJS.ErrnoException): string {
