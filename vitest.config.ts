@@ -1,13 +1,41 @@
 import { defineConfig } from 'vitest/config';
 
+/** Test files that run against PostgreSQL as well: the behaviour suite and the worker semantics. */
+const BOTH_ENGINES = [
+  'test/engines/**/*.test.ts',
+  'test/integration/handlers.test.ts',
+  'test/integration/workers.test.ts',
+];
+/** Files about one engine only say so in their name. */
+const POSTGRES_ONLY = 'test/**/postgres*.test.ts';
+
 // Tests start real processes and share two cores in CI: generous timeouts, limited parallelism.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'sqlite',
+          include: ['test/**/*.test.ts'],
+          exclude: [POSTGRES_ONLY],
+          env: { DOCKET_TEST_ENGINE: 'sqlite' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: [...BOTH_ENGINES, POSTGRES_ONLY],
+          env: { DOCKET_TEST_ENGINE: 'postgres' },
+          globalSetup: ['test/setup/postgres.ts'],
+        },
+      },
+    ],
   },
 });

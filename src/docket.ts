@@ -16,7 +16,7 @@ import { type JobGroupDefinition, type JobTypeDefinition, type StoredJobType, st
 import { lazy } from './core/lazy.js';
 import { JobTypeRegistry } from './core/registry.js';
 import { canonicalKey, normalizeSpec } from './core/spec.js';
-import { refuse } from './core/states.js';
+import { canMove, refuse } from './core/states.js';
 import {
   ACTIVE_STATUSES,
   COMMAND_TYPE,
@@ -32,7 +32,9 @@ import {
 import { HandlerExecutor } from './executors/handler/handler.js';
 import { LocalCommandExecutor } from './executors/local/command.js';
 import { attemptTag, signalTree, stopTree } from './executors/local/processes.js';
-import type { QueueInfo, QueueSettings, RefreshResult, StorageEngine } from './storage/engine.js';
+import { SlurmScheduler } from './schedulers/slurm/scheduler.js';
+import type { QueueInfo, QueueSettings, RefreshResult, StorageEngine, SubmitResult } from './storage/engine.js';
+import { isPostgresUrl } from './storage/postgres/connection.js';
 import { SqliteEngine } from './storage/sqlite/engine.js';
 import { serves, startWorkerOnce, wakeWorkers } from './worker/on-demand.js';
 import { reconcile, workerAlive } from './worker/reconcile.js';
@@ -73,6 +75,11 @@ export interface JobEvent {
 export interface SubmitOptions {
   /** Start an on-demand worker if none serves the queue (default: as configured). */
   startWorkers?: boolean;
+  /**
+   * PostgreSQL only: your own `pg` client, inside a transaction you opened. The jobs are inserted
+   * in that transaction, so they exist exactly when it commits (and vanish if it rolls back).
+   */
+  connection?: unknown;
 }
 
 export interface RefreshOptions {
@@ -87,6 +94,9 @@ export interface RefreshOptions {
 export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   private readonly registry = new JobTypeRegistry();
   private storedTypes: Map<string, StoredJobType> | null = null;
+  private slurmScheduler: SlurmScheduler | null = null;
+  private lastSchedulerSync = 0;
+  private releaseTimer: NodeJS.Timeout | null = null;
   private unsavedTypes = false;
 
   private constructor(
@@ -110,18 +120,18 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   /** Opens (and migrates) the store named by the configuration. */
   static async open(options: OpenOptions = {}): Promise<Docket> {
     const config = resolveConfig(options);
-    if (/^[a-z]+:\/\//.test(config.db)) {
-      throw new InvalidInputError(
-        'db',
-        `${config.db.split(':')[0]} databases are not supported yet; give a SQLite file path`,
-      );
+    const engine = await openEngine(config);
+    try {
+      await engine.migrate();
+    } catch (error) {
+      await engine.close();
+      throw error;
     }
-    const engine = new SqliteEngine({ path: config.db });
-    await engine.migrate();
     return new Docket(config, engine, options.manageWorkers ?? true, options.logger);
   }
 
   async close(): Promise<void> {
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
     await this.engine.close();
   }
 
@@ -187,6 +197,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
    * worker if pending jobs have none.
    */
   async reconcile({ startWorkers = true } = {}): Promise<void> {
+    await this.syncSchedulers();
     if (!this.manageWorkers) return;
     const { liveWorkers } = await reconcile(this.engine, this.config.worker.leaseMs, this.config.worker.graceMs);
     if (!startWorkers || !this.shouldStartWorkers()) return;
@@ -196,7 +207,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   }
 
   private shouldStartWorkers(): boolean {
-    return this.manageWorkers && this.config.worker.onDemand && this.engine.capabilities.onDemandWorkers;
+    return this.manageWorkers && (this.config.worker.onDemand ?? this.engine.capabilities.onDemandWorkers);
   }
 
   /** Starts one on-demand worker (it serves every queue) unless another process just did. */
@@ -208,6 +219,8 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   /** Wakes the workers of these queues, starting one in the background if none serves them. */
   private async notifyWorkers(queues: Set<string>, startWorkers = true): Promise<void> {
     if (queues.size === 0) return;
+    // A store that pushes changes has told its listeners already, inside the write.
+    if (this.engine.capabilities.pushesChanges && !(startWorkers && this.shouldStartWorkers())) return;
     const leaseMs = this.config.worker.leaseMs;
     const live = (await this.engine.listWorkers()).filter((worker) => workerAlive(worker, leaseMs));
     const unserved = wakeWorkers(live, queues);
@@ -216,7 +229,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
 
   /** Tells the worker running a job that its record changed (cancel, suspend), so it acts at once. */
   private async notifyOwner(job: Job): Promise<void> {
-    if (!job.workerId) return;
+    if (!job.workerId || this.engine.capabilities.pushesChanges) return;
     const owner = (await this.engine.listWorkers()).find((worker) => worker.id === job.workerId);
     if (owner?.wakeAddress && owner.host === hostname()) await poke(owner.wakeAddress, 'control');
   }
@@ -251,7 +264,9 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     const stored = await this.storedTypeMap();
     const results = await this.engine.submit(
       specs.map((spec) => normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored))),
+      { connection: options.connection },
     );
+    await this.handOver(results);
     const jobs = results.map((result) => result.job);
     if (this.listenerCount('job') > 0) {
       for (const result of results) if (result.created) this.emit('job', { event: 'submitted', job: result.job });
@@ -300,6 +315,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   // ── read ─────────────────────────────────────────────────────────────────────────────────────
 
   async get(id: number): Promise<JobWithAttempts> {
+    await this.syncSchedulers(1000);
     const job = await this.engine.get(id);
     if (!job) throw new NotFoundError(`job ${id} does not exist; see docket list --all`);
     return job;
@@ -312,7 +328,8 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return jobs.find((job) => job.key === canonical) ?? null;
   }
 
-  list(filter: JobFilter = {}): Promise<Job[]> {
+  async list(filter: JobFilter = {}): Promise<Job[]> {
+    await this.syncSchedulers(1000);
     return this.engine.list(filter);
   }
 
@@ -345,6 +362,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   /** Cancels a job; a running one has its whole process tree stopped (or its handler aborted). */
   async cancel(id: number, reason = 'cancelled by user'): Promise<Job> {
     const before = await this.get(id);
+    if (before.scheduler === 'slurm' && canMove(before.status, 'cancelled')) await this.slurm.cancel(before);
     const job = await this.engine.cancel(id, reason);
     if (before.status !== 'pending') {
       await this.notifyOwner(before);
@@ -368,6 +386,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
         `job type ${before.type} is not suspendable (define it with suspendable: true)`,
       );
     }
+    if (before.scheduler === 'slurm' && canMove(before.status, 'suspended')) await this.slurm.suspend(before);
     const job = await this.engine.suspend(id);
     if (before.status === 'running') {
       if (before.type === COMMAND_TYPE) this.signalProcesses(before, 'SIGSTOP');
@@ -383,6 +402,8 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   }
 
   async resume(id: number): Promise<Job> {
+    const before = await this.get(id);
+    if (before.scheduler === 'slurm' && before.status === 'suspended') await this.slurm.resume(before);
     const job = await this.engine.resume(id);
     if (job.status === 'running') this.signalProcesses(job, 'SIGCONT');
     else await this.notifyWorkers(new Set([job.queue]));
@@ -392,6 +413,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
 
   async requeue(id: number): Promise<Job> {
     const job = await this.engine.requeue(id);
+    if (job.scheduler === 'slurm') await this.syncSchedulers();
     await this.notifyWorkers(new Set([job.queue]));
     this.emit('job', { event: 'requeued', job });
     return job;
@@ -466,6 +488,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   }
 
   private emitWorkerEvent(event: WorkerEvent): void {
+    if (event.kind === 'ended' && event.recorded?.status === 'completed') this.releaseHeldSoon();
     if (this.listenerCount('job') === 0) return;
     if (event.kind === 'started') this.emit('job', { event: 'started', job: event.job });
     else if (event.kind === 'progress') {
@@ -482,7 +505,54 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     }
   }
 
+  // ── SLURM ────────────────────────────────────────────────────────────────────────────────────
+
+  /** The SLURM scheduler, created when first needed (local-only use never touches SLURM). */
+  private get slurm(): SlurmScheduler {
+    this.slurmScheduler ??= new SlurmScheduler(this.engine, this.config.slurm, this.config.logsDir, (message) =>
+      this.log.warn(message),
+    );
+    return this.slurmScheduler;
+  }
+
+  /**
+   * Brings SLURM jobs up to date (one squeue and at most one sacct call), unless that was done less
+   * than `maxAgeMs` ago. Costs one indexed query when no SLURM job is active.
+   */
+  private async syncSchedulers(maxAgeMs = 0): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastSchedulerSync < maxAgeMs) return;
+    this.lastSchedulerSync = now;
+    await this.slurm.sync(now);
+  }
+
+  /** Hands just-stored SLURM jobs to SLURM; if it refuses, the whole batch is taken back. */
+  private async handOver(results: SubmitResult[]): Promise<void> {
+    const slurmJobs = results
+      .filter((result) => result.created && result.job.scheduler === 'slurm' && result.job.status === 'pending')
+      .map((result) => result.job);
+    if (slurmJobs.length === 0) return;
+    try {
+      const records = await this.slurm.handOver(slurmJobs);
+      for (const result of results) result.job = records.get(result.job.id) ?? result.job;
+    } catch (error) {
+      await this.engine.discard(results.filter((result) => result.created).map((result) => result.job.id));
+      throw error;
+    }
+  }
+
+  /** A local job completed: SLURM jobs held for it can go now (shortly, once per burst). */
+  private releaseHeldSoon(): void {
+    if (this.releaseTimer) return;
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = null;
+      this.syncSchedulers().catch((error: Error) => this.log.warn(`SLURM sync failed: ${error.message}`));
+    }, 100);
+    this.releaseTimer.unref();
+  }
+
   private async stopProcesses(job: Job): Promise<void> {
+    // (On another machine, its worker stops them: the store told it.)
     if (job.pid === null || job.host !== hostname()) return;
     await stopTree(
       { pid: job.pid, pidStart: job.pidStart, tag: attemptTag(job.id, job.runNo, job.workerId) },
@@ -494,4 +564,19 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     if (job.pid === null || job.host !== hostname()) return;
     signalTree({ pid: job.pid, pidStart: job.pidStart, tag: attemptTag(job.id, job.runNo, job.workerId) }, signal);
   }
+}
+
+/** The engine the configuration names: a postgres:// URL, or else a SQLite file. */
+async function openEngine(config: DocketConfig): Promise<StorageEngine> {
+  if (isPostgresUrl(config.db)) {
+    const { PostgresEngine } = await import('./storage/postgres/engine.js');
+    return PostgresEngine.connect({ url: config.db, schema: config.schema ?? undefined });
+  }
+  if (/^[a-z]+:\/\//.test(config.db)) {
+    throw new InvalidInputError(
+      'db',
+      `${config.db.split(':')[0]}: databases are not supported; use a SQLite file path or postgres://`,
+    );
+  }
+  return new SqliteEngine({ path: config.db });
 }

@@ -20,16 +20,37 @@ export interface WorkerSettings {
   heartbeatMs: number;
   /** Fallback poll when no wake-up arrives (wake-ups make it rarely matter). */
   pollMs: number;
-  /** Start a worker in the background when a job is submitted and none serves its queue. */
-  onDemand: boolean;
+  /**
+   * Start a worker in the background when a job is submitted and none serves its queue; null: the
+   * engine's default (on for SQLite, off for PostgreSQL, where workers are services).
+   */
+  onDemand: boolean | null;
+  /** Workers delete completed and cancelled jobs this long after they ended; null: keep them. */
+  pruneAfterMs: number | null;
+}
+
+/** How docket reaches SLURM's commands (sbatch, squeue, sacct, scancel, scontrol). */
+export interface SlurmSettings {
+  /** Folder holding SLURM's commands; null: found on PATH. */
+  bin: string | null;
+  /**
+   * A command that runs SLURM's commands elsewhere, e.g. `ssh login1`: it receives each SLURM
+   * command as one shell command line (its last argument). Empty: run them here.
+   */
+  prefix: string[];
+  /** The cluster to use (`--clusters`), for sites with several; null: the default one. */
+  cluster: string | null;
 }
 
 export interface DocketConfig {
   home: string;
-  /** A SQLite file path (or, later, a postgres:// URL). */
+  /** A SQLite file path or a postgres:// URL. */
   db: string;
+  /** The PostgreSQL schema holding docket's tables (null: the URL's `?schema=`, else `docket`). */
+  schema: string | null;
   logsDir: string;
   worker: WorkerSettings;
+  slurm: SlurmSettings;
   /** Where each layer came from, for `docket config show`. */
   sources: Record<string, string>;
 }
@@ -47,6 +68,12 @@ type FileConfig = Partial<{
   grace: string;
   lease: string;
   on_demand: boolean;
+  schema: string;
+  prune_after: string;
+  slurm_bin: string;
+  /** A string split on spaces, or an argument list. */
+  slurm_prefix: string | string[];
+  slurm_cluster: string;
 }>;
 
 export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
@@ -81,10 +108,13 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
       `${concurrency} must be a positive integer (DOCKET_CONCURRENCY or config.json)`,
     );
   }
-  const onDemand: unknown = pick<unknown>('on_demand', undefined, 'DOCKET_ON_DEMAND', file.on_demand, true);
+  const onDemand: unknown = pick<unknown>('on_demand', undefined, 'DOCKET_ON_DEMAND', file.on_demand, null);
+  const schema = pick<string | null>('schema', undefined, 'DOCKET_SCHEMA', file.schema, null);
+  const pruneAfter = pick<string | null>('prune_after', undefined, 'DOCKET_PRUNE_AFTER', file.prune_after, null);
   const config: DocketConfig = {
     home,
     db,
+    schema,
     logsDir: join(home, 'logs'),
     worker: {
       concurrency,
@@ -93,11 +123,30 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
       leaseMs: duration('lease', 'DOCKET_LEASE', file.lease, '60s'),
       heartbeatMs: 2000,
       pollMs: 1000,
-      onDemand: onDemand === true || onDemand === 'true' || onDemand === '1',
+      onDemand: onDemand === null ? null : onDemand === true || onDemand === 'true' || onDemand === '1',
+      pruneAfterMs: pruneAfter === null ? null : parseDuration(String(pruneAfter), 'prune_after') * 1000,
     },
+    slurm: slurmSettings(pick, file),
     sources,
   };
   return Object.freeze(config);
+}
+
+type Pick = <T>(name: string, flag: T | undefined, envName: string, fromFile: T | undefined, fallback: T) => T;
+
+function slurmSettings(pick: Pick, file: FileConfig): SlurmSettings {
+  const bin = pick<string>('slurm_bin', undefined, 'DOCKET_SLURM_BIN', file.slurm_bin, '');
+  const prefix = pick<string | string[]>('slurm_prefix', undefined, 'DOCKET_SLURM_PREFIX', file.slurm_prefix, '');
+  const cluster = pick<string>('slurm_cluster', undefined, 'DOCKET_SLURM_CLUSTER', file.slurm_cluster, '');
+  const words = Array.isArray(prefix) ? prefix : String(prefix).split(/\s+/);
+  if (!words.every((word) => typeof word === 'string')) {
+    throw new InvalidInputError('slurm_prefix', 'must be a string or a list of strings (e.g. "ssh login1")');
+  }
+  return {
+    bin: bin === '' ? null : absolute(String(bin)),
+    prefix: words.filter((word) => word !== ''),
+    cluster: cluster === '' ? null : String(cluster),
+  };
 }
 
 function absolute(path: string): string {

@@ -23,6 +23,26 @@ export interface EngineCapabilities {
   readonly singleHost: boolean;
   /** True when submits should start a worker on demand by default. */
   readonly onDemandWorkers: boolean;
+  /**
+   * True when the store itself tells listeners about new work and job changes (PostgreSQL's
+   * LISTEN/NOTIFY, sent inside the writing transaction); otherwise the facade pokes workers.
+   */
+  readonly pushesChanges: boolean;
+}
+
+/** What a store that pushes changes tells its listeners. */
+export type StoreNotice =
+  /** Jobs became runnable in this queue (submitted, retried, unblocked, resumed, unpaused). */
+  | { kind: 'work'; queue: string }
+  /** A job this worker runs was cancelled, suspended or resumed by someone else. */
+  | { kind: 'control'; workerId: string };
+
+export interface WriteOptions {
+  /**
+   * A connection of the caller's, inside the caller's transaction (a `pg` client on PostgreSQL):
+   * the write joins that transaction, so the jobs exist exactly when it commits.
+   */
+  connection?: unknown;
 }
 
 export interface SubmitResult {
@@ -97,6 +117,27 @@ export interface ClearRequest {
   queue?: string;
 }
 
+/**
+ * What an external scheduler (SLURM) reported about one job it runs: the facade maps SLURM's
+ * states onto docket's and the engine applies them through the state machine.
+ */
+export interface ObservedState {
+  jobId: number;
+  /** The scheduler's id the report is about; a job whose record names another id is left alone. */
+  schedulerJobId: string;
+  /** pending, running or suspended while active; a final state once it ended. */
+  status: JobStatus;
+  /** When it started (ms), if it did. */
+  startedAt?: number | null;
+  /** When it ended (ms), for final states. */
+  endedAt?: number | null;
+  exitCode?: number | null;
+  signal?: string | null;
+  error?: string | null;
+  /** Where it runs (SLURM's node list). */
+  host?: string | null;
+}
+
 export interface StorageEngine {
   readonly capabilities: EngineCapabilities;
 
@@ -108,7 +149,7 @@ export interface StorageEngine {
   reset(): Promise<void>;
 
   /** Stores jobs in one transaction; a job whose key exists returns the existing one. */
-  submit(jobs: NewJob[]): Promise<SubmitResult[]>;
+  submit(jobs: NewJob[], options?: WriteOptions): Promise<SubmitResult[]>;
   get(id: number): Promise<JobWithAttempts | null>;
   list(filter: JobFilter): Promise<Job[]>;
   counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'>): Promise<StatusCounts>;
@@ -182,4 +223,34 @@ export interface StorageEngine {
    * atomic step, so a submit either sees the worker gone (and starts another) or is seen by it.
    */
   retireIfIdle(workerId: string, queues: readonly string[], types: readonly string[]): Promise<boolean>;
+
+  // ── jobs of external schedulers (SLURM) ──────────────────────────────────────────────────────
+
+  /** Pending, running and suspended jobs of a scheduler, with their dependencies, oldest first. */
+  listTracked(scheduler: SchedulerName): Promise<Job[]>;
+  /**
+   * Records the id the external scheduler gave a pending job that did not have one yet (a
+   * compare-and-set: null when the job is no longer pending or another process recorded one first).
+   */
+  recordSubmitted(jobId: number, schedulerJobId: string): Promise<Job | null>;
+  /**
+   * Applies what the scheduler reported, in one transaction, each move through the state machine:
+   * pending → running starts an attempt (attempts and run number + 1, started at, host);
+   * running ⇄ suspended; an end closes the attempt with exit code, signal, error and end time,
+   * retries (back to pending with the external id cleared) when attempts remain, and unblocks or
+   * skips dependents. A report naming another external id, a job already final, or a pending report
+   * for a job suspended in docket (held) changes nothing. Returns the jobs that changed.
+   */
+  applyObserved(observed: ObservedState[]): Promise<Job[]>;
+  /**
+   * Takes back a submit that a scheduler refused: deletes these jobs if they are still pending and
+   * nothing depends on them (the caller has already cancelled any that the scheduler accepted).
+   */
+  discard(ids: number[]): Promise<void>;
+
+  /**
+   * Calls `onNotice` for every notice of the store until the returned function is called. Only
+   * engines whose capabilities say `pushesChanges` implement it.
+   */
+  listen?(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>>;
 }

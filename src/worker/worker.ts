@@ -7,6 +7,7 @@
  * finished in the same turn of the event loop are recorded together in one transaction.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -15,12 +16,13 @@ import type { StopReason } from '../core/job-types.js';
 import type { Job, Outcome } from '../core/words.js';
 import type { ExecutionContext, Executor, RunningWork } from '../executors/executor.js';
 import { processStartTime } from '../executors/local/processes.js';
-import type { ClaimRequest, FinishedAttempt, StorageEngine } from '../storage/engine.js';
+import type { ClaimRequest, FinishedAttempt, StorageEngine, StoreNotice } from '../storage/engine.js';
 import { classifyExit } from './outcome.js';
 import { reconcile } from './reconcile.js';
 
 /** Reconcile (settle the jobs of dead workers) every this many heartbeats. */
 const RECONCILE_EVERY_BEATS = 2;
+const PRUNE_EVERY_MS = 60_000;
 
 import { WakeListener, Wakeup } from './wake.js';
 
@@ -52,6 +54,8 @@ interface ActiveAttempt {
   timer: NodeJS.Timeout | undefined;
   /** Why the worker stopped the work, if it did; decides what its end means. */
   stoppedFor: StopReason | null;
+  /** Stopped with SIGSTOP because the job was suspended. */
+  paused: boolean;
   done: Promise<void>;
 }
 
@@ -71,6 +75,8 @@ export class Worker {
     reject: (e: unknown) => void;
   }[] = [];
   private controlCheckDue = false;
+  private stopListening: (() => Promise<void>) | undefined;
+  private lastPruneAt = 0;
   private beats = 0;
 
   constructor(
@@ -92,6 +98,10 @@ export class Worker {
       if (kind === 'control') this.controlCheckDue = true;
       this.wakeup.wake();
     });
+    // A store that pushes changes (PostgreSQL) reaches workers on every machine.
+    this.stopListening = this.engine.capabilities.pushesChanges
+      ? await this.engine.listen?.((notice) => this.onNotice(notice))
+      : undefined;
     const now = Date.now();
     await this.engine.registerWorker({
       id: this.id,
@@ -112,9 +122,24 @@ export class Worker {
     } finally {
       clearInterval(this.heartbeatTimer);
       this.listener.close();
+      await this.stopListening?.();
       await this.engine.removeWorker(this.id);
       this.log.info({ worker: this.id }, 'worker stopped');
     }
+  }
+
+  private onNotice(notice: StoreNotice): void {
+    if (notice.kind === 'control') {
+      if (notice.workerId !== this.id) return;
+      this.controlCheckDue = true;
+    } else if (
+      notice.queue !== '*' &&
+      !this.options.queues.includes('*') &&
+      !this.options.queues.includes(notice.queue)
+    ) {
+      return;
+    }
+    this.wakeup.wake();
   }
 
   /** Asks the worker to stop claiming and shut down gracefully. */
@@ -167,7 +192,14 @@ export class Worker {
     if (!executor) throw new Error(`claimed job ${job.id} of type ${job.type}, which no executor runs`);
     this.options.onEvent?.({ kind: 'started', job });
     const work = executor.start(job, this.contextFor(job));
-    const attempt: ActiveAttempt = { job, work, timer: undefined, stoppedFor: null, done: Promise.resolve() };
+    const attempt: ActiveAttempt = {
+      job,
+      work,
+      timer: undefined,
+      stoppedFor: null,
+      paused: false,
+      done: Promise.resolve(),
+    };
     if (job.timeLimitSeconds != null) {
       attempt.timer = setTimeout(() => void this.stopAttempt(attempt, 'timeout'), job.timeLimitSeconds * 1000);
     }
@@ -272,6 +304,7 @@ export class Worker {
     try {
       await this.engine.heartbeat(this.id, this.options.leaseMs);
       await this.checkControl();
+      await this.prune();
       if (++this.beats % RECONCILE_EVERY_BEATS === 0) {
         const { lost } = await reconcile(this.engine, this.options.leaseMs, this.options.graceMs);
         if (lost.length > 0) {
@@ -294,7 +327,29 @@ export class Worker {
       if (!owned || !['running', 'suspended'].includes(current.status)) void this.stopAttempt(attempt, 'cancel');
       else if (current.status === 'suspended' && attempt.work.suspendsByAbort)
         void this.stopAttempt(attempt, 'suspend');
+      else if (current.status === 'suspended' && !attempt.paused) {
+        // Suspended from another machine: stop the processes here (SIGSTOP; again is harmless).
+        attempt.paused = true;
+        attempt.work.pause();
+      } else if (current.status === 'running' && attempt.paused) {
+        attempt.paused = false;
+        attempt.work.resume();
+      }
     }
+  }
+
+  /** Deletes completed, cancelled and skipped jobs (and their logs) older than `pruneAfterMs`, once a minute. */
+  private async prune(): Promise<void> {
+    const { pruneAfterMs } = this.options;
+    const now = Date.now();
+    if (pruneAfterMs === null || now - this.lastPruneAt < PRUNE_EVERY_MS) return;
+    this.lastPruneAt = now;
+    const ids = await this.engine.clear({
+      statuses: ['completed', 'cancelled', 'skipped'],
+      endedBefore: now - pruneAfterMs,
+    });
+    for (const id of ids) rmSync(join(this.options.logsDir, String(id)), { recursive: true, force: true });
+    if (ids.length > 0) this.log.info({ pruned: ids.length }, 'pruned old finished jobs');
   }
 
   /** Lets running jobs finish within the grace period, then stops them and gives them back. */

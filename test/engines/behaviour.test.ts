@@ -1,6 +1,6 @@
 /**
- * The behaviour suite of the storage port. It runs unchanged against every engine in ENGINES;
- * engine-only tests live elsewhere and say so in their name.
+ * The behaviour suite of the storage port. It runs unchanged against each engine: the vitest
+ * project picks which (DOCKET_TEST_ENGINE); engine-only tests live elsewhere and say so in their name.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,14 +10,27 @@ import { InvalidInputError, InvalidStateError, NotFoundError } from '../../src/c
 import { normalizeSpec } from '../../src/core/spec.js';
 import type { JobSpec } from '../../src/core/words.js';
 import type { ClaimRequest, StorageEngine } from '../../src/storage/engine.js';
+import { PostgresEngine } from '../../src/storage/postgres/engine.js';
 import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
+import { freshPgUrl, TEST_ENGINE, type TestEngine } from '../helpers/engines.js';
 
 interface EngineFixture {
   engine: StorageEngine;
   dispose(): Promise<void>;
 }
 
-const ENGINES: Record<string, () => Promise<EngineFixture>> = {
+const ENGINES: Record<TestEngine, () => Promise<EngineFixture>> = {
+  postgres: async () => {
+    const engine = await PostgresEngine.connect({ url: freshPgUrl(), poolSize: 4 });
+    await engine.migrate();
+    return {
+      engine,
+      dispose: async () => {
+        await engine.dropSchema();
+        await engine.close();
+      },
+    };
+  },
   sqlite: async () => {
     const dir = mkdtempSync(join(tmpdir(), 'docket-engine-'));
     const engine = new SqliteEngine({ path: join(dir, 'docket.db') });
@@ -32,7 +45,7 @@ const ENGINES: Record<string, () => Promise<EngineFixture>> = {
   },
 };
 
-for (const [engineName, makeEngine] of Object.entries(ENGINES)) {
+for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as const]) {
   describe(`storage behaviour: ${engineName}`, () => {
     let fixture: EngineFixture;
     let engine: StorageEngine;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { dropTestStore, TEST_ENGINE, testDb } from './engines.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'docket.js');
@@ -20,6 +21,8 @@ export interface CliResult {
 
 export interface TestHome {
   home: string;
+  /** The store of this test: a SQLite file in the home, or a PostgreSQL schema of its own. */
+  db: string;
   /** Runs `docket ARGS` with this home; resolves when it exits. */
   run(args: string[], options?: { env?: Record<string, string>; cwd?: string }): Promise<CliResult>;
   /** Runs `docket --json ARGS` and parses stdout. */
@@ -31,6 +34,7 @@ export interface TestHome {
 
 export function makeHome(env: Record<string, string> = {}): TestHome {
   const home = mkdtempSync(join(tmpdir(), 'docket-test-'));
+  const db = testDb(home);
   const baseEnv: Record<string, string> = {
     ...(process.env as Record<string, string>),
     DOCKET_HOME: home,
@@ -38,11 +42,14 @@ export function makeHome(env: Record<string, string> = {}): TestHome {
     DOCKET_GRACE: '2s',
     ...env,
   };
-  delete baseEnv.DOCKET_DB;
+  // SQLite tests use the default file, so the default path is what they test.
+  if (TEST_ENGINE === 'sqlite') delete baseEnv.DOCKET_DB;
+  else baseEnv.DOCKET_DB = db;
   const run = (args: string[], options: { env?: Record<string, string>; cwd?: string } = {}) =>
     runProcess(process.execPath, [BIN, ...args], { env: { ...baseEnv, ...options.env }, cwd: options.cwd ?? home });
   return {
     home,
+    db,
     run,
     async json(args, options) {
       const result = await run(['--json', ...args], options);
@@ -50,7 +57,8 @@ export function makeHome(env: Record<string, string> = {}): TestHome {
       return JSON.parse(result.stdout);
     },
     async cleanup() {
-      await killWorkers(home);
+      await killWorkers(db);
+      await dropTestStore(db);
       rmSync(home, { recursive: true, force: true });
     },
   };
@@ -124,23 +132,46 @@ export function isAlive(pid: number): boolean {
   return state !== null && state !== 'Z';
 }
 
-async function killWorkers(home: string): Promise<void> {
-  let pids: number[] = [];
+/** Pids to kill after a test: job process groups first (so no job outlives its test), then workers. */
+async function strayPids(store: string): Promise<number[]> {
+  if (store.startsWith('postgres')) {
+    const { PostgresEngine } = await import('../../src/storage/postgres/engine.js');
+    const engine = await PostgresEngine.connect({ url: store, poolSize: 1 });
+    try {
+      if ((await engine.schemaVersion()) === 0) return [];
+      const live = await engine.listLive('local');
+      const workers = await engine.listWorkers();
+      return [
+        ...live.filter((job) => job.pid !== null).map((job) => -(job.pid as number)),
+        ...workers.map((w) => w.pid),
+      ];
+    } finally {
+      await engine.close();
+    }
+  }
+  const db = new Database(store, { readonly: true, timeout: 10_000 });
   try {
-    const db = new Database(join(home, 'docket.db'), { readonly: true, timeout: 10_000 });
-    // Job process groups first (so no test job outlives its test), then the workers.
-    pids = [
+    return [
       ...(db
         .prepare("SELECT -pid FROM jobs WHERE pid IS NOT NULL AND status IN ('running', 'suspended')")
         .pluck()
         .all() as number[]),
       ...(db.prepare('SELECT pid FROM workers').pluck().all() as number[]),
     ];
+  } finally {
     db.close();
+  }
+}
+
+async function killWorkers(store: string): Promise<void> {
+  let pids: number[] = [];
+  try {
+    pids = await strayPids(store);
   } catch {
     return; // no database: nothing was started
   }
   for (const pid of pids) {
+    if (Math.abs(pid) === process.pid) continue; // an in-process worker of the test itself
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

@@ -1,5 +1,6 @@
 /**
- * The library API with TypeScript handlers, against a real SQLite file and an in-process worker:
+ * The library API with TypeScript handlers, against a real store (a SQLite file or a PostgreSQL
+ * schema, as the vitest project says) and an in-process worker:
  * params schemas, results and errors, retries with backoff, timeouts that stop work, cancel,
  * suspend with checkpoints, dependencies with parent results, keys, refresh and ignore, events.
  */
@@ -12,15 +13,18 @@ import { JobAbortedError } from '../../src/core/job-types.js';
 import { Docket, type JobEvent } from '../../src/docket.js';
 import type { Worker } from '../../src/worker/worker.js';
 import { waitFor } from '../helpers/cli.js';
+import { dropTestStore, testDb } from '../helpers/engines.js';
 
 let home: string;
+let db: string;
 let docket: Docket;
 let worker: Worker | undefined;
 let running: Promise<void> | undefined;
 
 beforeEach(async () => {
   home = mkdtempSync(join(tmpdir(), 'docket-handlers-'));
-  docket = await Docket.open({ home, manageWorkers: false });
+  db = testDb(home);
+  docket = await Docket.open({ home, db, manageWorkers: false });
 });
 
 afterEach(async () => {
@@ -29,6 +33,7 @@ afterEach(async () => {
   worker = undefined;
   running = undefined;
   await docket.close();
+  await dropTestStore(db);
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -327,7 +332,7 @@ describe('recurring jobs', () => {
   it('a cron type runs once per tick; ticks missed while no worker ran collapse into one run', async () => {
     docket.define({ name: 'tick', cron: '* * * * * *', handler: () => Date.now() });
     // A second docket on the same file with its own worker: two workers compete for every tick.
-    const other = await Docket.open({ home, manageWorkers: false });
+    const other = await Docket.open({ home, db, manageWorkers: false });
     other.define({ name: 'tick', cron: '* * * * * *', handler: () => Date.now() });
     const otherWorker = other.worker({ concurrency: 2, pollMs: 50 });
     const otherRunning = otherWorker.run();

@@ -66,7 +66,7 @@ afterEach(async () => {
 function startWorker(concurrency = 4): ChildProcess {
   const worker = spawn(process.execPath, [BIN, 'worker', '--concurrency', String(concurrency)], {
     cwd: project,
-    env: { ...process.env, DOCKET_HOME: t.home, DOCKET_ON_DEMAND: '0', DOCKET_GRACE: '1s' },
+    env: { ...process.env, DOCKET_HOME: t.home, DOCKET_DB: t.db, DOCKET_ON_DEMAND: '0', DOCKET_GRACE: '1s' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   worker.stderr?.on('data', () => {});
@@ -76,13 +76,11 @@ function startWorker(concurrency = 4): ChildProcess {
 
 async function waitForWorkers(count: number): Promise<void> {
   await waitFor(`${count} workers to register`, async () => {
-    const list = await t.run(['--json', 'progress']);
-    if (list.code !== 0) return false;
-    const { Database } = { Database: (await import('better-sqlite3')).default };
-    const db = new Database(join(t.home, 'docket.db'), { readonly: true });
-    const n = db.prepare('SELECT count(*) FROM workers WHERE concurrency > 0').pluck().get() as number;
-    db.close();
-    return n >= count;
+    const { Docket } = await import('../../src/docket.js');
+    const docket = await Docket.open({ home: t.home, db: t.db, manageWorkers: false });
+    const workers = await docket.engine.listWorkers();
+    await docket.close();
+    return workers.filter((worker) => worker.concurrency > 0).length >= count;
   });
 }
 
@@ -95,7 +93,7 @@ const records = (file: string) =>
 /** Submits from another program that has no handlers: it relies on the types the workers stored. */
 async function submitMany(type: string, count: number, params: Record<string, unknown>): Promise<number[]> {
   const { Docket } = await import('../../src/docket.js');
-  const docket = await Docket.open({ home: t.home, manageWorkers: false });
+  const docket = await Docket.open({ home: t.home, db: t.db, manageWorkers: false });
   const jobs = await docket.submitMany(Array.from({ length: count }, () => ({ type, params })));
   await docket.close();
   return jobs.map((job) => job.id);

@@ -31,16 +31,19 @@ import type {
   EngineCapabilities,
   FinishedAttempt,
   LostAttempt,
+  ObservedState,
   QueueInfo,
   QueueSettings,
   RefreshRequest,
   RefreshResult,
   StorageEngine,
   SubmitResult,
+  WriteOptions,
 } from '../engine.js';
 import { assertNotNewer, loadMigrations } from '../migrate.js';
 import { SqliteCatalog } from './catalog.js';
 import { attemptFromRow, type ExecutionRow, type JobRow, jobFromRow, type WorkerRow, workerFromRow } from './rows.js';
+import { ExternalJobs } from './external.js';
 import { claimFilter, INSERT_JOB, newJobRecord, whereClause } from './statements.js';
 
 /** Found from here: next to this file in src/ and dist/, under dist/storage/sqlite from the CLI bundle. */
@@ -61,13 +64,24 @@ export interface SqliteOptions {
 }
 
 export class SqliteEngine implements StorageEngine {
-  readonly capabilities: EngineCapabilities = { name: 'sqlite', singleHost: true, onDemandWorkers: true };
+  readonly capabilities: EngineCapabilities = {
+    name: 'sqlite',
+    singleHost: true,
+    onDemandWorkers: true,
+    pushesChanges: false,
+  };
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Statement>();
   private readonly immediate: (work: () => unknown) => unknown;
   private readonly catalog = new SqliteCatalog(
     (text) => this.sql(text),
     (work) => this.write(work),
+  );
+  private readonly external = new ExternalJobs(
+    (text) => this.sql(text),
+    (work) => this.write(work),
+    (jobId, attempt, outcome) => this.settle(jobId, attempt, outcome),
+    (rows) => this.attachDeps(rows),
   );
 
   constructor(options: SqliteOptions) {
@@ -125,7 +139,10 @@ export class SqliteEngine implements StorageEngine {
 
   // ── submit and read ──────────────────────────────────────────────────────────────────────────
 
-  async submit(jobs: NewJob[]): Promise<SubmitResult[]> {
+  async submit(jobs: NewJob[], options: WriteOptions = {}): Promise<SubmitResult[]> {
+    if (options.connection !== undefined) {
+      throw new InvalidInputError('connection', 'the SQLite engine has no outside transactions to join; leave it out');
+    }
     const now = Date.now();
     return this.write(() => jobs.map((job) => this.insertOne(job, now)));
   }
@@ -663,8 +680,10 @@ export class SqliteEngine implements StorageEngine {
       const current = this.mustGet(id);
       if (current.status !== 'suspended') throw refuse(id, current.status as JobStatus, 'resume');
       // A command's stopped process is still there to continue; anything else starts over.
-      const target: JobStatus =
-        current.pid != null && current.ended_at == null && current.run_no > 0 ? 'running' : 'pending';
+      // So does a job an external scheduler had started (SLURM resumes it in place); its worker id
+      // names that scheduler while the current submission has started.
+      const inPlace = current.pid != null || (current.scheduler_job_id != null && current.worker_id != null);
+      const target: JobStatus = inPlace && current.ended_at == null && current.run_no > 0 ? 'running' : 'pending';
       return this.setStatus(id, target);
     });
   }
@@ -684,7 +703,7 @@ export class SqliteEngine implements StorageEngine {
         `UPDATE jobs SET status = 'pending', attempts = 0, run_at = ?, blocked_by = ?, exit_code = NULL, signal = NULL,
            error = NULL, error_stack = NULL, result = NULL, progress = NULL, progress_message = NULL, pid = NULL,
            pid_start = NULL, worker_id = NULL, host = NULL, lease_expires_at = NULL, started_at = NULL,
-           ended_at = NULL, updated_at = ?
+           ended_at = NULL, scheduler_job_id = NULL, updated_at = ?
          WHERE id = ? RETURNING *`,
       ).get(now, blockedBy, now, id) as JobRow;
       return jobFromRow(row, parents);
@@ -833,5 +852,23 @@ export class SqliteEngine implements StorageEngine {
       this.sql('DELETE FROM workers WHERE id = ?').run(workerId);
       return true;
     });
+  }
+
+  // ── jobs of external schedulers ──────────────────────────────────────────────────────────────
+
+  async listTracked(scheduler: SchedulerName): Promise<Job[]> {
+    return this.external.listTracked(scheduler);
+  }
+
+  async recordSubmitted(jobId: number, schedulerJobId: string): Promise<Job | null> {
+    return this.external.recordSubmitted(jobId, schedulerJobId);
+  }
+
+  async applyObserved(observed: ObservedState[]): Promise<Job[]> {
+    return this.external.applyObserved(observed);
+  }
+
+  async discard(ids: number[]): Promise<void> {
+    this.external.discard(ids);
   }
 }

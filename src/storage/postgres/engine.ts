@@ -1,0 +1,1302 @@
+/**
+ * The PostgreSQL engine: one database shared by workers on many machines. Claims lock rows with
+ * `FOR UPDATE SKIP LOCKED`, so claimers never wait on each other; queues with a capacity are
+ * claimed under a per-queue advisory lock, so the capacity holds across every machine. Batches
+ * travel as arrays (one round trip each), and every change that a worker must act on sends a
+ * NOTIFY inside its own transaction, so it is seen exactly when it commits.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Client, Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
+import { retryDelaySeconds } from '../../core/backoff.js';
+import { nextTick } from '../../core/cron.js';
+import { InvalidInputError, NotFoundError, StorageError } from '../../core/errors.js';
+import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
+import type { NewJob } from '../../core/spec.js';
+import { refuse, transition } from '../../core/states.js';
+import {
+  emptyCounts,
+  FINAL_STATUSES,
+  type Job,
+  type JobFilter,
+  type JobStatus,
+  type JobWithAttempts,
+  type Outcome,
+  type SchedulerName,
+  type StatusCounts,
+  type WorkerInfo,
+} from '../../core/words.js';
+import type {
+  ClaimRequest,
+  ClearRequest,
+  EngineCapabilities,
+  FinishedAttempt,
+  LostAttempt,
+  ObservedState,
+  QueueInfo,
+  QueueSettings,
+  RefreshRequest,
+  RefreshResult,
+  StorageEngine,
+  StoreNotice,
+  SubmitResult,
+  WriteOptions,
+} from '../engine.js';
+import { assertNotNewer, loadMigrations } from '../migrate.js';
+import {
+  attemptFromRow,
+  type ExecutionRow,
+  type JobRow,
+  jobFromRow,
+  type WorkerRow,
+  workerFromRow,
+} from '../sqlite/rows.js';
+import { newJobRecord } from '../sqlite/statements.js';
+import { PostgresCatalog } from './catalog.js';
+import { channelOf, createPool, type PostgresTarget, parseTarget } from './connection.js';
+import {
+  CLAIM_SET,
+  claimFilter,
+  INSERT_EXECUTIONS,
+  INSERT_JOBS,
+  INSERT_ONE_JOB,
+  insertArrays,
+  Params,
+  prepared,
+  SETTLE_JOBS,
+  whereClause,
+} from './sql.js';
+
+const migrationsDir = () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return existsSync(join(here, 'migrations'))
+    ? join(here, 'migrations')
+    : join(here, 'storage', 'postgres', 'migrations');
+};
+
+/** Something that runs queries: the pool, a client of ours in a transaction, or the caller's client. */
+export interface Queryable {
+  query(config: QueryConfig | string, values?: unknown[]): Promise<QueryResult>;
+}
+
+export interface PostgresOptions {
+  /** `postgres://…`, optionally with `?schema=NAME` (default `docket`). */
+  url: string;
+  /** Overrides the URL's schema. */
+  schema?: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+}
+
+const LIVE = "('running', 'suspended')";
+const ENDED_BADLY: readonly JobStatus[] = ['failed', 'timeout', 'cancelled', 'skipped'];
+
+export class PostgresEngine implements StorageEngine {
+  readonly capabilities: EngineCapabilities = {
+    name: 'postgres',
+    singleHost: false,
+    onDemandWorkers: false,
+    pushesChanges: true,
+  };
+  readonly schema: string;
+  private readonly channel: string;
+  private readonly catalog: PostgresCatalog;
+  private readonly listeners = new Set<Client>();
+  private idSequence: string | null = null;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly target: PostgresTarget,
+  ) {
+    this.schema = target.schema;
+    this.channel = channelOf(target.schema);
+    this.catalog = new PostgresCatalog(pool, (work) => this.transaction(work), this.channel);
+  }
+
+  static async connect(options: PostgresOptions): Promise<PostgresEngine> {
+    const target = parseTarget(options.url, options.schema);
+    return new PostgresEngine(await createPool(target, options.poolSize ?? 10), target);
+  }
+
+  /** Runs `work` in a transaction on a client of the pool, or inside the caller's transaction. */
+  private async transaction<T>(work: (client: Queryable) => Promise<T>, outside?: unknown): Promise<T> {
+    if (outside !== undefined) return work(asQueryable(outside));
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async rows<T>(db: Queryable, text: string, values: unknown[] = []): Promise<T[]> {
+    return (await db.query(prepared(text, values))).rows as T[];
+  }
+
+  // ── schema ───────────────────────────────────────────────────────────────────────────────────
+
+  async migrate(): Promise<{ from: number; to: number }> {
+    const migrations = loadMigrations(migrationsDir());
+    const latest = migrations.length;
+    const client = await this.pool.connect();
+    try {
+      // A session lock: of many workers starting at once, one migrates and the others then see it done.
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`docket:migrate:${this.schema}`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.schema}.docket_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const from = await this.versionOn(client);
+      assertNotNewer(from, latest, `schema ${this.schema}`);
+      for (const migration of migrations.slice(from)) {
+        await client.query('BEGIN');
+        try {
+          await client.query(migration.sql);
+          await client.query('INSERT INTO docket_migrations (version, name) VALUES ($1, $2)', [
+            migration.version,
+            migration.name,
+          ]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw new StorageError(`migration ${migration.name} failed: ${(error as Error).message}`);
+        }
+      }
+      return { from, to: latest };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`docket:migrate:${this.schema}`]);
+      client.release();
+    }
+  }
+
+  private async versionOn(db: Queryable): Promise<number> {
+    const { rows } = await db.query('SELECT coalesce(max(version), 0) AS version FROM docket_migrations');
+    return Number(rows[0].version);
+  }
+
+  async schemaVersion(): Promise<number> {
+    try {
+      return await this.versionOn(this.pool);
+    } catch (error) {
+      if ((error as { code?: string }).code === '42P01') return 0; // no migrations table yet
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.listeners) await client.end().catch(() => {});
+    this.listeners.clear();
+    await this.pool.end();
+  }
+
+  async reset(): Promise<void> {
+    await this.pool.query('TRUNCATE executions, job_deps, jobs, workers RESTART IDENTITY');
+  }
+
+  /** Drops the whole schema (tests use one schema each). */
+  async dropSchema(): Promise<void> {
+    await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+  }
+
+  // ── submit and read ──────────────────────────────────────────────────────────────────────────
+
+  async submit(jobs: NewJob[], options: WriteOptions = {}): Promise<SubmitResult[]> {
+    if (jobs.length === 0) return [];
+    const now = Date.now();
+    const simple = jobs.length === 1 && (jobs[0] as NewJob).dependsOn.length === 0;
+    if (simple && options.connection === undefined) {
+      // The common case in one statement and one round trip, no explicit transaction.
+      const job = jobs[0] as NewJob;
+      const state = { status: 'pending' as JobStatus, blockedBy: 0, skipReason: null };
+      const { rows } = await this.pool.query(
+        prepared(INSERT_ONE_JOB, [...insertArrays(jobs, [state], now), now, this.channel]),
+      );
+      if (rows.length === 1) return [{ job: newJobRecord(rows[0].id, job, 'pending', 0, null, now), created: true }];
+      return [{ job: await this.existingByKey(this.pool, job), created: false }];
+    }
+    return this.transaction((db) => this.insertJobs(db, jobs, now), options.connection);
+  }
+
+  /** Inserts jobs inside a transaction: dependencies checked and locked, ids chosen, keys honoured. */
+  private async insertJobs(db: Queryable, jobs: NewJob[], now: number): Promise<SubmitResult[]> {
+    const parents = [...new Set(jobs.flatMap((job) => job.dependsOn))];
+    // FOR SHARE: a parent cannot end between this check and our commit, so no dependent is left
+    // waiting for an end it missed.
+    const parentStatus = new Map(
+      parents.length === 0
+        ? []
+        : (
+            await this.rows<{ id: number; status: JobStatus }>(
+              db,
+              'SELECT id, status FROM jobs WHERE id = ANY($1::int8[]) ORDER BY id FOR SHARE',
+              [parents],
+            )
+          ).map((row) => [row.id, row.status]),
+    );
+    const states = jobs.map((job) => dependencyState(job.dependsOn, parentStatus));
+    const ids = await this.nextIds(db, jobs.length);
+    const { rows } = await db.query(
+      prepared(INSERT_JOBS, [...insertArrays(jobs, states, now, ids), now, this.channel]),
+    );
+    const inserted = new Set(rows.map((row) => row.id as number));
+    const results: SubmitResult[] = [];
+    const edges: [number, number][] = [];
+    for (const [index, job] of jobs.entries()) {
+      const id = ids[index] as number;
+      const state = states[index] as ReturnType<typeof dependencyState>;
+      if (!inserted.has(id)) {
+        results.push({ job: await this.existingByKey(db, job), created: false });
+        continue;
+      }
+      for (const parent of job.dependsOn) edges.push([id, parent]);
+      results.push({
+        job: newJobRecord(id, job, state.status, state.blockedBy, state.skipReason, now),
+        created: true,
+      });
+    }
+    if (edges.length > 0) {
+      await db.query(
+        prepared('INSERT INTO job_deps (job_id, depends_on) SELECT * FROM unnest($1::int8[], $2::int8[])', [
+          edges.map((edge) => edge[0]),
+          edges.map((edge) => edge[1]),
+        ]),
+      );
+      await db.query(
+        prepared('UPDATE jobs SET has_dependents = 1 WHERE id = ANY($1::int8[]) AND has_dependents = 0', [
+          [...new Set(edges.map((edge) => edge[1]))],
+        ]),
+      );
+    }
+    return results;
+  }
+
+  private async nextIds(db: Queryable, count: number): Promise<number[]> {
+    this.idSequence ??= (
+      await this.rows<{ name: string }>(db, "SELECT pg_get_serial_sequence('jobs', 'id') AS name")
+    )[0]?.name as string;
+    const rows = await this.rows<{ id: number }>(db, 'SELECT nextval($1::regclass) AS id FROM generate_series(1, $2)', [
+      this.idSequence,
+      count,
+    ]);
+    return rows.map((row) => row.id);
+  }
+
+  private async existingByKey(db: Queryable, job: NewJob): Promise<Job> {
+    const [row] = await this.rows<JobRow>(db, 'SELECT * FROM jobs WHERE tenant = $1 AND type = $2 AND key = $3', [
+      job.tenant,
+      job.type,
+      job.key,
+    ]);
+    if (!row) throw new StorageError(`job with key ${job.key} vanished while it was being submitted; submit again`);
+    return (await this.attachDeps(db, [row]))[0] as Job;
+  }
+
+  async get(id: number): Promise<JobWithAttempts | null> {
+    const [row] = await this.rows<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1', [id]);
+    if (!row) return null;
+    const executions = (
+      await this.rows<ExecutionRow>(this.pool, 'SELECT * FROM executions WHERE job_id = $1 ORDER BY attempt', [id])
+    ).map(attemptFromRow);
+    const live = row.worker_id !== null && (row.status === 'running' || row.status === 'suspended');
+    if (live && !executions.some((execution) => execution.attempt === row.run_no)) {
+      executions.push({
+        attempt: row.run_no,
+        status: row.status as JobStatus,
+        startedAt: row.started_at ?? row.updated_at,
+        endedAt: null,
+        exitCode: null,
+        signal: null,
+        error: null,
+        host: row.host,
+        pid: row.pid,
+        workerId: row.worker_id,
+      });
+    }
+    const job = (await this.attachDeps(this.pool, [row]))[0] as JobWithAttempts;
+    job.executions = executions;
+    return job;
+  }
+
+  async list(filter: JobFilter): Promise<Job[]> {
+    const params = new Params();
+    const where = whereClause(
+      params,
+      [
+        ['queue', filter.queue],
+        ['scheduler', filter.scheduler],
+        ['tenant', filter.tenant],
+        ['type', filter.type],
+      ],
+      filter.statuses,
+    );
+    const order = filter.order === 'desc' ? 'DESC' : 'ASC';
+    const limit = filter.limit === undefined ? '' : `LIMIT ${params.add(filter.limit)}`;
+    const offset = `OFFSET ${params.add(filter.offset ?? 0)}`;
+    const rows = await this.rows<JobRow>(
+      this.pool,
+      `SELECT * FROM jobs ${where} ORDER BY id ${order} ${limit} ${offset}`,
+      params.values,
+    );
+    return this.attachDeps(this.pool, rows);
+  }
+
+  /** Adds dependencies to many jobs with one query. */
+  private async attachDeps(db: Queryable, rows: JobRow[]): Promise<Job[]> {
+    if (rows.length === 0) return [];
+    const deps = new Map<number, number[]>();
+    {
+      const edges = await this.rows<{ job_id: number; depends_on: number }>(
+        db,
+        'SELECT job_id, depends_on FROM job_deps WHERE job_id = ANY($1::int8[]) ORDER BY depends_on',
+        [rows.map((row) => row.id)],
+      );
+      for (const edge of edges) {
+        const list = deps.get(edge.job_id);
+        if (list) list.push(edge.depends_on);
+        else deps.set(edge.job_id, [edge.depends_on]);
+      }
+    }
+    return rows.map((row) => jobFromRow(row, deps.get(row.id)));
+  }
+
+  async counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'>): Promise<StatusCounts> {
+    const params = new Params();
+    const where = whereClause(params, [
+      ['queue', filter.queue],
+      ['tenant', filter.tenant],
+      ['type', filter.type],
+    ]);
+    const rows = await this.rows<{ status: JobStatus; n: number }>(
+      this.pool,
+      `SELECT status, count(*)::int AS n FROM jobs ${where} GROUP BY status`,
+      params.values,
+    );
+    const counts = emptyCounts();
+    for (const row of rows) {
+      counts[row.status] = row.n;
+      counts.total += row.n;
+    }
+    return counts;
+  }
+
+  async listLive(scheduler: SchedulerName): Promise<Job[]> {
+    const rows = await this.rows<JobRow>(
+      this.pool,
+      `SELECT * FROM jobs WHERE status IN ${LIVE} AND scheduler = $1 ORDER BY id`,
+      [scheduler],
+    );
+    return rows.map((row) => jobFromRow(row));
+  }
+
+  async pendingQueues(scheduler: SchedulerName): Promise<string[]> {
+    const rows = await this.rows<{ queue: string }>(
+      this.pool,
+      "SELECT DISTINCT queue FROM jobs WHERE status = 'pending' AND scheduler = $1",
+      [scheduler],
+    );
+    return rows.map((row) => row.queue);
+  }
+
+  async nextRunAt(
+    queues: readonly string[],
+    types: readonly string[],
+    scheduler: SchedulerName,
+  ): Promise<number | null> {
+    const params = new Params();
+    const schedulerParam = params.add(scheduler);
+    const filter = claimFilter(params, { queues, types }, []);
+    const [row] = await this.rows<{ next: number | null }>(
+      this.pool,
+      `SELECT min(run_at) AS next FROM jobs
+       WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${schedulerParam} ${filter}`,
+      params.values,
+    );
+    return row?.next ?? null;
+  }
+
+  // ── the worker's hot path ────────────────────────────────────────────────────────────────────
+
+  async claim(request: ClaimRequest): Promise<Job[]> {
+    const limits = await this.queueLimits(this.pool, request);
+    if (limits.limited.size === 0) return this.claimUnlimited(this.pool, request, limits.closed);
+    return this.transaction((db) => this.claimLimited(db, request, limits));
+  }
+
+  /** Paused queues (closed) and the queues this claim could take from that have a capacity (limited). */
+  private async queueLimits(
+    db: Queryable,
+    request: ClaimRequest,
+  ): Promise<{ closed: Set<string>; limited: Map<string, number> }> {
+    const rows = await this.rows<{ name: string; capacity: number | null; paused: number }>(
+      db,
+      'SELECT name, capacity, paused FROM queues WHERE capacity IS NOT NULL OR paused = 1',
+    );
+    const closed = new Set<string>();
+    const limited = new Map<string, number>();
+    const serves = (queue: string) => request.queues.includes('*') || request.queues.includes(queue);
+    for (const row of rows) {
+      if (row.paused) closed.add(row.name);
+      else if (row.capacity !== null && serves(row.name)) limited.set(row.name, row.capacity);
+    }
+    return { closed, limited };
+  }
+
+  /** One statement: pick, lock and move to running, skipping rows other claimers hold. */
+  private async claimUnlimited(db: Queryable, request: ClaimRequest, closed: Set<string>): Promise<Job[]> {
+    const now = request.now ?? Date.now();
+    const params = new Params();
+    const scheduler = params.add(request.scheduler);
+    const at = params.add(now);
+    const filter = claimFilter(params, request, closed);
+    const limit = params.add(request.limit);
+    const set = CLAIM_SET.replace('$W', params.add(request.workerId))
+      .replace('$H', params.add(request.host))
+      .replace('$L', params.add(now + request.leaseMs))
+      .replaceAll('$N', at);
+    const rows = await this.rows<JobRow>(
+      db,
+      `WITH picked AS (
+         SELECT id FROM jobs
+         WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${scheduler} AND run_at <= ${at} ${filter}
+         ORDER BY priority DESC, id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+       UPDATE jobs AS j SET ${set} FROM picked WHERE j.id = picked.id RETURNING j.*`,
+      params.values,
+    );
+    rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
+    return this.attachDeps(db, rows);
+  }
+
+  /**
+   * Claims when some queues have a capacity: their advisory locks serialize the claimers of those
+   * queues (on every machine), the running count is read under the lock, and candidates beyond a
+   * queue's room are left for later rounds or other queues.
+   */
+  private async claimLimited(
+    db: Queryable,
+    request: ClaimRequest,
+    limits: { closed: Set<string>; limited: Map<string, number> },
+  ): Promise<Job[]> {
+    const names = [...limits.limited.keys()].sort(); // one lock order everywhere: no deadlocks
+    await db.query(
+      prepared('SELECT pg_advisory_xact_lock(hashtextextended($1 || q, 0)) FROM unnest($2::text[]) AS q', [
+        `docket:queue:${this.schema}:`,
+        names,
+      ]),
+    );
+    const running = await this.rows<{ queue: string; n: number }>(
+      db,
+      "SELECT queue, count(*)::int AS n FROM jobs WHERE status = 'running' AND queue = ANY($1::text[]) GROUP BY queue",
+      [names],
+    );
+    const room = new Map(names.map((name) => [name, limits.limited.get(name) as number]));
+    for (const row of running) room.set(row.queue, (room.get(row.queue) ?? 0) - row.n);
+    const closed = new Set(limits.closed);
+    for (const [name, left] of room) if (left <= 0) closed.add(name);
+    const now = request.now ?? Date.now();
+    const picked: number[] = [];
+    for (let round = 0; round < 4 && picked.length < request.limit; round++) {
+      const params = new Params();
+      const scheduler = params.add(request.scheduler);
+      const at = params.add(now);
+      const filter = claimFilter(params, { ...request, onlyIds: request.onlyIds }, closed);
+      const exclude = picked.length > 0 ? `AND NOT (id = ANY(${params.add(picked)}::int8[]))` : '';
+      const limit = params.add(request.limit - picked.length);
+      const candidates = await this.rows<{ id: number; queue: string }>(
+        db,
+        `SELECT id, queue FROM jobs
+         WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${scheduler} AND run_at <= ${at} ${filter} ${exclude}
+         ORDER BY priority DESC, id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+        params.values,
+      );
+      let filled = false;
+      for (const candidate of candidates) {
+        if (closed.has(candidate.queue)) continue;
+        const left = room.get(candidate.queue);
+        if (left !== undefined) {
+          if (left <= 0) {
+            closed.add(candidate.queue);
+            filled = true;
+            continue;
+          }
+          room.set(candidate.queue, left - 1);
+        }
+        picked.push(candidate.id);
+        if (picked.length === request.limit) break;
+      }
+      if (!filled || candidates.length === 0) break;
+    }
+    if (picked.length === 0) return [];
+    const params = new Params();
+    const ids = params.add(picked);
+    const at = params.add(now);
+    const set = CLAIM_SET.replace('$W', params.add(request.workerId))
+      .replace('$H', params.add(request.host))
+      .replace('$L', params.add(now + request.leaseMs))
+      .replaceAll('$N', at);
+    const rows = await this.rows<JobRow>(
+      db,
+      `UPDATE jobs AS j SET ${set} WHERE j.id = ANY(${ids}::int8[]) RETURNING j.*`,
+      params.values,
+    );
+    const order = new Map(picked.map((id, index) => [id, index]));
+    rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+    return this.attachDeps(db, rows);
+  }
+
+  async recordProcess(jobId: number, attempt: number, pid: number, pidStart: number | null): Promise<void> {
+    await this.pool.query(
+      prepared(
+        `UPDATE jobs SET pid = $1, pid_start = $2, updated_at = $3 WHERE id = $4 AND run_no = $5 AND status IN ${LIVE}`,
+        [pid, pidStart, Date.now(), jobId, attempt],
+      ),
+    );
+  }
+
+  async setProgress(jobId: number, attempt: number, progress: number | null, message: string | null): Promise<void> {
+    await this.pool.query(
+      prepared(
+        `UPDATE jobs SET progress = $1, progress_message = $2, updated_at = $3
+         WHERE id = $4 AND run_no = $5 AND status IN ${LIVE}`,
+        [progress, message, Date.now(), jobId, attempt],
+      ),
+    );
+  }
+
+  async heartbeat(workerId: string, leaseMs: number): Promise<void> {
+    const now = Date.now();
+    await this.pool.query(
+      prepared(
+        `WITH leases AS (UPDATE jobs SET lease_expires_at = $1 WHERE worker_id = $2 AND status IN ${LIVE})
+         UPDATE workers SET heartbeat_at = $3 WHERE id = $2`,
+        [now + leaseMs, workerId, now],
+      ),
+    );
+  }
+
+  async finish(jobId: number, attempt: number, outcome: Outcome): Promise<Job | null> {
+    const [recorded] = await this.transaction((db) => this.settleMany(db, [{ jobId, attempt, outcome }]));
+    return recorded ?? null;
+  }
+
+  async finishMany(
+    finished: FinishedAttempt[],
+    next?: ClaimRequest,
+  ): Promise<{ recorded: (Job | null)[]; claimed: Job[] }> {
+    return this.transaction(async (db) => {
+      const recorded = finished.length > 0 ? await this.settleMany(db, finished) : [];
+      let claimed: Job[] = [];
+      if (next && next.limit > 0) {
+        const limits = await this.queueLimits(db, next);
+        claimed =
+          limits.limited.size === 0
+            ? await this.claimUnlimited(db, next, limits.closed)
+            : await this.claimLimited(db, next, limits);
+      }
+      return { recorded, claimed };
+    });
+  }
+
+  /**
+   * Records a batch of outcomes inside a transaction: the rows are locked and read once, the new
+   * states decided here (retry policy, state machine), then written with one statement per table.
+   */
+  private async settleMany(db: Queryable, items: FinishedAttempt[]): Promise<(Job | null)[]> {
+    const now = Date.now();
+    const ids = [...new Set(items.map((item) => item.jobId))].sort((a, b) => a - b);
+    const current = new Map(
+      (await this.rows<JobRow>(db, 'SELECT * FROM jobs WHERE id = ANY($1::int8[]) ORDER BY id FOR UPDATE', [ids])).map(
+        (row) => [row.id, row],
+      ),
+    );
+    const updates: JobRow[] = [];
+    const executions: ExecutionValues[] = [];
+    const recorded: (Job | null)[] = [];
+    for (const { jobId, attempt, outcome } of items) {
+      const row = current.get(jobId);
+      if (!row || row.run_no !== attempt || (row.status !== 'running' && row.status !== 'suspended')) {
+        // Someone else ended the attempt (cancel, reclaim): keep their outcome, add how the work exited.
+        await db.query(
+          prepared(
+            `UPDATE executions SET exit_code = coalesce(exit_code, $1), signal = coalesce(signal, $2)
+             WHERE job_id = $3 AND attempt = $4`,
+            [outcome.exitCode ?? null, outcome.signal ?? null, jobId, attempt],
+          ),
+        );
+        recorded.push(null);
+        continue;
+      }
+      executions.push(executionValues(row, outcome.status, outcome.error ?? null, outcome, now));
+      const retry = (outcome.status === 'failed' || outcome.status === 'timeout') && row.attempts < row.max_attempts;
+      const status = transition(jobId, row.status as JobStatus, retry ? 'pending' : outcome.status);
+      row.status = status;
+      row.exit_code = outcome.exitCode ?? null;
+      row.signal = outcome.signal ?? null;
+      row.error = outcome.error ?? null;
+      row.error_stack = outcome.errorStack ?? null;
+      row.result = outcome.result === undefined ? null : JSON.stringify(outcome.result);
+      row.ended_at = retry ? null : now;
+      if (retry) row.run_at = now + retryDelaySeconds(jobFromRow(row).retry, row.attempts) * 1000;
+      row.lease_expires_at = null;
+      row.updated_at = now;
+      if (status === 'completed') row.progress = 1;
+      updates.push(row);
+      recorded.push(jobFromRow(row));
+    }
+    if (updates.length > 0) {
+      await db.query(
+        prepared(SETTLE_JOBS, [
+          updates.map((row) => row.id),
+          updates.map((row) => row.status),
+          updates.map((row) => row.exit_code),
+          updates.map((row) => row.signal),
+          updates.map((row) => row.error),
+          updates.map((row) => row.error_stack),
+          updates.map((row) => row.result),
+          updates.map((row) => row.ended_at),
+          updates.map((row) => row.run_at),
+          updates.map((row) => row.progress),
+          now,
+        ]),
+      );
+      await this.insertExecutions(db, executions);
+    }
+    const retried = updates.filter((row) => row.status === 'pending').map((row) => row.queue);
+    if (retried.length > 0) await this.notifyWork(db, retried);
+    for (const row of updates) {
+      if (row.has_dependents === 1 && row.status === 'completed') await this.unblockDependents(db, row.id);
+      else if (row.has_dependents === 1 && row.status !== 'pending')
+        await this.skipDependents(db, row.id, row.status as JobStatus);
+      if (row.cron !== null && row.status !== 'pending') await this.scheduleNextOccurrence(db, row, now);
+    }
+    return recorded;
+  }
+
+  private async insertExecutions(db: Queryable, executions: ExecutionValues[]): Promise<void> {
+    if (executions.length === 0) return;
+    const column = <K extends keyof ExecutionValues>(key: K) => executions.map((execution) => execution[key]);
+    await db.query(
+      prepared(INSERT_EXECUTIONS, [
+        column('jobId'),
+        column('attempt'),
+        column('status'),
+        column('startedAt'),
+        column('endedAt'),
+        column('exitCode'),
+        column('signal'),
+        column('error'),
+        column('host'),
+        column('pid'),
+        column('workerId'),
+      ]),
+    );
+  }
+
+  /** Tells listening workers that these queues have runnable jobs (delivered at commit). */
+  private async notifyWork(db: Queryable, queues: Iterable<string>): Promise<void> {
+    const distinct = [...new Set(queues)];
+    if (distinct.length === 0) return;
+    await db.query(prepared("SELECT pg_notify($1, 'w:' || q) FROM unnest($2::text[]) AS q", [this.channel, distinct]));
+  }
+
+  /** Tells the worker running a job that its record changed (cancel, suspend, resume). */
+  private async notifyControl(db: Queryable, workerId: string | null): Promise<void> {
+    if (workerId === null) return;
+    await db.query(prepared("SELECT pg_notify($1, 'c:' || $2)", [this.channel, workerId]));
+  }
+
+  /** A recurring job that ended makes its next occurrence (see the SQLite engine); the key makes it one. */
+  private async scheduleNextOccurrence(db: Queryable, row: JobRow, now: number): Promise<void> {
+    const tick = nextTick(row.cron as string, Math.max(now, row.run_at));
+    if (tick === null) return;
+    const series = row.key?.split('@')[0] ?? `cron:${row.id}`;
+    const key = `${series}@${new Date(tick).toISOString()}`;
+    await db.query(
+      prepared(
+        `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env, resources,
+           time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, run_at,
+           blocked_by, key, tenant, user_name, params, job_group, cron, created_at, updated_at)
+         SELECT name, type, 'pending', scheduler, queue, priority, command, argv, cwd, env, resources,
+           time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, $1,
+           0, $2, tenant, user_name, params, job_group, cron, $3, $3
+         FROM jobs WHERE id = $4 ON CONFLICT DO NOTHING`,
+        [tick, key, now, row.id],
+      ),
+    );
+  }
+
+  private async unblockDependents(db: Queryable, jobId: number): Promise<void> {
+    const rows = await this.rows<{ queue: string; blocked_by: number }>(
+      db,
+      `UPDATE jobs SET blocked_by = blocked_by - 1
+       WHERE id IN (SELECT job_id FROM job_deps WHERE depends_on = $1) AND blocked_by > 0
+         AND status IN ('pending', 'suspended')
+       RETURNING queue, blocked_by`,
+      [jobId],
+    );
+    await this.notifyWork(
+      db,
+      rows.filter((row) => row.blocked_by === 0).map((row) => row.queue),
+    );
+  }
+
+  /** A dependency ended without completing: its waiting dependents, and theirs, become skipped. */
+  private async skipDependents(db: Queryable, jobId: number, status: JobStatus): Promise<void> {
+    const now = Date.now();
+    let frontier: { id: number; reason: string }[] = [{ id: jobId, reason: `dependency ${jobId} ended ${status}` }];
+    while (frontier.length > 0) {
+      const next: { id: number; reason: string }[] = [];
+      for (const parent of frontier) {
+        const skipped = await this.rows<{ id: number }>(
+          db,
+          `UPDATE jobs SET status = 'skipped', error = $1, ended_at = $2, updated_at = $2
+           WHERE id IN (SELECT job_id FROM job_deps WHERE depends_on = $3) AND status IN ('pending', 'suspended')
+           RETURNING id`,
+          [parent.reason, now, parent.id],
+        );
+        for (const { id } of skipped) next.push({ id, reason: `dependency ${id} was skipped (${parent.reason})` });
+      }
+      frontier = next;
+    }
+  }
+
+  async saveCheckpoint(jobId: number, attempt: number, checkpoint: unknown): Promise<void> {
+    await this.pool.query(
+      prepared('UPDATE jobs SET checkpoint = $1, updated_at = $2 WHERE id = $3 AND run_no = $4', [
+        JSON.stringify(checkpoint ?? null),
+        Date.now(),
+        jobId,
+        attempt,
+      ]),
+    );
+  }
+
+  async park(jobId: number, attempt: number): Promise<Job | null> {
+    return this.transaction(async (db) => {
+      const now = Date.now();
+      const current = await this.lockRow(db, jobId);
+      if (current && current.run_no === attempt) {
+        await this.insertExecutions(db, [executionValues(current, 'suspended', 'suspended', {}, now)]);
+      }
+      const [row] = await this.rows<JobRow>(
+        db,
+        `UPDATE jobs SET attempts = greatest(attempts - 1, 0), worker_id = NULL, lease_expires_at = NULL, updated_at = $1
+         WHERE id = $2 AND run_no = $3 AND status = 'suspended' RETURNING *`,
+        [now, jobId, attempt],
+      );
+      return row ? jobFromRow(row) : null;
+    });
+  }
+
+  async settleLost(lost: LostAttempt[]): Promise<void> {
+    if (lost.length === 0) return;
+    await this.transaction((db) =>
+      this.settleMany(
+        db,
+        lost.map((item) => ({
+          jobId: item.jobId,
+          attempt: item.attempt,
+          outcome: { status: 'failed', error: item.reason },
+        })),
+      ),
+    );
+  }
+
+  async release(jobId: number, attempt: number, reason: string): Promise<Job | null> {
+    return this.transaction(async (db) => {
+      const now = Date.now();
+      const current = await this.lockRow(db, jobId);
+      const owned = current && current.run_no === attempt && ['running', 'suspended'].includes(current.status);
+      if (owned) await this.insertExecutions(db, [executionValues(current, 'cancelled', reason, {}, now)]);
+      const [row] = await this.rows<JobRow>(
+        db,
+        `UPDATE jobs SET status = 'pending', attempts = greatest(attempts - 1, 0), worker_id = NULL, pid = NULL,
+           pid_start = NULL, lease_expires_at = NULL, run_at = $1, updated_at = $1
+         WHERE id = $2 AND run_no = $3 AND status IN ${LIVE} RETURNING *`,
+        [now, jobId, attempt],
+      );
+      if (row) await this.notifyWork(db, [row.queue]);
+      return row ? jobFromRow(row) : null;
+    });
+  }
+
+  // ── commands on one job ──────────────────────────────────────────────────────────────────────
+
+  private async lockRow(db: Queryable, id: number): Promise<JobRow | undefined> {
+    return (await this.rows<JobRow>(db, 'SELECT * FROM jobs WHERE id = $1 FOR UPDATE', [id]))[0];
+  }
+
+  private async mustLock(db: Queryable, id: number): Promise<JobRow> {
+    const row = await this.lockRow(db, id);
+    if (!row) throw new NotFoundError(`job ${id} does not exist; see docket list --all`);
+    return row;
+  }
+
+  async cancel(id: number, reason: string): Promise<Job> {
+    return this.transaction(async (db) => {
+      const current = await this.mustLock(db, id);
+      transition(id, current.status as JobStatus, 'cancelled', 'cancel');
+      const now = Date.now();
+      if (current.worker_id !== null && ['running', 'suspended'].includes(current.status)) {
+        await this.insertExecutions(db, [executionValues(current, 'cancelled', reason, {}, now)]);
+        await this.notifyControl(db, current.worker_id);
+      }
+      const [row] = await this.rows<JobRow>(
+        db,
+        `UPDATE jobs SET status = 'cancelled', error = $1, ended_at = $2, lease_expires_at = NULL, updated_at = $2
+         WHERE id = $3 RETURNING *`,
+        [reason, now, id],
+      );
+      await this.skipDependents(db, id, 'cancelled');
+      return jobFromRow(row as JobRow);
+    });
+  }
+
+  async suspend(id: number): Promise<Job> {
+    return this.transaction(async (db) => {
+      const current = await this.mustLock(db, id);
+      transition(id, current.status as JobStatus, 'suspended', 'suspend');
+      if (current.status === 'running') await this.notifyControl(db, current.worker_id);
+      return this.setStatus(db, id, 'suspended');
+    });
+  }
+
+  async resume(id: number): Promise<Job> {
+    return this.transaction(async (db) => {
+      const current = await this.mustLock(db, id);
+      if (current.status !== 'suspended') throw refuse(id, current.status as JobStatus, 'resume');
+      // A command's stopped process is still there to continue, and SLURM resumes its job in
+      // place; anything else starts over.
+      const inPlace = current.pid != null || current.scheduler_job_id != null;
+      const target: JobStatus = inPlace && current.ended_at == null && current.run_no > 0 ? 'running' : 'pending';
+      if (target === 'running') await this.notifyControl(db, current.worker_id);
+      else await this.notifyWork(db, [current.queue]);
+      return this.setStatus(db, id, target);
+    });
+  }
+
+  async requeue(id: number): Promise<Job> {
+    return this.transaction(async (db) => {
+      const current = await this.mustLock(db, id);
+      transition(id, current.status as JobStatus, 'pending', 'requeue');
+      const parents = (
+        await this.rows<{ depends_on: number }>(
+          db,
+          'SELECT depends_on FROM job_deps WHERE job_id = $1 ORDER BY depends_on',
+          [id],
+        )
+      ).map((row) => row.depends_on);
+      const [{ n: blockedBy }] = (await this.rows<{ n: number }>(
+        db,
+        "SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::int8[]) AND status != 'completed'",
+        [parents],
+      )) as [{ n: number }];
+      const now = Date.now();
+      const [row] = await this.rows<JobRow>(
+        db,
+        `UPDATE jobs SET status = 'pending', attempts = 0, run_at = $1, blocked_by = $2, exit_code = NULL, signal = NULL,
+           error = NULL, error_stack = NULL, result = NULL, progress = NULL, progress_message = NULL, pid = NULL,
+           pid_start = NULL, worker_id = NULL, host = NULL, lease_expires_at = NULL, started_at = NULL,
+           ended_at = NULL, scheduler_job_id = NULL, updated_at = $1
+         WHERE id = $3 RETURNING *`,
+        [now, blockedBy, id],
+      );
+      if (blockedBy === 0) await this.notifyWork(db, [current.queue]);
+      return jobFromRow(row as JobRow, parents);
+    });
+  }
+
+  private async setStatus(db: Queryable, id: number, status: JobStatus): Promise<Job> {
+    const [row] = await this.rows<JobRow>(
+      db,
+      'UPDATE jobs SET status = $1, updated_at = $2 WHERE id = $3 RETURNING *',
+      [status, Date.now(), id],
+    );
+    return jobFromRow(row as JobRow);
+  }
+
+  async clear(request: ClearRequest): Promise<number[]> {
+    const params = new Params();
+    const where = [`status = ANY(${params.add(request.statuses)}::text[])`];
+    if (request.endedBefore !== undefined)
+      where.push(`coalesce(ended_at, updated_at) < ${params.add(request.endedBefore)}`);
+    if (request.queue !== undefined) where.push(`queue = ${params.add(request.queue)}`);
+    const rows = await this.rows<{ id: number }>(
+      this.pool,
+      `DELETE FROM jobs WHERE ${where.join(' AND ')} RETURNING id`,
+      params.values,
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async refresh(request: RefreshRequest): Promise<RefreshResult> {
+    return this.transaction(async (db) => {
+      const results = request.jobs.length > 0 ? await this.insertJobs(db, request.jobs, Date.now()) : [];
+      const added = results.filter((result) => result.created).length;
+      let removed = 0;
+      if (request.removeMissing) {
+        const result = await db.query(
+          prepared(
+            `DELETE FROM jobs WHERE type = $1 AND tenant = $2 AND status = 'pending'
+             AND (key IS NULL OR NOT (key = ANY($3::text[])))`,
+            [request.type, request.tenant, request.jobs.map((job) => job.key)],
+          ),
+        );
+        removed = result.rowCount ?? 0;
+      }
+      return { added, existing: request.jobs.length - added, removed };
+    });
+  }
+
+  async ignore(job: NewJob): Promise<Job> {
+    return this.transaction(async (db) => {
+      const [{ job: current, created }] = (await this.insertJobs(db, [job], Date.now())) as [SubmitResult];
+      if (current.status === 'skipped' && current.error === 'ignored') return current;
+      const locked = (await this.lockRow(db, current.id)) as JobRow;
+      if (!created && !['pending', 'failed', 'timeout', 'cancelled', 'skipped'].includes(locked.status)) {
+        throw refuse(current.id, locked.status as JobStatus, 'skip');
+      }
+      const now = Date.now();
+      const [row] = await this.rows<JobRow>(
+        db,
+        `UPDATE jobs SET status = 'skipped', error = 'ignored', ended_at = $1, updated_at = $1 WHERE id = $2 RETURNING *`,
+        [now, current.id],
+      );
+      await this.skipDependents(db, current.id, 'skipped');
+      return jobFromRow(row as JobRow, current.dependsOn);
+    });
+  }
+
+  // ── jobs of external schedulers (SLURM) ──────────────────────────────────────────────────────
+
+  async listTracked(scheduler: SchedulerName): Promise<Job[]> {
+    const rows = await this.rows<JobRow>(
+      this.pool,
+      `SELECT * FROM jobs WHERE scheduler <> 'local' AND scheduler = $1 AND status IN ('pending', 'running', 'suspended')
+       ORDER BY id`,
+      [scheduler],
+    );
+    return this.attachDeps(this.pool, rows);
+  }
+
+  async recordSubmitted(jobId: number, schedulerJobId: string): Promise<Job | null> {
+    const [row] = await this.rows<JobRow>(
+      this.pool,
+      `UPDATE jobs SET scheduler_job_id = $1, updated_at = $2
+       WHERE id = $3 AND status = 'pending' AND scheduler_job_id IS NULL RETURNING *`,
+      [schedulerJobId, Date.now(), jobId],
+    );
+    return row ? jobFromRow(row) : null;
+  }
+
+  async discard(ids: number[]): Promise<void> {
+    await this.pool.query(
+      prepared(
+        `DELETE FROM jobs WHERE id = ANY($1::int8[]) AND status = 'pending' AND scheduler_job_id IS NULL
+         AND has_dependents = 0`,
+        [ids],
+      ),
+    );
+  }
+
+  async applyObserved(observed: ObservedState[]): Promise<Job[]> {
+    if (observed.length === 0) return [];
+    return this.transaction(async (db) => {
+      const changed: Job[] = [];
+      for (const report of observed) {
+        const job = await this.applyOne(db, report, Date.now());
+        if (job) changed.push(job);
+      }
+      return changed;
+    });
+  }
+
+  /** Applies one report of the scheduler (the same rules as the embedded engine's). */
+  private async applyOne(db: Queryable, report: ObservedState, now: number): Promise<Job | null> {
+    let row = await this.lockRow(db, report.jobId);
+    if (!row || row.scheduler_job_id !== report.schedulerJobId) return null;
+    const from = row.status as JobStatus;
+    if (FINAL_STATUSES.includes(from) || report.status === from || report.status === 'pending') return null;
+    if (from === 'pending') {
+      transition(row.id, from, 'running', 'claim');
+      [row] = (await this.rows<JobRow>(
+        db,
+        `UPDATE jobs SET status = 'running', attempts = attempts + 1, run_no = run_no + 1, worker_id = $1, host = $2,
+           started_at = $3, ended_at = NULL, exit_code = NULL, signal = NULL, error = NULL, error_stack = NULL,
+           updated_at = $4
+         WHERE id = $5 RETURNING *`,
+        [
+          `${row.scheduler}:${report.schedulerJobId}`,
+          report.host ?? null,
+          report.startedAt ?? report.endedAt ?? now,
+          now,
+          row.id,
+        ],
+      )) as [JobRow];
+      if (report.status === 'running') return jobFromRow(row);
+    }
+    if (report.status === 'running' || report.status === 'suspended') {
+      const to = transition(row.id, row.status as JobStatus, report.status);
+      const [updated] = await this.rows<JobRow>(
+        db,
+        'UPDATE jobs SET status = $1, host = coalesce(host, $2), updated_at = $3 WHERE id = $4 RETURNING *',
+        [to, report.host ?? null, now, row.id],
+      );
+      return jobFromRow(updated as JobRow);
+    }
+    const [job] = await this.settleMany(db, [
+      {
+        jobId: row.id,
+        attempt: row.run_no,
+        outcome: {
+          status: report.status as Outcome['status'],
+          exitCode: report.exitCode ?? null,
+          signal: report.signal ?? null,
+          error: report.error ?? null,
+        },
+      },
+    ]);
+    if (!job) return null;
+    if (job.status === 'pending') {
+      // A retry: docket holds the job until its run-at time, then hands it to the scheduler anew.
+      await db.query(prepared('UPDATE jobs SET scheduler_job_id = NULL, worker_id = NULL WHERE id = $1', [row.id]));
+      job.schedulerJobId = null;
+      job.workerId = null;
+    }
+    if (report.endedAt != null) {
+      await db.query(
+        prepared('UPDATE executions SET ended_at = $1 WHERE job_id = $2 AND attempt = $3', [
+          report.endedAt,
+          row.id,
+          row.run_no,
+        ]),
+      );
+      if (job.status !== 'pending') {
+        await db.query(prepared('UPDATE jobs SET ended_at = $1 WHERE id = $2', [report.endedAt, row.id]));
+        job.endedAt = report.endedAt;
+      }
+    }
+    return job;
+  }
+
+  // ── catalog ──────────────────────────────────────────────────────────────────────────────────
+
+  setQueue(name: string, settings: QueueSettings): Promise<QueueInfo> {
+    return this.catalog.setQueue(name, settings);
+  }
+
+  listQueues(): Promise<QueueInfo[]> {
+    return this.catalog.listQueues();
+  }
+
+  saveJobTypes(types: StoredJobType[]): Promise<void> {
+    return this.catalog.saveJobTypes(types);
+  }
+
+  listJobTypes(): Promise<StoredJobType[]> {
+    return this.catalog.listJobTypes();
+  }
+
+  saveJobGroups(groups: JobGroupDefinition[]): Promise<void> {
+    return this.catalog.saveJobGroups(groups);
+  }
+
+  listJobGroups(): Promise<JobGroupDefinition[]> {
+    return this.catalog.listJobGroups();
+  }
+
+  // ── workers ──────────────────────────────────────────────────────────────────────────────────
+
+  async registerWorker(worker: WorkerInfo): Promise<void> {
+    await this.insertWorker(this.pool, worker);
+  }
+
+  private async insertWorker(db: Queryable, worker: WorkerInfo): Promise<void> {
+    await db.query(
+      prepared(
+        `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, pid_start = excluded.pid_start, queues = excluded.queues,
+           concurrency = greatest(excluded.concurrency, workers.concurrency),
+           wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at`,
+        [
+          worker.id,
+          worker.host,
+          worker.pid,
+          worker.pidStart,
+          JSON.stringify(worker.queues),
+          worker.concurrency,
+          worker.wakeAddress,
+          worker.startedAt,
+          worker.heartbeatAt,
+        ],
+      ),
+    );
+  }
+
+  async registerWorkerIfNone(
+    candidate: WorkerInfo,
+    queue: string,
+    isAlive: (worker: WorkerInfo) => boolean,
+  ): Promise<boolean> {
+    return this.transaction(async (db) => {
+      await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`docket:workers:${this.schema}`]);
+      const workers = (await this.rows<WorkerRow>(db, 'SELECT * FROM workers')).map(workerFromRow);
+      const serving = workers.some(
+        (worker) => (worker.queues.includes('*') || worker.queues.includes(queue)) && isAlive(worker),
+      );
+      if (serving) return false;
+      await this.insertWorker(db, candidate);
+      return true;
+    });
+  }
+
+  async removeWorker(id: string): Promise<void> {
+    await this.pool.query(prepared('DELETE FROM workers WHERE id = $1', [id]));
+  }
+
+  async listWorkers(): Promise<WorkerInfo[]> {
+    return (await this.rows<WorkerRow>(this.pool, 'SELECT * FROM workers ORDER BY started_at')).map(workerFromRow);
+  }
+
+  async retireIfIdle(workerId: string, queues: readonly string[], types: readonly string[]): Promise<boolean> {
+    return this.transaction(async (db) => {
+      // Waits for submits in flight and holds new ones until this commits: a submit either
+      // committed before the count (and keeps the worker) or sees the worker gone afterwards.
+      await db.query('LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE');
+      const params = new Params();
+      const filter = claimFilter(params, { queues, types }, []);
+      const [row] = await this.rows<{ n: number }>(
+        db,
+        `SELECT count(*)::int AS n FROM jobs WHERE status IN ('pending', 'running', 'suspended') AND scheduler = 'local' ${filter}`,
+        params.values,
+      );
+      if ((row?.n ?? 0) > 0) return false;
+      await db.query(prepared('DELETE FROM workers WHERE id = $1', [workerId]));
+      return true;
+    });
+  }
+
+  // ── notices ──────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * LISTENs on a connection of its own, outside the pool. If that connection drops, it reconnects
+   * and reports a `work` notice for every queue (`*`), since notices sent meanwhile were missed.
+   */
+  async listen(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>> {
+    const pg = (await import('pg')).default;
+    let stopped = false;
+    let client: Client | undefined;
+    const connect = async (): Promise<void> => {
+      const next = new pg.Client({ connectionString: this.target.connectionString, application_name: 'docket-listen' });
+      next.on('notification', (message) => {
+        const notice = parseNotice(message.payload ?? '');
+        if (notice) onNotice(notice);
+      });
+      next.on('error', () => void reconnect(next));
+      await next.connect();
+      await next.query(`LISTEN "${this.channel}"`);
+      client = next;
+      this.listeners.add(next);
+    };
+    const reconnect = async (broken: Client): Promise<void> => {
+      this.listeners.delete(broken);
+      await broken.end().catch(() => {});
+      for (let delay = 100; !stopped; delay = Math.min(delay * 2, 5_000)) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (stopped) return;
+        try {
+          await connect();
+          onNotice({ kind: 'work', queue: '*' });
+          return;
+        } catch {
+          // the database is still away: try again later
+        }
+      }
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      if (client) {
+        this.listeners.delete(client);
+        await client.end().catch(() => {});
+      }
+    };
+  }
+}
+
+function parseNotice(payload: string): StoreNotice | null {
+  if (payload.startsWith('w:')) return { kind: 'work', queue: payload.slice(2) };
+  if (payload.startsWith('c:')) return { kind: 'control', workerId: payload.slice(2) };
+  return null;
+}
+
+/** The caller's `pg` client (or pool): anything with a `query` method. */
+function asQueryable(connection: unknown): Queryable {
+  if (connection === null || typeof (connection as Queryable).query !== 'function') {
+    throw new InvalidInputError('connection', 'must be a pg client (or pool) with a query method');
+  }
+  return connection as Queryable;
+}
+
+/** How many dependencies are not yet completed, and whether one already ended without completing. */
+function dependencyState(
+  parents: number[],
+  statuses: Map<number, JobStatus>,
+): { status: JobStatus; blockedBy: number; skipReason: string | null } {
+  let blockedBy = 0;
+  for (const parent of parents) {
+    const status = statuses.get(parent);
+    if (status === undefined) {
+      throw new InvalidInputError('after', `job ${parent} does not exist; depend only on existing jobs`);
+    }
+    if (status === 'completed') continue;
+    if (ENDED_BADLY.includes(status)) {
+      return { status: 'skipped', blockedBy, skipReason: `dependency ${parent} ended ${status}` };
+    }
+    blockedBy++;
+  }
+  return { status: 'pending', blockedBy, skipReason: null };
+}
+
+interface ExecutionValues {
+  jobId: number;
+  attempt: number;
+  status: JobStatus;
+  startedAt: number;
+  endedAt: number;
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  host: string | null;
+  pid: number | null;
+  workerId: string | null;
+}
+
+/** The executions row of the attempt a job row describes, as it ends. */
+function executionValues(
+  row: JobRow,
+  status: JobStatus,
+  error: string | null,
+  exit: { exitCode?: number | null; signal?: string | null },
+  now: number,
+): ExecutionValues {
+  return {
+    jobId: row.id,
+    attempt: row.run_no,
+    status,
+    startedAt: row.started_at ?? now,
+    endedAt: now,
+    exitCode: exit.exitCode ?? null,
+    signal: exit.signal ?? null,
+    error,
+    host: row.host,
+    pid: row.pid,
+    workerId: row.worker_id,
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * The PostgreSQL engine's SQL pieces: set-wise statements that take whole batches as arrays
+ * (`unnest`), so a batch costs one round trip, and builders for filters with numbered parameters.
+ */
+import { createHash } from 'node:crypto';
+import type { QueryConfig } from 'pg';
+import type { NewJob } from '../../core/spec.js';
+import type { JobStatus } from '../../core/words.js';
+
+/**
+ * A named (prepared) statement: PostgreSQL plans it once per connection instead of per call. The
+ * name follows from the text, so every distinct text gets its own plan.
+ */
+export function prepared(text: string, values: unknown[]): QueryConfig {
+  return { name: `d${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values };
+}
+
+const JOB_COLUMNS: [string, string][] = [
+  ['name', 'text'],
+  ['type', 'text'],
+  ['status', 'text'],
+  ['scheduler', 'text'],
+  ['queue', 'text'],
+  ['priority', 'int'],
+  ['command', 'text'],
+  ['argv', 'text'],
+  ['cwd', 'text'],
+  ['env', 'text'],
+  ['resources', 'text'],
+  ['time_limit_s', 'float8'],
+  ['max_attempts', 'int'],
+  ['retry_delay_s', 'float8'],
+  ['retry_backoff', 'text'],
+  ['retry_max_delay_s', 'float8'],
+  ['retry_jitter', 'int2'],
+  ['run_at', 'int8'],
+  ['blocked_by', 'int'],
+  ['key', 'text'],
+  ['tenant', 'text'],
+  ['user_name', 'text'],
+  ['params', 'text'],
+  ['job_group', 'text'],
+  ['cron', 'text'],
+  ['error', 'text'],
+  ['ended_at', 'int8'],
+];
+
+/**
+ * Inserts a batch (one array per column) and, in the same statement, tells listening workers which
+ * queues have new runnable jobs. With `withIds` the ids are chosen beforehand, so each result maps
+ * to its job whatever order rows come back in; a single job takes its id from the table.
+ */
+function insertJobsSql(withIds: boolean): string {
+  const columns: [string, string][] = withIds ? [['id', 'int8'], ...JOB_COLUMNS] : JOB_COLUMNS;
+  const names = columns.map(([name]) => name).join(', ');
+  const arrays = columns.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ');
+  const now = `$${columns.length + 1}`;
+  const channel = `$${columns.length + 2}`;
+  return `WITH inserted AS (
+  INSERT INTO jobs (${names}, created_at, updated_at)
+  SELECT ${names}, ${now}, ${now} FROM unnest(${arrays}) AS t(${names})
+  ON CONFLICT (tenant, type, key) WHERE key IS NOT NULL DO NOTHING
+  RETURNING id, queue, status, scheduler
+), woken AS (
+  SELECT pg_notify(${channel}, 'w:' || queue) FROM (SELECT DISTINCT queue FROM inserted
+    WHERE status = 'pending' AND scheduler = 'local') AS queues
+)
+SELECT id, (SELECT count(*) FROM woken) AS woken FROM inserted`;
+}
+
+export const INSERT_JOBS = insertJobsSql(true);
+export const INSERT_ONE_JOB = insertJobsSql(false);
+
+/** The column arrays of INSERT_JOBS for these jobs (ids first when given). */
+export function insertArrays(
+  jobs: NewJob[],
+  states: { status: JobStatus; blockedBy: number; skipReason: string | null }[],
+  now: number,
+  ids?: number[],
+): unknown[][] {
+  const column = <T>(pick: (job: NewJob, index: number) => T) => jobs.map(pick);
+  const arrays: unknown[][] = [
+    column((job) => job.name),
+    column((job) => job.type),
+    column((_, i) => states[i]?.status),
+    column((job) => job.scheduler),
+    column((job) => job.queue),
+    column((job) => job.priority),
+    column((job) => job.command),
+    column((job) => (job.argv ? JSON.stringify(job.argv) : null)),
+    column((job) => job.cwd),
+    column((job) => JSON.stringify(job.env)),
+    column((job) => JSON.stringify(job.resources)),
+    column((job) => job.timeLimitSeconds),
+    column((job) => job.maxAttempts),
+    column((job) => job.retry.delaySeconds),
+    column((job) => job.retry.backoff),
+    column((job) => job.retry.maxDelaySeconds),
+    column((job) => (job.retry.jitter ? 1 : 0)),
+    column((job) => job.runAt),
+    column((_, i) => states[i]?.blockedBy ?? 0),
+    column((job) => job.key),
+    column((job) => job.tenant),
+    column((job) => job.user),
+    column((job) => (job.params === null ? null : JSON.stringify(job.params))),
+    column((job) => job.group),
+    column((job) => job.cron),
+    column((_, i) => states[i]?.skipReason ?? null),
+    column((_, i) => (states[i]?.skipReason ? now : null)),
+  ];
+  return ids ? [ids, ...arrays] : arrays;
+}
+
+/** Writes the outcomes of a batch of attempts to their job rows. */
+export const SETTLE_JOBS = `UPDATE jobs AS j SET status = u.status, exit_code = u.exit_code, signal = u.signal,
+    error = u.error, error_stack = u.error_stack, result = u.result, ended_at = u.ended_at, run_at = u.run_at,
+    progress = u.progress, lease_expires_at = NULL, updated_at = $11
+  FROM unnest($1::int8[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[],
+    $9::int8[], $10::float8[]) AS u(id, status, exit_code, signal, error, error_stack, result, ended_at, run_at, progress)
+  WHERE j.id = u.id`;
+
+/** Writes the executions rows of a batch of ended attempts (a second report only fills in blanks). */
+export const INSERT_EXECUTIONS = `INSERT INTO executions
+    (job_id, attempt, status, started_at, ended_at, exit_code, signal, error, host, pid, worker_id)
+  SELECT * FROM unnest($1::int8[], $2::int[], $3::text[], $4::int8[], $5::int8[], $6::int[], $7::text[], $8::text[],
+    $9::text[], $10::int[], $11::text[])
+  ON CONFLICT (job_id, attempt) DO UPDATE SET exit_code = coalesce(executions.exit_code, excluded.exit_code),
+    signal = coalesce(executions.signal, excluded.signal)`;
+
+/** The UPDATE that moves claimed ids to running under a worker's lease. */
+export const CLAIM_SET = `status = 'running', attempts = j.attempts + 1, run_no = j.run_no + 1, worker_id = $W,
+  host = $H, pid = NULL, pid_start = NULL, started_at = $N, ended_at = NULL, lease_expires_at = $L, exit_code = NULL,
+  signal = NULL, error = NULL, error_stack = NULL, updated_at = $N`;
+
+/** Numbered parameters for a statement built piece by piece. */
+export class Params {
+  readonly values: unknown[] = [];
+
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** WHERE conditions for equality filters (undefined ones left out) and an optional status list. */
+export function whereClause(
+  params: Params,
+  equals: [string, string | undefined][],
+  statuses?: readonly JobStatus[],
+): string {
+  const where: string[] = [];
+  if (statuses?.length) where.push(`status = ANY(${params.add(statuses)}::text[])`);
+  for (const [column, value] of equals) if (value !== undefined) where.push(`${column} = ${params.add(value)}`);
+  return where.length ? `WHERE ${where.join(' AND ')}` : '';
+}
+
+/** The claim filter: the worker's queues and job types, the jobs asked for, minus closed queues. */
+export function claimFilter(
+  params: Params,
+  request: { queues: readonly string[]; types: readonly string[]; onlyIds?: readonly number[] },
+  closed: Iterable<string>,
+): string {
+  const parts: string[] = [];
+  if (!request.queues.includes('*')) parts.push(`AND queue = ANY(${params.add(request.queues)}::text[])`);
+  if (!request.types.includes('*')) parts.push(`AND type = ANY(${params.add(request.types)}::text[])`);
+  if (request.onlyIds) parts.push(`AND id = ANY(${params.add(request.onlyIds)}::int8[])`);
+  const closedList = [...closed];
+  if (closedList.length > 0) parts.push(`AND NOT (queue = ANY(${params.add(closedList)}::text[]))`);
+  return parts.join(' ');
+}
