@@ -54,7 +54,7 @@ import {
 } from '../sqlite/rows.js';
 import { newJobRecord } from '../sqlite/statements.js';
 import { PostgresCatalog } from './catalog.js';
-import { channelOf, createPool, type PostgresTarget, parseTarget } from './connection.js';
+import { channelOf, createPool, type PostgresTarget, parseTarget, redact } from './connection.js';
 import {
   CLAIM_SET,
   claimFilter,
@@ -121,7 +121,7 @@ export class PostgresEngine implements StorageEngine {
 
   /** Runs `work` in a transaction on a client of the pool, or inside the caller's transaction. */
   private async transaction<T>(work: (client: Queryable) => Promise<T>, outside?: unknown): Promise<T> {
-    if (outside !== undefined) return work(asQueryable(outside));
+    if (outside !== undefined) return this.inOutsideTransaction(asQueryable(outside), work);
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -136,6 +136,22 @@ export class PostgresEngine implements StorageEngine {
     }
   }
 
+  /**
+   * Runs `work` on the caller's connection, in the caller's transaction. The connection's search
+   * path is pointed at docket's schema for the duration and then restored, so the caller's own
+   * statements see what they saw before.
+   */
+  private async inOutsideTransaction<T>(db: Queryable, work: (client: Queryable) => Promise<T>): Promise<T> {
+    const { rows } = await db.query("SELECT current_setting('search_path') AS path");
+    const before = rows[0].path as string;
+    await db.query("SELECT set_config('search_path', $1, true)", [this.schema]);
+    try {
+      return await work(db);
+    } finally {
+      await db.query("SELECT set_config('search_path', $1, true)", [before]);
+    }
+  }
+
   private async rows<T>(db: Queryable, text: string, values: unknown[] = []): Promise<T[]> {
     return (await db.query(prepared(text, values))).rows as T[];
   }
@@ -145,7 +161,14 @@ export class PostgresEngine implements StorageEngine {
   async migrate(): Promise<{ from: number; to: number }> {
     const migrations = loadMigrations(migrationsDir());
     const latest = migrations.length;
-    const client = await this.pool.connect();
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw new StorageError(
+        `cannot reach PostgreSQL at ${redact(this.target.connectionString)}: ${(error as Error).message}; check the URL and that the server runs`,
+      );
+    }
     try {
       // A session lock: of many workers starting at once, one migrates and the others then see it done.
       await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`docket:migrate:${this.schema}`]);
