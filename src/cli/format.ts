@@ -12,6 +12,7 @@ export function jobJson(job: Job): Record<string, unknown> {
     type: job.type,
     status: job.status,
     scheduler: job.scheduler,
+    scheduler_job_id: job.schedulerJobId,
     queue: job.queue,
     priority: job.priority,
     command: job.command,

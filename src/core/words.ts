@@ -109,6 +109,11 @@ export interface Job {
   type: string;
   status: JobStatus;
   scheduler: SchedulerName;
+  /**
+   * The external scheduler's id for the job (SLURM's job id); null for local jobs and while docket
+   * still holds the job (waiting for a local dependency or a retry delay).
+   */
+  schedulerJobId: string | null;
   queue: string;
   priority: number;
   command: string | null;

@@ -37,7 +37,11 @@ export function register(program: Command): void {
         // A live worker gets the job (the submit woke it). With none, run the job here rather than
         // start a second process and wait for it; a job of a type this process cannot run gets one.
         const job = await docket.submit(spec, { startWorkers: false });
-        const here = job.status === 'pending' && docket.canRun(job.type) && !(await docket.hasWorkerFor(job.queue));
+        const here =
+          job.status === 'pending' &&
+          job.scheduler === 'local' &&
+          docket.canRun(job.type) &&
+          !(await docket.hasWorkerFor(job.queue));
         if (!here) await docket.reconcile();
         const worker = here ? docket.worker({ concurrency: 1, onlyJobs: [job.id] }) : null;
         const working = worker?.run();

@@ -25,7 +25,7 @@ function describe(job: JobWithAttempts): string {
     ['cwd', job.cwd],
     ['queue', job.queue],
     ['priority', job.priority],
-    ['scheduler', job.scheduler],
+    ['scheduler', job.schedulerJobId ? `${job.scheduler} (SLURM job ${job.schedulerJobId})` : job.scheduler],
     ['attempts', `${job.attempts}/${job.maxAttempts}`],
     ['depends on', job.dependsOn.length ? job.dependsOn.join(', ') : null],
     ['key', job.key],

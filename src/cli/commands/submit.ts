@@ -71,12 +71,6 @@ export function specFromFlags(flags: SubmitFlags, argv: string[]): JobSpec {
   if (!SCHEDULERS.includes(scheduler as SchedulerName)) {
     throw new InvalidInputError('--scheduler', `"${scheduler}" is not a scheduler; use ${SCHEDULERS.join(' or ')}`);
   }
-  if (scheduler !== 'local') {
-    throw new InvalidInputError(
-      '--scheduler',
-      `the ${scheduler} scheduler is not available in this version; use local`,
-    );
-  }
   const spec: JobSpec = {
     name: flags.jobName,
     type: flags.type,

@@ -42,8 +42,8 @@ import type {
 } from '../engine.js';
 import { assertNotNewer, loadMigrations } from '../migrate.js';
 import { SqliteCatalog } from './catalog.js';
-import { attemptFromRow, type ExecutionRow, type JobRow, jobFromRow, type WorkerRow, workerFromRow } from './rows.js';
 import { ExternalJobs } from './external.js';
+import { attemptFromRow, type ExecutionRow, type JobRow, jobFromRow, type WorkerRow, workerFromRow } from './rows.js';
 import { claimFilter, INSERT_JOB, newJobRecord, whereClause } from './statements.js';
 
 /** Found from here: next to this file in src/ and dist/, under dist/storage/sqlite from the CLI bundle. */

@@ -7,6 +7,7 @@ export interface JobRow {
   type: string;
   status: string;
   scheduler: string;
+  scheduler_job_id: string | null;
   queue: string;
   priority: number;
   command: string | null;
@@ -85,6 +86,7 @@ export function jobFromRow(row: JobRow, dependsOn: number[] = []): Job {
     type: row.type,
     status: row.status as JobStatus,
     scheduler: row.scheduler as SchedulerName,
+    schedulerJobId: row.scheduler_job_id,
     queue: row.queue,
     priority: row.priority,
     command: row.command,

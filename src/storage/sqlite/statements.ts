@@ -24,6 +24,7 @@ export function newJobRecord(
     type: job.type,
     status,
     scheduler: job.scheduler,
+    schedulerJobId: null,
     queue: job.queue,
     priority: job.priority,
     command: job.command,
