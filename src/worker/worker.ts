@@ -338,11 +338,13 @@ export class Worker {
     }
   }
 
-  /** Deletes completed, cancelled and skipped jobs (and their logs) older than `pruneAfterMs`, once a minute. */
+  /** Deletes completed, cancelled and skipped jobs (and their logs) that ended more than `pruneAfterMs` ago. */
   private async prune(): Promise<void> {
     const { pruneAfterMs } = this.options;
     const now = Date.now();
-    if (pruneAfterMs === null || now - this.lastPruneAt < PRUNE_EVERY_MS) return;
+    // Once a minute, or as often as the retention when it is shorter (down to once a second).
+    if (pruneAfterMs === null || now - this.lastPruneAt < Math.min(PRUNE_EVERY_MS, Math.max(pruneAfterMs, 1000)))
+      return;
     this.lastPruneAt = now;
     const ids = await this.engine.clear({
       statuses: ['completed', 'cancelled', 'skipped'],

@@ -390,3 +390,20 @@ describe('graceful shutdown', () => {
     expect(await docket.engine.listWorkers()).toEqual([]);
   });
 });
+
+describe('pruning', () => {
+  it('a worker asked to prune deletes old completed jobs and keeps failed ones', async () => {
+    docket.define({ name: 'ok', handler: () => 'fine' });
+    docket.define({
+      name: 'bad',
+      handler: () => {
+        throw new Error('broken');
+      },
+    });
+    const ok = await docket.submit({ type: 'ok' });
+    const bad = await docket.submit({ type: 'bad' });
+    startWorker({ pruneAfterMs: 1, heartbeatMs: 100 });
+    await waitFor('the completed job to be pruned', async () => (await docket.engine.get(ok.id)) === null);
+    expect(await docket.get(bad.id)).toMatchObject({ status: 'failed', error: 'broken' });
+  });
+});

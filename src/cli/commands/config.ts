@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../../config/config.js';
 import { InvalidInputError, InvalidStateError } from '../../core/errors.js';
+import { isPostgresUrl, parseTarget, redact } from '../../storage/postgres/connection.js';
 import { action, emit, globals, withDocket } from '../context.js';
 
 export function register(program: Command): void {
@@ -13,28 +14,35 @@ export function register(program: Command): void {
       action(async (_flags: unknown, command: Command) => {
         const options = globals(command);
         const settings = resolveConfig({ db: options.db, home: options.home });
+        const postgres = isPostgresUrl(settings.db);
+        const schema = postgres ? parseTarget(settings.db, settings.schema ?? undefined).schema : null;
         const json = {
           home: settings.home,
-          db: settings.db,
+          db: redact(settings.db),
+          engine: postgres ? 'postgres' : 'sqlite',
+          schema,
           logs_dir: settings.logsDir,
           worker: {
             concurrency: settings.worker.concurrency,
             idle_exit_ms: settings.worker.idleExitMs,
             grace_ms: settings.worker.graceMs,
             lease_ms: settings.worker.leaseMs,
-            on_demand: settings.worker.onDemand,
+            on_demand: settings.worker.onDemand ?? !postgres,
+            prune_after_ms: settings.worker.pruneAfterMs,
           },
           sources: settings.sources,
         };
         emit(options, json, () =>
           [
             `home:         ${settings.home}  (${settings.sources.home})`,
-            `db:           ${settings.db}  (${settings.sources.db})`,
+            `db:           ${redact(settings.db)}  (${settings.sources.db})`,
+            ...(schema ? [`schema:       ${schema}`] : []),
             `logs:         ${settings.logsDir}`,
             `concurrency:  ${settings.worker.concurrency}  (${settings.sources.concurrency})`,
             `idle exit:    ${settings.worker.idleExitMs / 1000}s  (${settings.sources.idle_exit})`,
             `grace:        ${settings.worker.graceMs / 1000}s  (${settings.sources.grace})`,
-            `on-demand:    ${settings.worker.onDemand}  (${settings.sources.on_demand})`,
+            `on-demand:    ${settings.worker.onDemand ?? !postgres}  (${settings.sources.on_demand}${settings.worker.onDemand === null ? `: on for SQLite, off for PostgreSQL` : ''})`,
+            `prune after:  ${settings.worker.pruneAfterMs === null ? 'never' : `${settings.worker.pruneAfterMs / 1000}s`}  (${settings.sources.prune_after})`,
           ].join('\n'),
         );
         return 0;

@@ -13,6 +13,7 @@ interface WorkerFlags {
   idleExit?: string;
   onDemand?: boolean;
   config?: string;
+  pruneAfter?: string;
 }
 
 export function register(program: Command): void {
@@ -23,6 +24,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'jobs to run at once (default: the number of cores)')
     .option('--idle-exit <duration>', 'exit after the queues stay idle this long')
     .option('--config <path>', 'worker config file (default: docket.config.{ts,mts,js,mjs,json} here)')
+    .option('--prune-after <duration>', 'delete completed, cancelled and skipped jobs this long after they ended')
     .option('--on-demand', 'started in the background by a submit (internal)')
     .action(
       action(async (flags: WorkerFlags, command: Command) => {
@@ -31,6 +33,8 @@ export function register(program: Command): void {
           flags.concurrency === undefined ? undefined : parseCount(flags.concurrency, '--concurrency');
         const idleExitMs =
           flags.idleExit === undefined ? undefined : parseDuration(flags.idleExit, '--idle-exit') * 1000;
+        const pruneAfterMs =
+          flags.pruneAfter === undefined ? undefined : parseDuration(flags.pruneAfter, '--prune-after') * 1000;
         const logger = loadPino()({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
         const docket = await Docket.open({ db: options.db, home: options.home, logger });
         try {
@@ -43,6 +47,7 @@ export function register(program: Command): void {
             queues: flags.queue ?? config?.worker.queues ?? ['*'],
             concurrency: concurrency ?? config?.worker.concurrency ?? docket.config.worker.concurrency,
             ...(idleExitMs !== undefined && { idleExitMs }),
+            ...(pruneAfterMs !== undefined && { pruneAfterMs }),
             exitWhenIdle: flags.onDemand === true || idleExitMs !== undefined,
           });
           let signals = 0;
