@@ -85,7 +85,9 @@ describe('postgres: schema and migrations', () => {
   it('names the server and hides the password when it cannot connect', async () => {
     const result = await cli(['list'], 'postgres://nobody:secret@127.0.0.1:1/none');
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^docket: cannot reach PostgreSQL at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none: /);
+    expect(result.stderr).toMatch(
+      /^docket: cannot reach PostgreSQL at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none: /,
+    );
     expect(result.stderr).not.toContain('secret');
   });
 });
@@ -272,8 +274,14 @@ export default async function record({ params, job }: { params: { ms: number; fi
     const out = join(home, 'pair.jsonl');
     startWorkers(4, 4);
     await waitForWorkers(docket, 4);
-    await docket.submitMany(Array.from({ length: 16 }, () => ({ type: 'pair-record', params: { ms: 150, file: out } })));
-    await waitFor('16 jobs to complete', async () => (await docket.counts({ queue: 'pair' })).completed === 16, 120_000);
+    await docket.submitMany(
+      Array.from({ length: 16 }, () => ({ type: 'pair-record', params: { ms: 150, file: out } })),
+    );
+    await waitFor(
+      '16 jobs to complete',
+      async () => (await docket.counts({ queue: 'pair' })).completed === 16,
+      120_000,
+    );
     const ran = records(out);
     let most = 0;
     for (const record of ran) {
