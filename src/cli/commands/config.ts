@@ -30,6 +30,11 @@ export function register(program: Command): void {
             on_demand: settings.worker.onDemand ?? !postgres,
             prune_after_ms: settings.worker.pruneAfterMs,
           },
+          slurm: {
+            bin: settings.slurm.bin,
+            prefix: settings.slurm.prefix,
+            cluster: settings.slurm.cluster,
+          },
           sources: settings.sources,
         };
         emit(options, json, () =>
@@ -43,6 +48,9 @@ export function register(program: Command): void {
             `grace:        ${settings.worker.graceMs / 1000}s  (${settings.sources.grace})`,
             `on-demand:    ${settings.worker.onDemand ?? !postgres}  (${settings.sources.on_demand}${settings.worker.onDemand === null ? `: on for SQLite, off for PostgreSQL` : ''})`,
             `prune after:  ${settings.worker.pruneAfterMs === null ? 'never' : `${settings.worker.pruneAfterMs / 1000}s`}  (${settings.sources.prune_after})`,
+            `slurm bin:    ${settings.slurm.bin ?? '(PATH)'}  (${settings.sources.slurm_bin})`,
+            `slurm prefix: ${settings.slurm.prefix.join(' ') || '(none)'}  (${settings.sources.slurm_prefix})`,
+            `slurm cluster: ${settings.slurm.cluster ?? '(default)'}  (${settings.sources.slurm_cluster})`,
           ].join('\n'),
         );
         return 0;

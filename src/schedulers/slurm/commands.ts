@@ -58,13 +58,16 @@ export class SlurmCommands {
       const child = spawn(program, rest, {
         env: { ...process.env, SLURM_TIME_FORMAT: '%s' },
         stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-        timeout: COMMAND_TIMEOUT_MS,
       });
+      // Not spawn's own `timeout`: its timer outlives a command that could not start at all.
+      const timer = setTimeout(() => child.kill('SIGKILL'), COMMAND_TIMEOUT_MS);
+      timer.unref();
       let stdout = '';
       let stderr = '';
       child.stdout?.on('data', (chunk) => (stdout += chunk));
       child.stderr?.on('data', (chunk) => (stderr += chunk));
       child.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
         const where = this.settings.bin ? `in ${this.settings.bin} (DOCKET_SLURM_BIN)` : 'on PATH';
         reject(
           new SlurmUnavailableError(
@@ -78,6 +81,7 @@ export class SlurmCommands {
         );
       });
       child.once('close', (code, signal) => {
+        clearTimeout(timer);
         if (signal) {
           reject(new SlurmUnavailableError(`SLURM does not answer: ${command} was stopped by ${signal} (timeout)`));
           return;
@@ -93,6 +97,8 @@ export class SlurmCommands {
         }
         resolve({ code: code ?? 1, stdout, stderr });
       });
+      // A command that exits without reading its input must not crash docket with EPIPE.
+      child.stdin?.on('error', () => {});
       if (input !== undefined) child.stdin?.end(input);
     });
   }
