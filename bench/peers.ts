@@ -36,10 +36,14 @@ writeFileSync(join(scratch, 'src', 'adapters', 'docket.ts'), adapter);
 
 const registryPath = join(scratch, 'src', 'registry.ts');
 const registry = readFileSync(registryPath, 'utf8');
-if (!registry.includes("id: 'docket'")) {
+if (!registry.includes("id: 'docket-pg'")) {
   const entry = `  {
     id: 'docket', module: './adapters/docket.ts', defaultOn: true,
     note: 'docket (this repository): embedded SQLite engine, batched claims and completions, socket wake-ups',
+  },
+  {
+    id: 'docket-pg', module: './adapters/docket.ts', options: { engine: 'postgres' }, defaultOn: true,
+    note: 'docket (this repository): PostgreSQL engine, SKIP LOCKED batch claims, batched completions, LISTEN/NOTIFY',
   },
 `;
   writeFileSync(

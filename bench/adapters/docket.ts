@@ -17,10 +17,13 @@ const load = (): Promise<DocketModule> => import('DOCKET_DIST');
 
 export const create: AdapterFactory = (env, options) => {
   const home = join(env.dataDir, String(options.id ?? 'docket'));
+  const postgres = options.engine === 'postgres';
+  // On PostgreSQL: a schema of its own in the harness's database.
+  const db = postgres ? pgUrl(env.pgUrl, 'docket_bench') : join(home, 'docket.db');
   const open = async () => {
     const { Docket } = await load();
     // manageWorkers false: the harness starts its own worker processes; no on-demand worker.
-    const docket = await Docket.open({ home, manageWorkers: false });
+    const docket = await Docket.open({ home, db, manageWorkers: false });
     docket.define({ name: 'bench', handler: () => undefined });
     return docket;
   };
@@ -28,19 +31,26 @@ export const create: AdapterFactory = (env, options) => {
 
   const adapter: Adapter = {
     id: String(options.id ?? 'docket'),
-    storage: 'sqlite',
+    storage: postgres ? 'postgres' : 'sqlite',
     workloads: ['w1-single', 'w1-bulk', 'w2', 'w3', 'w4'],
     pollHintMs: 0,
 
     async describe() {
       return {
         version: 'docket (this repository)',
-        settings: {
-          engine: 'sqlite (WAL, synchronous=NORMAL, BEGIN IMMEDIATE writes)',
-          claim: 'batched: one transaction claims as many jobs as the worker has free slots',
-          complete: 'batched: outcomes of one event-loop turn are written in one transaction',
-          wake: 'Unix-socket poke from the submitting process; 1 s fallback poll',
-        },
+        settings: postgres
+          ? {
+              engine: 'postgres (schema docket_bench, pool of 10)',
+              claim: 'batched: FOR UPDATE SKIP LOCKED, as many jobs as the worker has free slots',
+              complete: 'batched: outcomes of one event-loop turn and the next claim in one transaction',
+              wake: 'LISTEN/NOTIFY sent by the submit; 1 s fallback poll',
+            }
+          : {
+              engine: 'sqlite (WAL, synchronous=NORMAL, BEGIN IMMEDIATE writes)',
+              claim: 'batched: one transaction claims as many jobs as the worker has free slots',
+              complete: 'batched: outcomes of one event-loop turn are written in one transaction',
+              wake: 'Unix-socket poke from the submitting process; 1 s fallback poll',
+            },
       };
     },
 
@@ -49,6 +59,11 @@ export const create: AdapterFactory = (env, options) => {
       admin = null;
       rmSync(home, { recursive: true, force: true });
       mkdirSync(home, { recursive: true });
+      if (postgres) {
+        const stale = await open();
+        await stale.engine.dropSchema();
+        await stale.close();
+      }
       const docket = await open();
       await docket.saveTypes();
       await docket.close();
@@ -97,3 +112,9 @@ export const create: AdapterFactory = (env, options) => {
   };
   return adapter;
 };
+
+function pgUrl(base: string, schema: string): string {
+  const url = new URL(base);
+  url.searchParams.set('schema', schema);
+  return url.toString();
+}

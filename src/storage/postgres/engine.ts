@@ -57,11 +57,15 @@ import { PostgresCatalog } from './catalog.js';
 import { channelOf, createPool, type PostgresTarget, parseTarget, redact } from './connection.js';
 import {
   CLAIM_SET,
+  COMPLETE_CTES,
+  COMPLETE_JOBS,
   claimFilter,
+  DEPS_COLUMN,
   INSERT_EXECUTIONS,
   INSERT_JOBS,
   INSERT_ONE_JOB,
   insertArrays,
+  insertValues,
   Params,
   prepared,
   SETTLE_JOBS,
@@ -238,7 +242,7 @@ export class PostgresEngine implements StorageEngine {
       const job = jobs[0] as NewJob;
       const state = { status: 'pending' as JobStatus, blockedBy: 0, skipReason: null };
       const { rows } = await this.pool.query(
-        prepared(INSERT_ONE_JOB, [...insertArrays(jobs, [state], now), now, this.channel]),
+        prepared(INSERT_ONE_JOB, [...insertValues(job, state, now), now, this.channel]),
       );
       if (rows.length === 1) return [{ job: newJobRecord(rows[0].id, job, 'pending', 0, null, now), created: true }];
       return [{ job: await this.existingByKey(this.pool, job), created: false }];
@@ -446,53 +450,56 @@ export class PostgresEngine implements StorageEngine {
   // ── the worker's hot path ────────────────────────────────────────────────────────────────────
 
   async claim(request: ClaimRequest): Promise<Job[]> {
-    const limits = await this.queueLimits(this.pool, request);
-    if (limits.limited.size === 0) return this.claimUnlimited(this.pool, request, limits.closed);
+    const { claimed, limits } = await this.claimUnlimited(this.pool, request);
+    if (limits.limited.size === 0) return claimed;
     return this.transaction((db) => this.claimLimited(db, request, limits));
   }
 
-  /** Paused queues (closed) and the queues this claim could take from that have a capacity (limited). */
-  private async queueLimits(
-    db: Queryable,
-    request: ClaimRequest,
-  ): Promise<{ closed: Set<string>; limited: Map<string, number> }> {
-    const rows = await this.rows<{ name: string; capacity: number | null; paused: number }>(
-      db,
-      'SELECT name, capacity, paused FROM queues WHERE capacity IS NOT NULL OR paused = 1',
-    );
-    const closed = new Set<string>();
-    const limited = new Map<string, number>();
-    const serves = (queue: string) => request.queues.includes('*') || request.queues.includes(queue);
-    for (const row of rows) {
-      if (row.paused) closed.add(row.name);
-      else if (row.capacity !== null && serves(row.name)) limited.set(row.name, row.capacity);
-    }
-    return { closed, limited };
-  }
-
-  /** One statement: pick, lock and move to running, skipping rows other claimers hold. */
-  private async claimUnlimited(db: Queryable, request: ClaimRequest, closed: Set<string>): Promise<Job[]> {
-    const now = request.now ?? Date.now();
+  /**
+   * The common claim in one statement and one round trip: read the queue settings, pick, lock and
+   * move to running, skipping rows other claimers hold. It claims nothing when a queue it serves has
+   * a capacity (those claims need the advisory lock of claimLimited) and reports the settings.
+   */
+  private async claimUnlimited(db: Queryable, request: ClaimRequest): Promise<{ claimed: Job[]; limits: QueueLimits }> {
     const params = new Params();
-    const scheduler = params.add(request.scheduler);
-    const at = params.add(now);
-    const filter = claimFilter(params, request, closed);
-    const limit = params.add(request.limit);
-    const set = CLAIM_SET.replace('$W', params.add(request.workerId))
-      .replace('$H', params.add(request.host))
-      .replace('$L', params.add(now + request.leaseMs))
-      .replaceAll('$N', at);
-    const rows = await this.rows<JobRow>(
+    const ctes = claimCtes(params, request);
+    const rows = await this.rows<ClaimRow>(
       db,
-      `WITH picked AS (
-         SELECT id FROM jobs
-         WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${scheduler} AND run_at <= ${at} ${filter}
-         ORDER BY priority DESC, id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-       UPDATE jobs AS j SET ${set} FROM picked WHERE j.id = picked.id RETURNING j.*`,
+      `WITH ${ctes}
+       SELECT claimed.*, settings.limits
+       FROM (SELECT json_agg(limits) AS limits FROM limits) AS settings LEFT JOIN claimed ON true`,
       params.values,
     );
-    rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
-    return this.attachDeps(db, rows);
+    return claimResult(rows, request);
+  }
+
+  /**
+   * The worker's hot path in one statement, one round trip and one commit: a batch of completions
+   * (COMPLETE_CTES) and the claim of the slots they free. Returns the completed rows and the claim.
+   */
+  private async completeAndClaim(
+    completions: FinishedAttempt[],
+    request: ClaimRequest,
+  ): Promise<{ done: JobRow[]; claimed: Job[]; limits: QueueLimits }> {
+    const now = Date.now();
+    const params = new Params();
+    for (const value of completionValues(completions, now, this.channel)) params.add(value);
+    const ctes = claimCtes(params, request);
+    const rows = await this.rows<ClaimRow & { kind: 'done' | 'claimed' }>(
+      this.pool,
+      `WITH ${COMPLETE_CTES}, ${ctes}
+       SELECT 'claimed' AS kind, claimed.*, settings.limits, settings.woken
+       FROM (SELECT json_agg(limits) AS limits, (SELECT count(*) FROM woken) AS woken FROM limits) AS settings
+       LEFT JOIN claimed ON true
+       UNION ALL
+       SELECT 'done', done.*, NULL::int8[], NULL::json, NULL::int8 FROM done`,
+      params.values,
+    );
+    const { claimed, limits } = claimResult(
+      rows.filter((row) => row.kind === 'claimed'),
+      request,
+    );
+    return { done: rows.filter((row) => row.kind === 'done'), claimed, limits };
   }
 
   /**
@@ -500,11 +507,7 @@ export class PostgresEngine implements StorageEngine {
    * queues (on every machine), the running count is read under the lock, and candidates beyond a
    * queue's room are left for later rounds or other queues.
    */
-  private async claimLimited(
-    db: Queryable,
-    request: ClaimRequest,
-    limits: { closed: Set<string>; limited: Map<string, number> },
-  ): Promise<Job[]> {
+  private async claimLimited(db: Queryable, request: ClaimRequest, limits: QueueLimits): Promise<Job[]> {
     const names = [...limits.limited.keys()].sort(); // one lock order everywhere: no deadlocks
     await db.query(
       prepared('SELECT pg_advisory_xact_lock(hashtextextended($1 || q, 0)) FROM unnest($2::text[]) AS q', [
@@ -562,14 +565,14 @@ export class PostgresEngine implements StorageEngine {
       .replace('$H', params.add(request.host))
       .replace('$L', params.add(now + request.leaseMs))
       .replaceAll('$N', at);
-    const rows = await this.rows<JobRow>(
+    const rows = await this.rows<JobRow & { depends_on: number[] | null }>(
       db,
-      `UPDATE jobs AS j SET ${set} WHERE j.id = ANY(${ids}::int8[]) RETURNING j.*`,
+      `UPDATE jobs AS j SET ${set} WHERE j.id = ANY(${ids}::int8[]) RETURNING j.*, ${DEPS_COLUMN}`,
       params.values,
     );
     const order = new Map(picked.map((id, index) => [id, index]));
     rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-    return this.attachDeps(db, rows);
+    return rows.map((row) => jobFromRow(row, row.depends_on ?? []));
   }
 
   async recordProcess(jobId: number, attempt: number, pid: number, pidStart: number | null): Promise<void> {
@@ -603,26 +606,57 @@ export class PostgresEngine implements StorageEngine {
   }
 
   async finish(jobId: number, attempt: number, outcome: Outcome): Promise<Job | null> {
-    const [recorded] = await this.transaction((db) => this.settleMany(db, [{ jobId, attempt, outcome }]));
+    const [recorded] = await this.recordOutcomes([{ jobId, attempt, outcome }]);
     return recorded ?? null;
   }
 
+  /**
+   * Completions and the claim of the slots they free in one statement (completeAndClaim); other
+   * outcomes, and completions it could not take, through the general path. No transaction spans
+   * the two: the claim needs no atomicity with the outcomes, and BEGIN and COMMIT would add two
+   * round trips to the hot path for nothing.
+   */
   async finishMany(
     finished: FinishedAttempt[],
     next?: ClaimRequest,
   ): Promise<{ recorded: (Job | null)[]; claimed: Job[] }> {
-    return this.transaction(async (db) => {
-      const recorded = finished.length > 0 ? await this.settleMany(db, finished) : [];
-      let claimed: Job[] = [];
-      if (next && next.limit > 0) {
-        const limits = await this.queueLimits(db, next);
-        claimed =
-          limits.limited.size === 0
-            ? await this.claimUnlimited(db, next, limits.closed)
-            : await this.claimLimited(db, next, limits);
-      }
-      return { recorded, claimed };
-    });
+    const completions = finished.filter((item) => item.outcome.status === 'completed');
+    if (!next || next.limit <= 0 || completions.length === 0) {
+      const recorded = finished.length > 0 ? await this.recordOutcomes(finished) : [];
+      return { recorded, claimed: next && next.limit > 0 ? await this.claim(next) : [] };
+    }
+    const { done, claimed, limits } = await this.completeAndClaim(completions, next);
+    const recorded = await this.recordOutcomes(finished, done);
+    if (limits.limited.size === 0) return { recorded, claimed };
+    return { recorded, claimed: await this.transaction((db) => this.claimLimited(db, next, limits)) };
+  }
+
+  /**
+   * Completions (the bulk of outcomes) in one statement; whatever that statement did not settle —
+   * failures, retries, recurring jobs, attempts that no longer own their job — through the general
+   * path, in a transaction.
+   */
+  private async recordOutcomes(items: FinishedAttempt[], done?: JobRow[]): Promise<(Job | null)[]> {
+    const recorded = new Map<FinishedAttempt, Job | null>();
+    const completions = items.filter((item) => item.outcome.status === 'completed');
+    let rows = done ?? [];
+    if (!done && completions.length > 0) {
+      // One statement, so its own transaction: the rows it returns were completed atomically.
+      rows = await this.rows<JobRow>(this.pool, COMPLETE_JOBS, completionValues(completions, Date.now(), this.channel));
+    }
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const item of completions) {
+      const row = byId.get(item.jobId);
+      if (row) recorded.set(item, jobFromRow(row));
+    }
+    const rest = items.filter((item) => !recorded.has(item));
+    if (rest.length > 0) {
+      const settled = await this.transaction((db) => this.settleMany(db, rest));
+      rest.forEach((item, index) => {
+        recorded.set(item, settled[index] ?? null);
+      });
+    }
+    return items.map((item) => recorded.get(item) ?? null);
   }
 
   /**
@@ -1251,6 +1285,82 @@ export class PostgresEngine implements StorageEngine {
       }
     };
   }
+}
+
+interface QueueRow {
+  name: string;
+  capacity: number | null;
+  paused: number;
+}
+
+/** Paused queues (closed), and the queues a claim could take from that have a capacity (limited). */
+interface QueueLimits {
+  closed: Set<string>;
+  limited: Map<string, number>;
+}
+
+function queueLimits(rows: QueueRow[], request: ClaimRequest): QueueLimits {
+  const closed = new Set<string>();
+  const limited = new Map<string, number>();
+  const serves = (queue: string) => request.queues.includes('*') || request.queues.includes(queue);
+  for (const row of rows) {
+    if (row.paused) closed.add(row.name);
+    else if (row.capacity !== null && serves(row.name)) limited.set(row.name, row.capacity);
+  }
+  return { closed, limited };
+}
+
+type ClaimRow = JobRow & { depends_on: number[] | null; limits: QueueRow[] | null };
+
+/**
+ * The claim's CTEs (limits, picked, claimed), parameters added to `params`. `picked` skips paused
+ * queues and queues with a capacity, and takes nothing at all when the claimer serves a queue with
+ * a capacity: those claims need claimLimited's advisory lock.
+ */
+function claimCtes(params: Params, request: ClaimRequest): string {
+  const now = request.now ?? Date.now();
+  const scheduler = params.add(request.scheduler);
+  const at = params.add(now);
+  const filter = claimFilter(params, request, []);
+  const served = request.queues.includes('*') ? '' : `AND name = ANY(${params.add(request.queues)}::text[])`;
+  const limit = params.add(request.limit);
+  const set = CLAIM_SET.replace('$W', params.add(request.workerId))
+    .replace('$H', params.add(request.host))
+    .replace('$L', params.add(now + request.leaseMs))
+    .replaceAll('$N', at);
+  return `limits AS (
+    SELECT name, capacity, paused FROM queues WHERE capacity IS NOT NULL OR paused = 1
+  ), picked AS (
+    SELECT id FROM jobs
+    WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${scheduler} AND run_at <= ${at} ${filter}
+      AND NOT EXISTS (SELECT 1 FROM limits WHERE limits.name = jobs.queue)
+      AND NOT EXISTS (SELECT 1 FROM limits WHERE capacity IS NOT NULL AND paused = 0 ${served})
+    ORDER BY priority DESC, id LIMIT ${limit} FOR UPDATE SKIP LOCKED
+  ), claimed AS (
+    UPDATE jobs AS j SET ${set} FROM picked WHERE j.id = picked.id RETURNING j.*, ${DEPS_COLUMN}
+  )`;
+}
+
+function claimResult(rows: ClaimRow[], request: ClaimRequest): { claimed: Job[]; limits: QueueLimits } {
+  const limits = queueLimits(rows[0]?.limits ?? [], request);
+  const claimed = rows
+    .filter((row) => row.id !== null)
+    .sort((a, b) => b.priority - a.priority || a.id - b.id)
+    .map((row) => jobFromRow(row, row.depends_on ?? []));
+  return { claimed, limits };
+}
+
+/** The parameters of COMPLETE_CTES ($1–$7). */
+function completionValues(completions: FinishedAttempt[], now: number, channel: string): unknown[] {
+  return [
+    completions.map((item) => item.jobId),
+    completions.map((item) => item.attempt),
+    completions.map((item) => item.outcome.exitCode ?? null),
+    completions.map((item) => item.outcome.signal ?? null),
+    completions.map((item) => (item.outcome.result === undefined ? null : JSON.stringify(item.outcome.result))),
+    now,
+    channel,
+  ];
 }
 
 function parseNotice(payload: string): StoreNotice | null {

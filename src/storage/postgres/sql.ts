@@ -12,8 +12,14 @@ import type { JobStatus } from '../../core/words.js';
  * name follows from the text, so every distinct text gets its own plan.
  */
 export function prepared(text: string, values: unknown[]): QueryConfig {
-  return { name: `d${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values };
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `d${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    names.set(text, name);
+  }
+  return { name, text, values };
 }
+const names = new Map<string, string>();
 
 const JOB_COLUMNS: [string, string][] = [
   ['name', 'text'],
@@ -50,15 +56,18 @@ const JOB_COLUMNS: [string, string][] = [
  * queues have new runnable jobs. With `withIds` the ids are chosen beforehand, so each result maps
  * to its job whatever order rows come back in; a single job takes its id from the table.
  */
-function insertJobsSql(withIds: boolean): string {
-  const columns: [string, string][] = withIds ? [['id', 'int8'], ...JOB_COLUMNS] : JOB_COLUMNS;
+function insertJobsSql(batch: boolean): string {
+  const columns: [string, string][] = batch ? [['id', 'int8'], ...JOB_COLUMNS] : JOB_COLUMNS;
   const names = columns.map(([name]) => name).join(', ');
-  const arrays = columns.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ');
   const now = `$${columns.length + 1}`;
   const channel = `$${columns.length + 2}`;
+  // One row as plain values (cheaper to send and parse than arrays), a batch as one array per column.
+  const source = batch
+    ? `SELECT ${names}, ${now}, ${now} FROM unnest(${columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS t(${names})`
+    : `VALUES (${columns.map(([, type], i) => `$${i + 1}::${type}`).join(', ')}, ${now}, ${now})`;
   return `WITH inserted AS (
   INSERT INTO jobs (${names}, created_at, updated_at)
-  SELECT ${names}, ${now}, ${now} FROM unnest(${arrays}) AS t(${names})
+  ${source}
   ON CONFLICT (tenant, type, key) WHERE key IS NOT NULL DO NOTHING
   RETURNING id, queue, status, scheduler
 ), woken AS (
@@ -70,6 +79,15 @@ SELECT id, (SELECT count(*) FROM woken) AS woken FROM inserted`;
 
 export const INSERT_JOBS = insertJobsSql(true);
 export const INSERT_ONE_JOB = insertJobsSql(false);
+
+/** The values of INSERT_ONE_JOB for one job. */
+export function insertValues(
+  job: NewJob,
+  state: { status: JobStatus; blockedBy: number; skipReason: string | null },
+  now: number,
+): unknown[] {
+  return insertArrays([job], [state], now).map((column) => column[0]);
+}
 
 /** The column arrays of INSERT_JOBS for these jobs (ids first when given). */
 export function insertArrays(
@@ -126,6 +144,41 @@ export const INSERT_EXECUTIONS = `INSERT INTO executions
     $9::text[], $10::int[], $11::text[])
   ON CONFLICT (job_id, attempt) DO UPDATE SET exit_code = coalesce(executions.exit_code, excluded.exit_code),
     signal = coalesce(executions.signal, excluded.signal)`;
+
+/** Each job's dependencies, as a column of a statement over `jobs AS j`. */
+export const DEPS_COLUMN =
+  '(SELECT array_agg(d.depends_on ORDER BY d.depends_on) FROM job_deps AS d WHERE d.job_id = j.id) AS depends_on';
+
+/**
+ * Records a batch of completions in one statement, so atomically: the job rows (only attempts that
+ * still own a running, non-recurring job), their executions rows, and one less blocking dependency
+ * for each of their dependents, with a notice for the queues of dependents that became runnable.
+ * Rows it did not return take the general path. $7 is the notice channel.
+ */
+export const COMPLETE_CTES = `input AS (
+  SELECT * FROM unnest($1::int8[], $2::int[], $3::int[], $4::text[], $5::text[])
+    AS t(id, attempt, exit_code, signal, result)
+), done AS (
+  UPDATE jobs AS j SET status = 'completed', exit_code = i.exit_code, signal = i.signal, error = NULL,
+    error_stack = NULL, result = i.result, ended_at = $6, progress = 1, lease_expires_at = NULL, updated_at = $6
+  FROM input AS i WHERE j.id = i.id AND j.run_no = i.attempt AND j.status = 'running' AND j.cron IS NULL
+  RETURNING j.*
+), history AS (
+  INSERT INTO executions (job_id, attempt, status, started_at, ended_at, exit_code, signal, error, host, pid, worker_id)
+  SELECT id, run_no, 'completed', coalesce(started_at, $6), $6, exit_code, signal, NULL, host, pid, worker_id FROM done
+  ON CONFLICT (job_id, attempt) DO UPDATE SET exit_code = coalesce(executions.exit_code, excluded.exit_code),
+    signal = coalesce(executions.signal, excluded.signal)
+), unblocked AS (
+  UPDATE jobs AS c SET blocked_by = greatest(c.blocked_by - x.n, 0)
+  FROM (SELECT d.job_id, count(*)::int AS n FROM job_deps AS d JOIN done ON d.depends_on = done.id
+        WHERE done.has_dependents = 1 GROUP BY d.job_id) AS x
+  WHERE c.id = x.job_id AND c.blocked_by > 0 AND c.status IN ('pending', 'suspended')
+  RETURNING c.queue, c.blocked_by
+), woken AS (
+  SELECT pg_notify($7, 'w:' || queue) FROM (SELECT DISTINCT queue FROM unblocked WHERE blocked_by = 0) AS q
+)`;
+
+export const COMPLETE_JOBS = `WITH ${COMPLETE_CTES} SELECT done.*, (SELECT count(*) FROM woken) AS woken FROM done`;
 
 /** The UPDATE that moves claimed ids to running under a worker's lease. */
 export const CLAIM_SET = `status = 'running', attempts = j.attempts + 1, run_no = j.run_no + 1, worker_id = $W,
