@@ -249,6 +249,13 @@ export interface StorageEngine {
   discard(ids: number[]): Promise<void>;
 
   /**
+   * Housekeeping a worker runs now and then (about once a minute): on PostgreSQL, a VACUUM of the
+   * tables whose dead row versions piled up, so that the updates every job goes through never
+   * grow a table without bound, even where autovacuum is off or behind. Returns what it did.
+   */
+  maintain?(): Promise<string[]>;
+
+  /**
    * Calls `onNotice` for every notice of the store until the returned function is called. Only
    * engines whose capabilities say `pushesChanges` implement it.
    */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { WorkerSettings } from '../config/config.js';
 import type { StopReason } from '../core/job-types.js';
-import type { Job, Outcome } from '../core/words.js';
+import type { Job, JobStatus, Outcome } from '../core/words.js';
 import type { ExecutionContext, Executor, RunningWork } from '../executors/executor.js';
 import { processStartTime } from '../executors/local/processes.js';
 import type { ClaimRequest, FinishedAttempt, StorageEngine, StoreNotice } from '../storage/engine.js';
@@ -22,7 +22,7 @@ import { reconcile } from './reconcile.js';
 
 /** Reconcile (settle the jobs of dead workers) every this many heartbeats. */
 const RECONCILE_EVERY_BEATS = 2;
-const PRUNE_EVERY_MS = 60_000;
+const MAINTAIN_EVERY_MS = 60_000;
 
 import { WakeListener, Wakeup } from './wake.js';
 
@@ -76,7 +76,8 @@ export class Worker {
   }[] = [];
   private controlCheckDue = false;
   private stopListening: (() => Promise<void>) | undefined;
-  private lastPruneAt = 0;
+  /** The first heartbeat does the housekeeping at once. */
+  private lastMaintainedAt = 0;
   private beats = 0;
 
   constructor(
@@ -304,7 +305,7 @@ export class Worker {
     try {
       await this.engine.heartbeat(this.id, this.options.leaseMs);
       await this.checkControl();
-      await this.prune();
+      await this.maintain();
       if (++this.beats % RECONCILE_EVERY_BEATS === 0) {
         const { lost } = await reconcile(this.engine, this.options.leaseMs, this.options.graceMs);
         if (lost.length > 0) {
@@ -338,20 +339,25 @@ export class Worker {
     }
   }
 
-  /** Deletes completed, cancelled and skipped jobs (and their logs) that ended more than `pruneAfterMs` ago. */
-  private async prune(): Promise<void> {
+  /**
+   * Housekeeping, about once a minute (or as often as a retention shorter than that, down to once a
+   * second): deletes completed, cancelled and skipped jobs (and their logs) that ended more than
+   * `pruneAfterMs` ago, then lets the store tidy up (VACUUM on PostgreSQL).
+   */
+  private async maintain(): Promise<void> {
     const { pruneAfterMs } = this.options;
     const now = Date.now();
-    // Once a minute, or as often as the retention when it is shorter (down to once a second).
-    if (pruneAfterMs === null || now - this.lastPruneAt < Math.min(PRUNE_EVERY_MS, Math.max(pruneAfterMs, 1000)))
-      return;
-    this.lastPruneAt = now;
-    const ids = await this.engine.clear({
-      statuses: ['completed', 'cancelled', 'skipped'],
-      endedBefore: now - pruneAfterMs,
-    });
-    for (const id of ids) rmSync(join(this.options.logsDir, String(id)), { recursive: true, force: true });
-    if (ids.length > 0) this.log.info({ pruned: ids.length }, 'pruned old finished jobs');
+    const every = pruneAfterMs === null ? MAINTAIN_EVERY_MS : Math.min(MAINTAIN_EVERY_MS, Math.max(pruneAfterMs, 1000));
+    if (now - this.lastMaintainedAt < every) return;
+    this.lastMaintainedAt = now;
+    if (pruneAfterMs !== null) {
+      const statuses: JobStatus[] = ['completed', 'cancelled', 'skipped'];
+      const ids = await this.engine.clear({ statuses, endedBefore: now - pruneAfterMs });
+      for (const id of ids) rmSync(join(this.options.logsDir, String(id)), { recursive: true, force: true });
+      if (ids.length > 0) this.log.info({ pruned: ids.length }, 'pruned old finished jobs');
+    }
+    const done = (await this.engine.maintain?.()) ?? [];
+    if (done.length > 0) this.log.info({ done }, 'store maintenance');
   }
 
   /** Lets running jobs finish within the grace period, then stops them and gives them back. */

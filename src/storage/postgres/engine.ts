@@ -929,7 +929,7 @@ export class PostgresEngine implements StorageEngine {
       if (current.status !== 'suspended') throw refuse(id, current.status as JobStatus, 'resume');
       // A command's stopped process is still there to continue, and SLURM resumes its job in
       // place; anything else starts over.
-      const inPlace = current.pid != null || current.scheduler_job_id != null;
+      const inPlace = current.pid != null || (current.scheduler_job_id != null && current.worker_id != null);
       const target: JobStatus = inPlace && current.ended_at == null && current.run_no > 0 ? 'running' : 'pending';
       if (target === 'running') await this.notifyControl(db, current.worker_id);
       else await this.notifyWork(db, [current.queue]);
@@ -1237,6 +1237,41 @@ export class PostgresEngine implements StorageEngine {
       await db.query(prepared('DELETE FROM workers WHERE id = $1', [workerId]));
       return true;
     });
+  }
+
+  // ── housekeeping ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * VACUUMs (and analyzes) each table whose dead row versions exceed 10 % of its live rows (and
+   * 1,000): autovacuum normally gets there first (the jobs table asks it to act at 2 %), but where
+   * it is off or behind, this keeps churn from growing the tables without bound. One worker at a
+   * time does it (a try-lock), outside any transaction as VACUUM requires.
+   */
+  async maintain(): Promise<string[]> {
+    const client = await this.pool.connect();
+    const lock = `docket:maintain:${this.schema}`;
+    try {
+      const { rows } = await client.query('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [lock]);
+      if (!rows[0].ok) return [];
+      try {
+        const stats = await client.query(
+          `SELECT relname, n_live_tup::int8 AS live, n_dead_tup::int8 AS dead FROM pg_stat_user_tables
+           WHERE schemaname = $1 AND relname IN ('jobs', 'executions', 'job_deps', 'workers')`,
+          [this.schema],
+        );
+        const done: string[] = [];
+        for (const table of stats.rows as { relname: string; live: number; dead: number }[]) {
+          if (table.dead <= 1_000 || table.dead <= table.live * 0.1) continue;
+          await client.query(`VACUUM (ANALYZE) ${this.schema}.${table.relname}`);
+          done.push(`vacuumed ${table.relname} (${table.dead} dead row versions)`);
+        }
+        return done;
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lock]);
+      }
+    } finally {
+      client.release();
+    }
   }
 
   // ── notices ──────────────────────────────────────────────────────────────────────────────────
