@@ -300,5 +300,86 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       expect(await engine.retireIfIdle('w1', ['*'], ['command'])).toBe(true);
       expect(await engine.listWorkers()).toEqual([]);
     });
+
+    it('never leaves a dependent waiting for a parent that completed while it was submitted', async () => {
+      for (let round = 0; round < 40; round++) {
+        const parent = await submit();
+        const [claimed] = await claim({ limit: 1 });
+        expect(claimed?.id).toBe(parent.id);
+        const [child] = await Promise.all([
+          submit({ dependsOn: [parent.id] }),
+          engine.finishMany([{ jobId: parent.id, attempt: 1, outcome: { status: 'completed', exitCode: 0 } }]),
+        ]);
+        expect(await engine.get(child.id)).toMatchObject({ status: 'pending', blockedBy: 0 });
+        await engine.cancel(child.id, 'done with it');
+      }
+    });
+
+    describe('jobs of an external scheduler (SLURM)', () => {
+      it('records the scheduler id once: a second hand-over is refused', async () => {
+        const job = await submit({ scheduler: 'slurm' });
+        expect(await engine.recordSubmitted(job.id, '101')).toMatchObject({ schedulerJobId: '101' });
+        expect(await engine.recordSubmitted(job.id, '102')).toBeNull();
+        expect(await engine.get(job.id)).toMatchObject({ status: 'pending', schedulerJobId: '101' });
+      });
+
+      it('lists the active jobs of the scheduler only, with their dependencies', async () => {
+        const local = await submit();
+        const parent = await submit({ scheduler: 'slurm' });
+        const child = await submit({ scheduler: 'slurm', dependsOn: [parent.id] });
+        const tracked = await engine.listTracked('slurm');
+        expect(tracked.map((job) => job.id)).toEqual([parent.id, child.id]);
+        expect(tracked[1]?.dependsOn).toEqual([parent.id]);
+        expect(tracked.some((job) => job.id === local.id)).toBe(false);
+      });
+
+      it('applies what the scheduler reports: start, end with exit code, history; stale reports change nothing', async () => {
+        const job = await submit({ scheduler: 'slurm' });
+        const child = await submit({ dependsOn: [job.id] });
+        await engine.recordSubmitted(job.id, '7');
+        const started = Date.now() - 5_000;
+        const [running] = await engine.applyObserved([
+          { jobId: job.id, schedulerJobId: '7', status: 'running', startedAt: started, host: 'node1' },
+        ]);
+        expect(running).toMatchObject({ status: 'running', attempts: 1, host: 'node1', startedAt: started });
+        // A report about another submission of the job is ignored.
+        expect(await engine.applyObserved([{ jobId: job.id, schedulerJobId: '8', status: 'failed' }])).toEqual([]);
+        const ended = Date.now() - 1_000;
+        await engine.applyObserved([
+          { jobId: job.id, schedulerJobId: '7', status: 'completed', exitCode: 0, endedAt: ended },
+        ]);
+        const done = await engine.get(job.id);
+        expect(done).toMatchObject({ status: 'completed', exitCode: 0, endedAt: ended });
+        expect(done?.executions).toEqual([
+          expect.objectContaining({ attempt: 1, status: 'completed', endedAt: ended }),
+        ]);
+        expect(await engine.get(child.id)).toMatchObject({ status: 'pending', blockedBy: 0 });
+        // A final record stands.
+        expect(await engine.applyObserved([{ jobId: job.id, schedulerJobId: '7', status: 'failed' }])).toEqual([]);
+      });
+
+      it('a failure retries (held again, without a scheduler id) while attempts remain, then fails and skips dependents', async () => {
+        const job = await submit({ scheduler: 'slurm', maxAttempts: 2 });
+        const child = await submit({ dependsOn: [job.id] });
+        await engine.recordSubmitted(job.id, '1');
+        const [retried] = await engine.applyObserved([
+          { jobId: job.id, schedulerJobId: '1', status: 'failed', exitCode: 3, error: 'exited with code 3' },
+        ]);
+        expect(retried).toMatchObject({ status: 'pending', attempts: 1, schedulerJobId: null });
+        await engine.recordSubmitted(job.id, '2');
+        await engine.applyObserved([{ jobId: job.id, schedulerJobId: '2', status: 'timeout' }]);
+        expect(await engine.get(job.id)).toMatchObject({ status: 'timeout', attempts: 2 });
+        expect(await engine.get(child.id)).toMatchObject({ status: 'skipped' });
+      });
+
+      it('takes back a refused submit: pending jobs that nothing depends on', async () => {
+        const refused = await submit({ scheduler: 'slurm' });
+        const parent = await submit({ scheduler: 'slurm' });
+        await submit({ dependsOn: [parent.id] });
+        await engine.discard([refused.id, parent.id]);
+        expect(await engine.get(refused.id)).toBeNull();
+        expect(await engine.get(parent.id)).not.toBeNull();
+      });
+    });
   });
 }

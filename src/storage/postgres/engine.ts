@@ -483,16 +483,15 @@ export class PostgresEngine implements StorageEngine {
   ): Promise<{ done: JobRow[]; claimed: Job[]; limits: QueueLimits }> {
     const now = Date.now();
     const params = new Params();
-    for (const value of completionValues(completions, now, this.channel)) params.add(value);
+    for (const value of completionValues(completions, now)) params.add(value);
     const ctes = claimCtes(params, request);
     const rows = await this.rows<ClaimRow & { kind: 'done' | 'claimed' }>(
       this.pool,
       `WITH ${COMPLETE_CTES}, ${ctes}
-       SELECT 'claimed' AS kind, claimed.*, settings.limits, settings.woken
-       FROM (SELECT json_agg(limits) AS limits, (SELECT count(*) FROM woken) AS woken FROM limits) AS settings
-       LEFT JOIN claimed ON true
+       SELECT 'claimed' AS kind, claimed.*, settings.limits
+       FROM (SELECT json_agg(limits) AS limits FROM limits) AS settings LEFT JOIN claimed ON true
        UNION ALL
-       SELECT 'done', done.*, NULL::int8[], NULL::json, NULL::int8 FROM done`,
+       SELECT 'done', done.*, NULL::int8[], NULL::json FROM done`,
       params.values,
     );
     const { claimed, limits } = claimResult(
@@ -633,8 +632,8 @@ export class PostgresEngine implements StorageEngine {
 
   /**
    * Completions (the bulk of outcomes) in one statement; whatever that statement did not settle —
-   * failures, retries, recurring jobs, attempts that no longer own their job — through the general
-   * path, in a transaction.
+   * failures, retries, jobs with dependents or a cron schedule, attempts that no longer own their
+   * job — through the general path, in a transaction.
    */
   private async recordOutcomes(items: FinishedAttempt[], done?: JobRow[]): Promise<(Job | null)[]> {
     const recorded = new Map<FinishedAttempt, Job | null>();
@@ -642,7 +641,7 @@ export class PostgresEngine implements StorageEngine {
     let rows = done ?? [];
     if (!done && completions.length > 0) {
       // One statement, so its own transaction: the rows it returns were completed atomically.
-      rows = await this.rows<JobRow>(this.pool, COMPLETE_JOBS, completionValues(completions, Date.now(), this.channel));
+      rows = await this.rows<JobRow>(this.pool, COMPLETE_JOBS, completionValues(completions, Date.now()));
     }
     const byId = new Map(rows.map((row) => [row.id, row]));
     for (const item of completions) {
@@ -1053,11 +1052,7 @@ export class PostgresEngine implements StorageEngine {
 
   async discard(ids: number[]): Promise<void> {
     await this.pool.query(
-      prepared(
-        `DELETE FROM jobs WHERE id = ANY($1::int8[]) AND status = 'pending' AND scheduler_job_id IS NULL
-         AND has_dependents = 0`,
-        [ids],
-      ),
+      prepared("DELETE FROM jobs WHERE id = ANY($1::int8[]) AND status = 'pending' AND has_dependents = 0", [ids]),
     );
   }
 
@@ -1385,8 +1380,8 @@ function claimResult(rows: ClaimRow[], request: ClaimRequest): { claimed: Job[];
   return { claimed, limits };
 }
 
-/** The parameters of COMPLETE_CTES ($1–$7). */
-function completionValues(completions: FinishedAttempt[], now: number, channel: string): unknown[] {
+/** The parameters of COMPLETE_CTES ($1–$6). */
+function completionValues(completions: FinishedAttempt[], now: number): unknown[] {
   return [
     completions.map((item) => item.jobId),
     completions.map((item) => item.attempt),
@@ -1394,7 +1389,6 @@ function completionValues(completions: FinishedAttempt[], now: number, channel: 
     completions.map((item) => item.outcome.signal ?? null),
     completions.map((item) => (item.outcome.result === undefined ? null : JSON.stringify(item.outcome.result))),
     now,
-    channel,
   ];
 }
 

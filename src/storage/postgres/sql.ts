@@ -150,10 +150,12 @@ export const DEPS_COLUMN =
   '(SELECT array_agg(d.depends_on ORDER BY d.depends_on) FROM job_deps AS d WHERE d.job_id = j.id) AS depends_on';
 
 /**
- * Records a batch of completions in one statement, so atomically: the job rows (only attempts that
- * still own a running, non-recurring job), their executions rows, and one less blocking dependency
- * for each of their dependents, with a notice for the queues of dependents that became runnable.
- * Rows it did not return take the general path. $7 is the notice channel.
+ * Records a batch of completions in one statement, so atomically: the job rows and their executions
+ * rows. Only attempts that still own a running job without dependents or a cron schedule qualify;
+ * the rest (rows it does not return) take the general path, whose separate statements see
+ * dependents submitted while this one waited for a row lock — this statement's snapshot would not.
+ * The conditions are rechecked on the newest row version when a row was locked, so a job that just
+ * gained a dependent drops out here.
  */
 export const COMPLETE_CTES = `input AS (
   SELECT * FROM unnest($1::int8[], $2::int[], $3::int[], $4::text[], $5::text[])
@@ -161,24 +163,17 @@ export const COMPLETE_CTES = `input AS (
 ), done AS (
   UPDATE jobs AS j SET status = 'completed', exit_code = i.exit_code, signal = i.signal, error = NULL,
     error_stack = NULL, result = i.result, ended_at = $6, progress = 1, lease_expires_at = NULL, updated_at = $6
-  FROM input AS i WHERE j.id = i.id AND j.run_no = i.attempt AND j.status = 'running' AND j.cron IS NULL
+  FROM input AS i
+  WHERE j.id = i.id AND j.run_no = i.attempt AND j.status = 'running' AND j.has_dependents = 0 AND j.cron IS NULL
   RETURNING j.*
 ), history AS (
   INSERT INTO executions (job_id, attempt, status, started_at, ended_at, exit_code, signal, error, host, pid, worker_id)
   SELECT id, run_no, 'completed', coalesce(started_at, $6), $6, exit_code, signal, NULL, host, pid, worker_id FROM done
   ON CONFLICT (job_id, attempt) DO UPDATE SET exit_code = coalesce(executions.exit_code, excluded.exit_code),
     signal = coalesce(executions.signal, excluded.signal)
-), unblocked AS (
-  UPDATE jobs AS c SET blocked_by = greatest(c.blocked_by - x.n, 0)
-  FROM (SELECT d.job_id, count(*)::int AS n FROM job_deps AS d JOIN done ON d.depends_on = done.id
-        WHERE done.has_dependents = 1 GROUP BY d.job_id) AS x
-  WHERE c.id = x.job_id AND c.blocked_by > 0 AND c.status IN ('pending', 'suspended')
-  RETURNING c.queue, c.blocked_by
-), woken AS (
-  SELECT pg_notify($7, 'w:' || queue) FROM (SELECT DISTINCT queue FROM unblocked WHERE blocked_by = 0) AS q
 )`;
 
-export const COMPLETE_JOBS = `WITH ${COMPLETE_CTES} SELECT done.*, (SELECT count(*) FROM woken) AS woken FROM done`;
+export const COMPLETE_JOBS = `WITH ${COMPLETE_CTES} SELECT done.* FROM done`;
 
 /** The UPDATE that moves claimed ids to running under a worker's lease. */
 export const CLAIM_SET = `status = 'running', attempts = j.attempts + 1, run_no = j.run_no + 1, worker_id = $W,
