@@ -99,10 +99,15 @@ export class SlurmScheduler {
   }
 
   /** Records SLURM's id; if another process handed the job over first, cancels this copy. */
+  /**
+   * Records SLURM's id for the job. If another process handed the job over first, this copy is
+   * cancelled and the record (with the other copy's id) returned.
+   */
   private async record(job: Job, slurmId: string): Promise<Job | null> {
     const recorded = await this.engine.recordSubmitted(job.id, slurmId);
-    if (!recorded) await this.commands.run('scancel', [slurmId]).catch(() => undefined);
-    return recorded;
+    if (recorded) return recorded;
+    await this.commands.run('scancel', [slurmId]).catch(() => undefined);
+    return this.engine.get(job.id);
   }
 
   // ── status ───────────────────────────────────────────────────────────────────────────────────
@@ -128,6 +133,7 @@ export class SlurmScheduler {
   private async releaseHeld(tracked: Job[], now: number): Promise<void> {
     for (const job of tracked) {
       if (job.schedulerJobId !== null || job.status !== 'pending' || job.runAt > now) continue;
+      if (beingHandedOver(job, now)) continue;
       const plan = await this.plan(job);
       if (plan.hold) continue;
       try {
@@ -263,5 +269,22 @@ function unavailableOr(command: string, job: Job, result: CommandResult): Error 
   return new SlurmRefusedError(
     `SLURM refused to ${command.split(' ').pop()} job ${job.id} (SLURM job ${job.schedulerJobId}): ${message}`,
     EXIT.invalidState,
+  );
+}
+
+/** How long the process that submitted a job has to hand it to SLURM before others may. */
+const HANDOVER_GRACE_MS = 30_000;
+
+/**
+ * A job its submitter is handing to SLURM right now: never held (no dependencies, no delay, no
+ * retry) and stored moments ago. Other processes leave it alone, so it is not submitted twice; if
+ * its submitter died before sbatch, the next sync after the grace submits it.
+ */
+function beingHandedOver(job: Job, now: number): boolean {
+  return (
+    job.dependsOn.length === 0 &&
+    job.attempts === 0 &&
+    job.runAt <= job.createdAt &&
+    now - job.createdAt < HANDOVER_GRACE_MS
   );
 }
