@@ -12,6 +12,7 @@ import type { JobSpec } from '../../src/core/words.js';
 import type { ClaimRequest, StorageEngine } from '../../src/storage/engine.js';
 import { PostgresEngine } from '../../src/storage/postgres/engine.js';
 import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
+import { reconcile } from '../../src/worker/reconcile.js';
 import { freshPgUrl, TEST_ENGINE, type TestEngine } from '../helpers/engines.js';
 
 interface EngineFixture {
@@ -313,6 +314,40 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
         expect(await engine.get(child.id)).toMatchObject({ status: 'pending', blockedBy: 0 });
         await engine.cancel(child.id, 'done with it');
       }
+    });
+
+    it('reclaims the jobs of a worker on a vanished machine once its lease lapsed, and not before', async () => {
+      const leaseMs = 60_000;
+      const job = await submit({ maxAttempts: 2 });
+      const now = Date.now();
+      const remote = {
+        id: 'w-remote',
+        host: 'machine-that-vanished',
+        pid: 4242,
+        pidStart: null,
+        queues: ['*'],
+        concurrency: 4,
+        wakeAddress: null,
+        startedAt: now,
+        heartbeatAt: now,
+      };
+      await engine.registerWorker(remote);
+      await claim({ workerId: remote.id, host: remote.host, leaseMs });
+      // Its heartbeat is recent: a slow worker on another machine is left alone.
+      expect((await reconcile(engine, leaseMs, 100)).lost).toEqual([]);
+      expect(await engine.get(job.id)).toMatchObject({ status: 'running', workerId: remote.id });
+      // Silent past its lease: its job is settled (retried here) with the dead worker named.
+      await engine.registerWorker({ ...remote, heartbeatAt: now - 2 * leaseMs });
+      const lapsed = await reconcile(engine, leaseMs, 100);
+      expect(lapsed.lost).toEqual([expect.objectContaining({ jobId: job.id })]);
+      const settled = await engine.get(job.id);
+      expect(settled).toMatchObject({ status: 'pending', attempts: 1 });
+      expect(settled?.executions[0]).toMatchObject({
+        status: 'failed',
+        host: remote.host,
+        error: expect.stringMatching(/w-remote \(host machine-that-vanished, pid 4242\) died/),
+      });
+      expect((await engine.listWorkers()).map((worker) => worker.id)).not.toContain(remote.id);
     });
 
     describe('jobs of an external scheduler (SLURM)', () => {

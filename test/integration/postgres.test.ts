@@ -269,6 +269,24 @@ export default async function record({ params, job }: { params: { ms: number; fi
     expect(counts).toMatchObject({ completed: 20_000, total: 20_000 });
   }, 240_000);
 
+  it('a cancel reaches a job running in another process, which stops its processes', async () => {
+    const docket = await open();
+    startWorkers(1, 2);
+    await waitForWorkers(docket, 1);
+    const job = await docket.submit({ command: 'sleep 60' });
+    const running = await waitFor('the command to start', async () => {
+      const current = await docket.get(job.id);
+      return current.pid !== null && current;
+    });
+    // The engine's cancel sends no signal itself (as from another machine): the worker must act.
+    await docket.engine.cancel(job.id, 'cancelled from elsewhere');
+    await waitFor('the process tree to be stopped', () => {
+      const state = processState(running.pid as number);
+      return state === null || state === 'Z';
+    });
+    expect(await docket.get(job.id)).toMatchObject({ status: 'cancelled', error: 'cancelled from elsewhere' });
+  });
+
   it('a queue capacity of 2 holds across four workers', async () => {
     const docket = await open();
     const out = join(home, 'pair.jsonl');
