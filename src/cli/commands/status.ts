@@ -9,7 +9,7 @@ function describe(job: JobWithAttempts): string {
   const r = job.resources;
   const resources = [
     r.cpuCount && `cpus=${r.cpuCount}`,
-    r.memoryBytes && `memory=${r.memoryBytes}B`,
+    r.memoryBytes && `memory=${formatBytes(r.memoryBytes)}`,
     r.gpuCount && `gpus=${r.gpuCount}`,
     r.partition && `partition=${r.partition}`,
     r.account && `account=${r.account}`,
@@ -82,4 +82,17 @@ export function register(program: Command): void {
         });
       }),
     );
+}
+
+/** 1073741824 → 1G, 536870912 → 512M; exact multiples only, else bytes. */
+function formatBytes(bytes: number): string {
+  for (const [unit, size] of [
+    ['T', 2 ** 40],
+    ['G', 2 ** 30],
+    ['M', 2 ** 20],
+    ['K', 2 ** 10],
+  ] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return `${bytes}B`;
 }
