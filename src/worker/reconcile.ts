@@ -5,12 +5,14 @@
  * across machines, when its lease has not lapsed.
  */
 import { hostname } from 'node:os';
-import type { WorkerInfo } from '../core/words.js';
+import type { Job, WorkerInfo } from '../core/words.js';
 import { attemptTag, isSameProcessAlive, stopTree } from '../executors/local/processes.js';
 import type { LostAttempt, StorageEngine } from '../storage/engine.js';
 
 export interface ReconcileResult {
   lost: LostAttempt[];
+  /** Running and suspended local jobs whose worker is alive. */
+  live: Job[];
   /** Workers that are alive and what they serve. */
   liveWorkers: WorkerInfo[];
 }
@@ -26,8 +28,12 @@ export async function reconcile(engine: StorageEngine, leaseMs: number, graceMs:
   const liveWorkers = workers.filter((worker) => workerAlive(worker, leaseMs, now));
   const liveIds = new Set(liveWorkers.map((worker) => worker.id));
   const lost: LostAttempt[] = [];
+  const live: Job[] = [];
   for (const job of await engine.listLive('local')) {
-    if (job.workerId !== null && liveIds.has(job.workerId)) continue;
+    if (job.workerId !== null && liveIds.has(job.workerId)) {
+      live.push(job);
+      continue;
+    }
     const owner = workers.find((worker) => worker.id === job.workerId);
     // Another machine's job without a registered owner is judged by its lease alone.
     if (!owner && job.host !== hostname() && (job.leaseExpiresAt ?? 0) > now) continue;
@@ -42,5 +48,5 @@ export async function reconcile(engine: StorageEngine, leaseMs: number, graceMs:
   }
   if (lost.length > 0) await engine.settleLost(lost);
   for (const worker of workers) if (!liveIds.has(worker.id)) await engine.removeWorker(worker.id);
-  return { lost, liveWorkers };
+  return { lost, live, liveWorkers };
 }

@@ -23,6 +23,7 @@ import { reconcile } from './reconcile.js';
 /** Reconcile (settle the jobs of dead workers) every this many heartbeats. */
 const RECONCILE_EVERY_BEATS = 2;
 const MAINTAIN_EVERY_MS = 60_000;
+const ORPHAN_AFTER_MS = 60_000;
 
 import { WakeListener, Wakeup } from './wake.js';
 
@@ -75,6 +76,7 @@ export class Worker {
     reject: (e: unknown) => void;
   }[] = [];
   private controlCheckDue = false;
+  private finishRetryMs = 0;
   private stopListening: (() => Promise<void>) | undefined;
   /** The first heartbeat does the housekeeping at once. */
   private lastMaintainedAt = 0;
@@ -278,8 +280,16 @@ export class Worker {
       );
       for (const [index, entry] of batch.entries()) entry.resolve(recorded[index] ?? null);
       for (const job of claimed) this.launch(job);
+      this.finishRetryMs = 0;
     } catch (error) {
-      for (const entry of batch) entry.reject(error);
+      // An outcome is never dropped: write it again shortly (a second write of an outcome that did
+      // commit changes nothing, since only the attempt that owns the job can record one).
+      this.finishRetryMs = Math.min(Math.max(this.finishRetryMs * 2, 100), 5_000);
+      this.log.warn({ err: error, retryInMs: this.finishRetryMs }, 'could not record outcomes; retrying');
+      setTimeout(() => {
+        if (this.pendingFinishes.length === 0) setImmediate(() => void this.flushFinishes());
+        this.pendingFinishes.push(...batch);
+      }, this.finishRetryMs);
     }
   }
 
@@ -307,14 +317,31 @@ export class Worker {
       await this.checkControl();
       await this.maintain();
       if (++this.beats % RECONCILE_EVERY_BEATS === 0) {
-        const { lost } = await reconcile(this.engine, this.options.leaseMs, this.options.graceMs);
+        const { lost, live } = await reconcile(this.engine, this.options.leaseMs, this.options.graceMs);
         if (lost.length > 0) {
           this.log.warn({ lost }, 'settled the jobs of dead workers');
           this.wakeup.wake();
         }
+        await this.releaseOrphans(live);
       }
     } catch (error) {
       this.log.error({ err: error }, 'heartbeat failed');
+    }
+  }
+
+  /**
+   * Jobs the store says this worker runs but that it does not know: a claim that committed while
+   * its answer was lost (a dropped connection). They go back to pending; the heartbeat would
+   * otherwise renew their leases for ever. Only claims older than a minute count, so an answer
+   * still on its way is never mistaken for a lost one.
+   */
+  private async releaseOrphans(live: Job[]): Promise<void> {
+    const before = Date.now() - ORPHAN_AFTER_MS;
+    for (const job of live) {
+      if (job.workerId !== this.id || this.active.has(job.id) || (job.startedAt ?? 0) > before) continue;
+      this.log.warn({ job: job.id }, 'releasing a job this worker claimed but never received');
+      await this.engine.release(job.id, job.runNo, `worker ${this.id} lost its claim; job released`);
+      this.wakeup.wake();
     }
   }
 

@@ -187,6 +187,41 @@ describe('postgres: notices reach idle workers', () => {
   });
 });
 
+describe('postgres: a dropped connection', () => {
+  it('loses no outcome: the worker writes it again and every job completes once', async () => {
+    const docket = await open();
+    const ran = new Map<number, number>();
+    docket.define({
+      name: 'count',
+      handler: async ({ job }) => {
+        ran.set(job.id, (ran.get(job.id) ?? 0) + 1);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      },
+    });
+    const jobs = await docket.submitMany(Array.from({ length: 400 }, () => ({ type: 'count' })));
+    const worker = docket.worker({ concurrency: 8, graceMs: 500 });
+    const running = worker.run();
+    cleanups.push(async () => {
+      worker.stop();
+      await running;
+    });
+    const admin = new pg.Client({ connectionString: process.env.DOCKET_TEST_PG });
+    await admin.connect();
+    cleanups.push(() => admin.end());
+    const schema = (docket.engine as PostgresEngine).schema;
+    // Cut every connection of this docket, four times, while jobs run and outcomes are being written.
+    for (let cut = 0; cut < 4; cut++) {
+      await waitFor('some progress', async () => (await docket.counts()).completed > 60 * (cut + 1));
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN ($1, $2)', [
+        `docket:${schema}`,
+        `docket-listen:${schema}`,
+      ]);
+    }
+    await waitFor('all 400 jobs to complete', async () => (await docket.counts()).completed === 400, 120_000);
+    for (const job of jobs) expect(ran.get(job.id)).toBe(1);
+  });
+});
+
 describe('postgres: worker processes on one database', () => {
   let project: string;
   let processes: ChildProcess[] = [];

@@ -57,7 +57,8 @@ export async function createPool(target: PostgresTarget, max: number): Promise<P
         oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
     options: `-c search_path=${target.schema}`,
-    application_name: 'docket',
+    // Names the docket in pg_stat_activity, so an operator sees which schema a connection serves.
+    application_name: `docket:${target.schema}`,
   };
   const pool = new pg.Pool(config);
   // An idle client that loses its connection must not crash the process; the next query reconnects.

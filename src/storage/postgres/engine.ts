@@ -1280,7 +1280,10 @@ export class PostgresEngine implements StorageEngine {
     let stopped = false;
     let client: Client | undefined;
     const connect = async (): Promise<void> => {
-      const next = new pg.Client({ connectionString: this.target.connectionString, application_name: 'docket-listen' });
+      const next = new pg.Client({
+        connectionString: this.target.connectionString,
+        application_name: `docket-listen:${this.schema}`,
+      });
       next.on('notification', (message) => {
         const notice = parseNotice(message.payload ?? '');
         if (notice) onNotice(notice);
