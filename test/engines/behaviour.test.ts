@@ -101,6 +101,23 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       });
     });
 
+    it('a batch submit returns each job with its own id, in order, whatever mix it holds', async () => {
+      const parent = await submit();
+      const specs: JobSpec[] = Array.from({ length: 150 }, (_, i) => ({ command: `echo ${i}` }));
+      specs.splice(70, 0, { command: 'echo keyed', key: 'k-1' }, { command: 'echo child', dependsOn: [parent.id] });
+      specs.push({ command: 'echo keyed again', key: 'k-1' });
+      const results = await engine.submit(specs.map((spec) => normalizeSpec(spec)));
+      expect(results).toHaveLength(specs.length);
+      for (const [index, result] of results.entries()) {
+        const stored = await engine.get(result.job.id);
+        expect(stored?.command).toBe(index === specs.length - 1 ? 'echo keyed' : specs[index]?.command);
+        expect(result.job.command).toBe(stored?.command);
+      }
+      expect(results.at(-1)).toMatchObject({ created: false, job: { id: results[70]?.job.id } });
+      expect(new Set(results.slice(0, -1).map((result) => result.job.id)).size).toBe(specs.length - 1);
+      expect(results[71]?.job.dependsOn).toEqual([parent.id]);
+    });
+
     it('claims the highest priority first, then the oldest', async () => {
       const low = await submit({ priority: -1 });
       const a = await submit();

@@ -44,7 +44,7 @@ import { assertNotNewer, loadMigrations } from '../migrate.js';
 import { SqliteCatalog } from './catalog.js';
 import { ExternalJobs } from './external.js';
 import { attemptFromRow, type ExecutionRow, type JobRow, jobFromRow, type WorkerRow, workerFromRow } from './rows.js';
-import { claimFilter, INSERT_JOB, newJobRecord, whereClause } from './statements.js';
+import { claimFilter, INSERT_JOB, insertJobsSql, insertValues, newJobRecord, whereClause } from './statements.js';
 
 /** Found from here: next to this file in src/ and dist/, under dist/storage/sqlite from the CLI bundle. */
 const migrationsDir = () => {
@@ -55,6 +55,8 @@ const migrationsDir = () => {
 };
 /** Writers wait this long for the lock before giving up: far beyond any docket transaction. */
 const BUSY_TIMEOUT_MS = 60_000;
+/** Rows per multi-row insert: 29 values each stays far below SQLite's limit on bound values. */
+const BULK_ROWS = 64;
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -144,7 +146,46 @@ export class SqliteEngine implements StorageEngine {
       throw new InvalidInputError('connection', 'the SQLite engine has no outside transactions to join; leave it out');
     }
     const now = Date.now();
-    return this.write(() => jobs.map((job) => this.insertOne(job, now)));
+    return this.write(() => this.insertMany(jobs, now));
+  }
+
+  /**
+   * Inserts jobs in order. Runs of plain jobs (no key to look up, no dependencies to check) go in
+   * multi-row statements of up to BULK_ROWS rows; their ids are consecutive, since this
+   * transaction is the only writer.
+   */
+  private insertMany(jobs: NewJob[], now: number): SubmitResult[] {
+    const results: SubmitResult[] = [];
+    let run: NewJob[] = [];
+    const flush = () => {
+      for (let start = 0; start < run.length; start += BULK_ROWS)
+        this.insertPlain(run.slice(start, start + BULK_ROWS), now, results);
+      run = [];
+    };
+    for (const job of jobs) {
+      if (job.key == null && job.dependsOn.length === 0) {
+        run.push(job);
+        continue;
+      }
+      flush();
+      results.push(this.insertOne(job, now));
+    }
+    flush();
+    return results;
+  }
+
+  private insertPlain(jobs: NewJob[], now: number, results: SubmitResult[]): void {
+    if (jobs.length === 1) {
+      results.push(this.insertOne(jobs[0] as NewJob, now));
+      return;
+    }
+    const values: unknown[] = [];
+    for (const job of jobs) values.push(...insertValues(job, 'pending', 0, null, now));
+    const last = Number(this.sql(insertJobsSql(jobs.length)).run(...values).lastInsertRowid);
+    const first = last - jobs.length + 1;
+    jobs.forEach((job, index) => {
+      results.push({ job: newJobRecord(first + index, job, 'pending', 0, null, now), created: true });
+    });
   }
 
   private insertOne(job: NewJob, now: number): SubmitResult {
@@ -160,37 +201,7 @@ export class SqliteEngine implements StorageEngine {
     const status: JobStatus = skipReason ? 'skipped' : 'pending';
     // No RETURNING, and positional values: the record is known here, and both cost more than the insert.
     const id = Number(
-      this.sql(INSERT_JOB).run(
-        job.name,
-        job.type,
-        status,
-        job.scheduler,
-        job.queue,
-        job.priority,
-        job.command,
-        job.argv && JSON.stringify(job.argv),
-        job.cwd,
-        JSON.stringify(job.env),
-        JSON.stringify(job.resources),
-        job.timeLimitSeconds,
-        job.maxAttempts,
-        job.retry.delaySeconds,
-        job.retry.backoff,
-        job.retry.maxDelaySeconds,
-        job.retry.jitter ? 1 : 0,
-        job.runAt,
-        blockedBy,
-        job.key,
-        job.tenant,
-        job.user,
-        job.params === null ? null : JSON.stringify(job.params),
-        job.group,
-        job.cron,
-        skipReason,
-        skipReason ? now : null,
-        now,
-        now,
-      ).lastInsertRowid,
+      this.sql(INSERT_JOB).run(...insertValues(job, status, blockedBy, skipReason, now)).lastInsertRowid,
     );
     if (job.dependsOn.length > 0) {
       const addDep = this.sql('INSERT INTO job_deps (job_id, depends_on) VALUES (?, ?)');

@@ -3,10 +3,58 @@ import type { NewJob } from '../../core/spec.js';
 import type { Job, JobStatus } from '../../core/words.js';
 import type { ClaimRequest } from '../engine.js';
 
-export const INSERT_JOB = `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env,
+const INSERT_HEAD = `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env,
   resources, time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, run_at,
-  blocked_by, key, tenant, user_name, params, job_group, cron, error, ended_at, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  blocked_by, key, tenant, user_name, params, job_group, cron, error, ended_at, created_at, updated_at) VALUES`;
+const ROW_PLACEHOLDERS = `(${Array.from({ length: 29 }, () => '?').join(', ')})`;
+
+export const INSERT_JOB = `${INSERT_HEAD} ${ROW_PLACEHOLDERS}`;
+
+/** An insert of `rows` jobs in one statement (a bulk submit pays one statement per chunk, not per job). */
+export function insertJobsSql(rows: number): string {
+  return `${INSERT_HEAD} ${Array.from({ length: rows }, () => ROW_PLACEHOLDERS).join(', ')}`;
+}
+
+/** The 29 values of one job's row in INSERT_JOB, in order. */
+export function insertValues(
+  job: NewJob,
+  status: JobStatus,
+  blockedBy: number,
+  skipReason: string | null,
+  now: number,
+): unknown[] {
+  return [
+    job.name,
+    job.type,
+    status,
+    job.scheduler,
+    job.queue,
+    job.priority,
+    job.command,
+    job.argv && JSON.stringify(job.argv),
+    job.cwd,
+    JSON.stringify(job.env),
+    JSON.stringify(job.resources),
+    job.timeLimitSeconds,
+    job.maxAttempts,
+    job.retry.delaySeconds,
+    job.retry.backoff,
+    job.retry.maxDelaySeconds,
+    job.retry.jitter ? 1 : 0,
+    job.runAt,
+    blockedBy,
+    job.key,
+    job.tenant,
+    job.user,
+    job.params === null ? null : JSON.stringify(job.params),
+    job.group,
+    job.cron,
+    skipReason,
+    skipReason ? now : null,
+    now,
+    now,
+  ];
+}
 
 /** The record of a job just inserted, built from what was given (nothing to read back or parse). */
 export function newJobRecord(
