@@ -1,20 +1,11 @@
 /** The PostgreSQL engine's catalog: queue settings, job types and job groups. */
 import type { Pool } from 'pg';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
-import { emptyCounts, type JobStatus } from '../../core/words.js';
+import type { JobStatus } from '../../core/words.js';
 import type { QueueInfo, QueueSettings } from '../engine.js';
+import { type JobTypeRow, jobTypeFromRow, jobTypeValues, type QueueRow, queueInfos } from '../records.js';
 import type { Queryable } from './engine.js';
 import { prepared } from './sql.js';
-
-interface TypeRow {
-  name: string;
-  queue: string | null;
-  job_group: string | null;
-  params_schema: string | null;
-  defaults: string;
-  suspendable: number;
-  cron: string | null;
-}
 
 export class PostgresCatalog {
   constructor(
@@ -51,45 +42,17 @@ export class PostgresCatalog {
 
   /** Every queue that has settings or jobs, with a count for every state. */
   async listQueues(): Promise<QueueInfo[]> {
-    const queues = new Map<string, QueueInfo>();
-    const entry = (name: string) => {
-      let queue = queues.get(name);
-      if (!queue) {
-        queue = { name, capacity: null, paused: false, counts: emptyCounts() };
-        queues.set(name, queue);
-      }
-      return queue;
-    };
     const settings = await this.pool.query(prepared('SELECT name, capacity, paused FROM queues', []));
-    for (const row of settings.rows as { name: string; capacity: number | null; paused: number }[]) {
-      Object.assign(entry(row.name), { capacity: row.capacity, paused: row.paused === 1 });
-    }
     const counts = await this.pool.query(
       prepared('SELECT queue, status, count(*)::int AS n FROM jobs GROUP BY queue, status', []),
     );
-    for (const row of counts.rows as { queue: string; status: JobStatus; n: number }[]) {
-      const queueCounts = entry(row.queue).counts;
-      queueCounts[row.status] = row.n;
-      queueCounts.total += row.n;
-    }
-    return [...queues.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return queueInfos(settings.rows as QueueRow[], counts.rows as { queue: string; status: JobStatus; n: number }[]);
   }
 
   async saveJobTypes(types: StoredJobType[]): Promise<void> {
     if (types.length === 0) return;
     const now = Date.now();
-    const rows = types.map((type) => {
-      const { name, queue, group, paramsSchema, suspendable, cron, ...defaults } = type;
-      return [
-        name,
-        queue ?? null,
-        group ?? null,
-        paramsSchema ? JSON.stringify(paramsSchema) : null,
-        JSON.stringify(defaults),
-        suspendable ? 1 : 0,
-        cron ?? null,
-      ] as const;
-    });
+    const rows = types.map(jobTypeValues);
     const column = (index: number) => rows.map((row) => row[index]);
     await this.pool.query(
       prepared(
@@ -105,15 +68,7 @@ export class PostgresCatalog {
 
   async listJobTypes(): Promise<StoredJobType[]> {
     const { rows } = await this.pool.query(prepared('SELECT * FROM job_types ORDER BY name', []));
-    return (rows as TypeRow[]).map((row) => ({
-      ...JSON.parse(row.defaults),
-      name: row.name,
-      ...(row.queue !== null && { queue: row.queue }),
-      ...(row.job_group !== null && { group: row.job_group }),
-      ...(row.params_schema !== null && { paramsSchema: JSON.parse(row.params_schema) }),
-      suspendable: row.suspendable === 1,
-      ...(row.cron !== null && { cron: row.cron }),
-    }));
+    return (rows as JobTypeRow[]).map(jobTypeFromRow);
   }
 
   async saveJobGroups(groups: JobGroupDefinition[]): Promise<void> {

@@ -9,14 +9,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client, Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
-import { retryDelaySeconds } from '../../core/backoff.js';
-import { nextTick } from '../../core/cron.js';
 import { InvalidInputError, NotFoundError, StorageError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { NewJob } from '../../core/spec.js';
 import { refuse, transition } from '../../core/states.js';
 import {
-  emptyCounts,
   FINAL_STATUSES,
   type Job,
   type JobFilter,
@@ -44,6 +41,15 @@ import type {
   WriteOptions,
 } from '../engine.js';
 import { assertNotNewer, loadMigrations } from '../migrate.js';
+import {
+  applyOutcome,
+  countsFrom,
+  dependencyState,
+  liveAttempt,
+  nextOccurrence,
+  pickWithinRoom,
+  type QueueRow,
+} from '../records.js';
 import {
   attemptFromRow,
   type ExecutionRow,
@@ -94,7 +100,6 @@ export interface PostgresOptions {
 }
 
 const LIVE = "('running', 'suspended')";
-const ENDED_BADLY: readonly JobStatus[] = ['failed', 'timeout', 'cancelled', 'skipped'];
 
 export class PostgresEngine implements StorageEngine {
   readonly capabilities: EngineCapabilities = {
@@ -266,7 +271,7 @@ export class PostgresEngine implements StorageEngine {
             )
           ).map((row) => [row.id, row.status]),
     );
-    const states = jobs.map((job) => dependencyState(job.dependsOn, parentStatus));
+    const states = jobs.map((job) => dependencyState(job.dependsOn, (id) => parentStatus.get(id)));
     const ids = await this.nextIds(db, jobs.length);
     const { rows } = await db.query(
       prepared(INSERT_JOBS, [...insertArrays(jobs, states, now, ids), now, this.channel]),
@@ -276,7 +281,7 @@ export class PostgresEngine implements StorageEngine {
     const edges: [number, number][] = [];
     for (const [index, job] of jobs.entries()) {
       const id = ids[index] as number;
-      const state = states[index] as ReturnType<typeof dependencyState>;
+      const state = states[index] as (typeof states)[number];
       if (!inserted.has(id)) {
         results.push({ job: await this.existingByKey(db, job), created: false });
         continue;
@@ -330,21 +335,8 @@ export class PostgresEngine implements StorageEngine {
     const executions = (
       await this.rows<ExecutionRow>(this.pool, 'SELECT * FROM executions WHERE job_id = $1 ORDER BY attempt', [id])
     ).map(attemptFromRow);
-    const live = row.worker_id !== null && (row.status === 'running' || row.status === 'suspended');
-    if (live && !executions.some((execution) => execution.attempt === row.run_no)) {
-      executions.push({
-        attempt: row.run_no,
-        status: row.status as JobStatus,
-        startedAt: row.started_at ?? row.updated_at,
-        endedAt: null,
-        exitCode: null,
-        signal: null,
-        error: null,
-        host: row.host,
-        pid: row.pid,
-        workerId: row.worker_id,
-      });
-    }
+    const live = liveAttempt(row, executions);
+    if (live) executions.push(live);
     const job = (await this.attachDeps(this.pool, [row]))[0] as JobWithAttempts;
     job.executions = executions;
     return job;
@@ -404,12 +396,7 @@ export class PostgresEngine implements StorageEngine {
       `SELECT status, count(*)::int AS n FROM jobs ${where} GROUP BY status`,
       params.values,
     );
-    const counts = emptyCounts();
-    for (const row of rows) {
-      counts[row.status] = row.n;
-      counts.total += row.n;
-    }
-    return counts;
+    return countsFrom(rows);
   }
 
   async listLive(scheduler: SchedulerName): Promise<Job[]> {
@@ -539,21 +526,7 @@ export class PostgresEngine implements StorageEngine {
          ORDER BY priority DESC, id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
         params.values,
       );
-      let filled = false;
-      for (const candidate of candidates) {
-        if (closed.has(candidate.queue)) continue;
-        const left = room.get(candidate.queue);
-        if (left !== undefined) {
-          if (left <= 0) {
-            closed.add(candidate.queue);
-            filled = true;
-            continue;
-          }
-          room.set(candidate.queue, left - 1);
-        }
-        picked.push(candidate.id);
-        if (picked.length === request.limit) break;
-      }
+      const filled = pickWithinRoom(candidates, room, closed, picked, request.limit);
       if (!filled || candidates.length === 0) break;
     }
     if (picked.length === 0) return [];
@@ -688,19 +661,7 @@ export class PostgresEngine implements StorageEngine {
         continue;
       }
       executions.push(executionValues(row, outcome.status, outcome.error ?? null, outcome, now));
-      const retry = (outcome.status === 'failed' || outcome.status === 'timeout') && row.attempts < row.max_attempts;
-      const status = transition(jobId, row.status as JobStatus, retry ? 'pending' : outcome.status);
-      row.status = status;
-      row.exit_code = outcome.exitCode ?? null;
-      row.signal = outcome.signal ?? null;
-      row.error = outcome.error ?? null;
-      row.error_stack = outcome.errorStack ?? null;
-      row.result = outcome.result === undefined ? null : JSON.stringify(outcome.result);
-      row.ended_at = retry ? null : now;
-      if (retry) row.run_at = now + retryDelaySeconds(jobFromRow(row).retry, row.attempts) * 1000;
-      row.lease_expires_at = null;
-      row.updated_at = now;
-      if (status === 'completed') row.progress = 1;
+      applyOutcome(row, outcome, now);
       updates.push(row);
       recorded.push(jobFromRow(row));
     }
@@ -768,10 +729,8 @@ export class PostgresEngine implements StorageEngine {
 
   /** A recurring job that ended makes its next occurrence (see the SQLite engine); the key makes it one. */
   private async scheduleNextOccurrence(db: Queryable, row: JobRow, now: number): Promise<void> {
-    const tick = nextTick(row.cron as string, Math.max(now, row.run_at));
-    if (tick === null) return;
-    const series = row.key?.split('@')[0] ?? `cron:${row.id}`;
-    const key = `${series}@${new Date(tick).toISOString()}`;
+    const next = nextOccurrence(row, now);
+    if (next === null) return;
     await db.query(
       prepared(
         `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env, resources,
@@ -781,7 +740,7 @@ export class PostgresEngine implements StorageEngine {
            time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, $1,
            0, $2, tenant, user_name, params, job_group, cron, $3, $3
          FROM jobs WHERE id = $4 ON CONFLICT DO NOTHING`,
-        [tick, key, now, row.id],
+        [next.runAt, next.key, now, row.id],
       ),
     );
   }
@@ -1320,12 +1279,6 @@ export class PostgresEngine implements StorageEngine {
   }
 }
 
-interface QueueRow {
-  name: string;
-  capacity: number | null;
-  paused: number;
-}
-
 /** Paused queues (closed), and the queues a claim could take from that have a capacity (limited). */
 interface QueueLimits {
   closed: Set<string>;
@@ -1407,26 +1360,6 @@ function asQueryable(connection: unknown): Queryable {
     throw new InvalidInputError('connection', 'must be a pg client (or pool) with a query method');
   }
   return connection as Queryable;
-}
-
-/** How many dependencies are not yet completed, and whether one already ended without completing. */
-function dependencyState(
-  parents: number[],
-  statuses: Map<number, JobStatus>,
-): { status: JobStatus; blockedBy: number; skipReason: string | null } {
-  let blockedBy = 0;
-  for (const parent of parents) {
-    const status = statuses.get(parent);
-    if (status === undefined) {
-      throw new InvalidInputError('after', `job ${parent} does not exist; depend only on existing jobs`);
-    }
-    if (status === 'completed') continue;
-    if (ENDED_BADLY.includes(status)) {
-      return { status: 'skipped', blockedBy, skipReason: `dependency ${parent} ended ${status}` };
-    }
-    blockedBy++;
-  }
-  return { status: 'pending', blockedBy, skipReason: null };
 }
 
 interface ExecutionValues {

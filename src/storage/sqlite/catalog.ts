@@ -1,20 +1,11 @@
 /** The embedded engine's catalog: queue settings, job types and job groups. */
 import type Database from 'better-sqlite3';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
-import { emptyCounts, type JobStatus } from '../../core/words.js';
+import type { JobStatus } from '../../core/words.js';
 import type { QueueInfo, QueueSettings } from '../engine.js';
+import { type JobTypeRow, jobTypeFromRow, jobTypeValues, type QueueRow, queueInfos } from '../records.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
-
-interface TypeRow {
-  name: string;
-  queue: string | null;
-  job_group: string | null;
-  params_schema: string | null;
-  defaults: string;
-  suspendable: number;
-  cron: string | null;
-}
 
 export class SqliteCatalog {
   constructor(
@@ -38,32 +29,14 @@ export class SqliteCatalog {
 
   /** Every queue that has settings or jobs, with a count for every state. */
   listQueues(): QueueInfo[] {
-    const queues = new Map<string, QueueInfo>();
-    const entry = (name: string) => {
-      let queue = queues.get(name);
-      if (!queue) {
-        queue = { name, capacity: null, paused: false, counts: emptyCounts() };
-        queues.set(name, queue);
-      }
-      return queue;
-    };
-    for (const row of this.sql('SELECT name, capacity, paused FROM queues').all() as {
-      name: string;
-      capacity: number | null;
-      paused: number;
-    }[]) {
-      Object.assign(entry(row.name), { capacity: row.capacity, paused: row.paused === 1 });
-    }
-    for (const row of this.sql('SELECT queue, status, count(*) AS n FROM jobs GROUP BY queue, status').all() as {
-      queue: string;
-      status: JobStatus;
-      n: number;
-    }[]) {
-      const counts = entry(row.queue).counts;
-      counts[row.status] = row.n;
-      counts.total += row.n;
-    }
-    return [...queues.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return queueInfos(
+      this.sql('SELECT name, capacity, paused FROM queues').all() as QueueRow[],
+      this.sql('SELECT queue, status, count(*) AS n FROM jobs GROUP BY queue, status').all() as {
+        queue: string;
+        status: JobStatus;
+        n: number;
+      }[],
+    );
   }
 
   saveJobTypes(types: StoredJobType[]): void {
@@ -76,32 +49,12 @@ export class SqliteCatalog {
          cron = excluded.cron, updated_at = excluded.updated_at`,
     );
     this.write(() => {
-      for (const type of types) {
-        const { name, queue, group, paramsSchema, suspendable, cron, ...defaults } = type;
-        upsert.run(
-          name,
-          queue ?? null,
-          group ?? null,
-          paramsSchema ? JSON.stringify(paramsSchema) : null,
-          JSON.stringify(defaults),
-          suspendable ? 1 : 0,
-          cron ?? null,
-          now,
-        );
-      }
+      for (const type of types) upsert.run(...jobTypeValues(type), now);
     });
   }
 
   listJobTypes(): StoredJobType[] {
-    return (this.sql('SELECT * FROM job_types ORDER BY name').all() as TypeRow[]).map((row) => ({
-      ...JSON.parse(row.defaults),
-      name: row.name,
-      ...(row.queue !== null && { queue: row.queue }),
-      ...(row.job_group !== null && { group: row.job_group }),
-      ...(row.params_schema !== null && { paramsSchema: JSON.parse(row.params_schema) }),
-      suspendable: row.suspendable === 1,
-      ...(row.cron !== null && { cron: row.cron }),
-    }));
+    return (this.sql('SELECT * FROM job_types ORDER BY name').all() as JobTypeRow[]).map(jobTypeFromRow);
   }
 
   saveJobGroups(groups: JobGroupDefinition[]): void {

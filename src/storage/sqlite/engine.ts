@@ -8,22 +8,19 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { retryDelaySeconds } from '../../core/backoff.js';
-import { nextTick } from '../../core/cron.js';
 import { InvalidInputError, NotFoundError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { NewJob } from '../../core/spec.js';
 import { refuse, transition } from '../../core/states.js';
-import {
-  emptyCounts,
-  type Job,
-  type JobFilter,
-  type JobStatus,
-  type JobWithAttempts,
-  type Outcome,
-  type SchedulerName,
-  type StatusCounts,
-  type WorkerInfo,
+import type {
+  Job,
+  JobFilter,
+  JobStatus,
+  JobWithAttempts,
+  Outcome,
+  SchedulerName,
+  StatusCounts,
+  WorkerInfo,
 } from '../../core/words.js';
 import type {
   ClaimRequest,
@@ -41,6 +38,7 @@ import type {
   WriteOptions,
 } from '../engine.js';
 import { assertNotNewer, loadMigrations } from '../migrate.js';
+import { applyOutcome, countsFrom, dependencyState, liveAttempt, nextOccurrence, pickWithinRoom } from '../records.js';
 import { SqliteCatalog } from './catalog.js';
 import { ExternalJobs } from './external.js';
 import { attemptFromRow, type ExecutionRow, type JobRow, jobFromRow, type WorkerRow, workerFromRow } from './rows.js';
@@ -197,8 +195,11 @@ export class SqliteEngine implements StorageEngine {
       ) as JobRow | undefined;
       if (existing) return { job: this.withDeps(existing), created: false };
     }
-    const { blockedBy, skipReason } = this.dependencyState(job.dependsOn);
-    const status: JobStatus = skipReason ? 'skipped' : 'pending';
+    const statusOf = this.sql('SELECT status FROM jobs WHERE id = ?').pluck();
+    const { status, blockedBy, skipReason } = dependencyState(
+      job.dependsOn,
+      (id) => statusOf.get(id) as JobStatus | undefined,
+    );
     // No RETURNING, and positional values: the record is known here, and both cost more than the insert.
     const id = Number(
       this.sql(INSERT_JOB).run(...insertValues(job, status, blockedBy, skipReason, now)).lastInsertRowid,
@@ -214,21 +215,6 @@ export class SqliteEngine implements StorageEngine {
     return { job: newJobRecord(id, job, status, blockedBy, skipReason, now), created: true };
   }
 
-  /** How many dependencies are not yet completed, and whether one already ended without completing. */
-  private dependencyState(parents: number[]): { blockedBy: number; skipReason: string | null } {
-    let blockedBy = 0;
-    for (const parent of parents) {
-      const row = this.sql('SELECT status FROM jobs WHERE id = ?').get(parent) as { status: JobStatus } | undefined;
-      if (!row) throw new InvalidInputError('after', `job ${parent} does not exist; depend only on existing jobs`);
-      if (row.status === 'completed') continue;
-      if (['failed', 'timeout', 'cancelled', 'skipped'].includes(row.status)) {
-        return { blockedBy, skipReason: `dependency ${parent} ended ${row.status}` };
-      }
-      blockedBy++;
-    }
-    return { blockedBy, skipReason: null };
-  }
-
   private withDeps(row: JobRow): Job {
     const deps = this.sql('SELECT depends_on FROM job_deps WHERE job_id = ? ORDER BY depends_on')
       .pluck()
@@ -242,22 +228,8 @@ export class SqliteEngine implements StorageEngine {
     const executions = (
       this.sql('SELECT * FROM executions WHERE job_id = ? ORDER BY attempt').all(id) as ExecutionRow[]
     ).map(attemptFromRow);
-    // The attempt under way has no row yet: the job row describes it.
-    const live = row.worker_id !== null && (row.status === 'running' || row.status === 'suspended');
-    if (live && !executions.some((execution) => execution.attempt === row.run_no)) {
-      executions.push({
-        attempt: row.run_no,
-        status: row.status as JobStatus,
-        startedAt: row.started_at ?? row.updated_at,
-        endedAt: null,
-        exitCode: null,
-        signal: null,
-        error: null,
-        host: row.host,
-        pid: row.pid,
-        workerId: row.worker_id,
-      });
-    }
+    const live = liveAttempt(row, executions);
+    if (live) executions.push(live);
     const job = this.withDeps(row) as JobWithAttempts;
     job.executions = executions;
     return job;
@@ -307,12 +279,7 @@ export class SqliteEngine implements StorageEngine {
       status: JobStatus;
       n: number;
     }[];
-    const counts = emptyCounts();
-    for (const row of rows) {
-      counts[row.status] = row.n;
-      counts.total += row.n;
-    }
-    return counts;
+    return countsFrom(rows);
   }
 
   async listLive(scheduler: SchedulerName): Promise<Job[]> {
@@ -404,21 +371,7 @@ export class SqliteEngine implements StorageEngine {
          ORDER BY priority DESC, id LIMIT ?`,
         // Jobs picked in an earlier round are still pending in the table: fetch past them.
       ).all(request.scheduler, now, ...args, request.limit + picked.length) as { id: number; queue: string }[];
-      let filled = false;
-      for (const candidate of candidates) {
-        if (picked.includes(candidate.id) || closed.has(candidate.queue)) continue;
-        const left = room.get(candidate.queue);
-        if (left !== undefined) {
-          if (left <= 0) {
-            closed.add(candidate.queue);
-            filled = true;
-            continue;
-          }
-          room.set(candidate.queue, left - 1);
-        }
-        picked.push(candidate.id);
-        if (picked.length === request.limit) break;
-      }
+      const filled = pickWithinRoom(candidates, room, closed, picked, request.limit);
       if (!filled || candidates.length === 0) break;
     }
     return picked;
@@ -531,23 +484,9 @@ export class SqliteEngine implements StorageEngine {
       outcome.signal ?? null,
       now,
     );
-    const retry =
-      (outcome.status === 'failed' || outcome.status === 'timeout') && current.attempts < current.max_attempts;
-    const status = transition(jobId, current.status as JobStatus, retry ? 'pending' : outcome.status);
-    // Updated in place: a spread copy with changed fields would be a slow dictionary object.
     const row = current;
-    const runAt = retry ? now + retryDelaySeconds(jobFromRow(current).retry, current.attempts) * 1000 : current.run_at;
-    row.status = status;
-    row.exit_code = outcome.exitCode ?? null;
-    row.signal = outcome.signal ?? null;
-    row.error = outcome.error ?? null;
-    row.error_stack = outcome.errorStack ?? null;
-    row.result = outcome.result === undefined ? null : JSON.stringify(outcome.result);
-    row.ended_at = retry ? null : now;
-    row.run_at = runAt;
-    row.lease_expires_at = null;
-    row.updated_at = now;
-    if (status === 'completed') row.progress = 1;
+    applyOutcome(row, outcome, now);
+    const status = row.status as JobStatus;
     this.sql(
       `UPDATE jobs SET status = ?, exit_code = ?, signal = ?, error = ?, error_stack = ?, result = ?, ended_at = ?,
          run_at = ?, lease_expires_at = NULL, updated_at = ?, progress = ?
@@ -577,10 +516,8 @@ export class SqliteEngine implements StorageEngine {
    * it exactly one even if two processes tried.
    */
   private scheduleNextOccurrence(row: JobRow, now: number): void {
-    const tick = nextTick(row.cron as string, Math.max(now, row.run_at));
-    if (tick === null) return;
-    const series = row.key?.split('@')[0] ?? `cron:${row.id}`;
-    const key = `${series}@${new Date(tick).toISOString()}`;
+    const next = nextOccurrence(row, now);
+    if (next === null) return;
     this.sql(
       `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env, resources,
          time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, run_at,
@@ -589,7 +526,7 @@ export class SqliteEngine implements StorageEngine {
          time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, ?,
          0, ?, tenant, user_name, params, job_group, cron, ?, ?
        FROM jobs WHERE id = ? ON CONFLICT DO NOTHING`,
-    ).run(tick, key, now, now, row.id);
+    ).run(next.runAt, next.key, now, now, row.id);
   }
 
   /** Writes the executions row of the attempt the job row describes, as it ends. */
