@@ -92,6 +92,28 @@ describe('postgres: schema and migrations', () => {
   });
 });
 
+describe('postgres: logs of a job that ran on another machine', () => {
+  it('says where the logs are instead of printing nothing', async () => {
+    const docket = await open();
+    const job = await docket.submit({ command: 'echo far away' });
+    await docket.engine.claim({
+      workerId: 'w-far',
+      host: 'other-machine',
+      pid: 1,
+      queues: ['*'],
+      scheduler: 'local',
+      types: ['*'],
+      limit: 1,
+      leaseMs: 60_000,
+    });
+    const result = await cli(['logs', String(job.id)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(`^docket: job ${job.id} ran on host other-machine; its logs are in the logs folder`),
+    );
+  });
+});
+
 describe('postgres: transactional submit', () => {
   it('a job submitted in the caller’s transaction exists exactly when it commits', async () => {
     const docket = await open();

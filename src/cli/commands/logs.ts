@@ -1,7 +1,9 @@
 /** `docket logs ID`: print (or follow) a job's stdout or stderr. */
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import { DocketError } from '../../core/errors.js';
 import { parseJobId } from '../../core/units.js';
 import { action, emit, withDocket } from '../context.js';
 import { followJob } from '../follow.js';
@@ -22,9 +24,15 @@ export function register(program: Command): void {
       action(async (id: string, flags: LogsFlags, command: Command) => {
         const jobId = parseJobId(id);
         return withDocket(command, async (docket, options) => {
-          await docket.get(jobId); // refuses unknown ids with exit code 3
+          const job = await docket.get(jobId); // refuses unknown ids with exit code 3
           const paths = docket.logPaths(jobId);
           const path = flags.stderr ? paths.stderr : paths.stdout;
+          if (!existsSync(path) && job.host !== null && job.host !== hostname() && job.scheduler === 'local') {
+            // On PostgreSQL, workers on other machines write logs where they run.
+            throw new DocketError(
+              `job ${jobId} ran on host ${job.host}; its logs are in the logs folder of DOCKET_HOME there (share DOCKET_HOME, e.g. over NFS, to read them from here)`,
+            );
+          }
           if (options.json) {
             const content = existsSync(path) ? readFileSync(path, 'utf8') : '';
             emit(options, { id: jobId, stream: flags.stderr ? 'stderr' : 'stdout', path, content }, () => '');
