@@ -30,7 +30,10 @@ export async function reconcile(engine: StorageEngine, leaseMs: number, graceMs:
   const lost: LostAttempt[] = [];
   const live: Job[] = [];
   for (const job of await engine.listLive('local')) {
-    if (job.workerId !== null && liveIds.has(job.workerId)) {
+    // A suspended job that no worker holds (suspended before it started, or a parked handler) is
+    // held, not lost: nothing runs it until it is resumed.
+    if (job.workerId === null) continue;
+    if (liveIds.has(job.workerId)) {
       live.push(job);
       continue;
     }

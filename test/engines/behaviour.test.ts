@@ -254,6 +254,14 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       await expect(engine.resume(job.id)).rejects.toThrowError(/only suspended jobs can be resumed/);
     });
 
+    it('leaves a job suspended before it started alone when reconciling', async () => {
+      const job = await submit();
+      await engine.suspend(job.id);
+      expect((await reconcile(engine, 60_000, 100)).lost).toEqual([]);
+      expect(await engine.get(job.id)).toMatchObject({ status: 'suspended', attempts: 0, error: null });
+      expect(await engine.resume(job.id)).toMatchObject({ status: 'pending' });
+    });
+
     it('releases a job on shutdown without counting the attempt', async () => {
       const job = await submit();
       await claim();
