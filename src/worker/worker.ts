@@ -24,6 +24,7 @@ import { reconcile } from './reconcile.js';
 const RECONCILE_EVERY_BEATS = 2;
 const MAINTAIN_EVERY_MS = 60_000;
 const ORPHAN_AFTER_MS = 60_000;
+const GIVE_UP_MARGIN_MS = 10_000;
 
 import { WakeListener, Wakeup } from './wake.js';
 
@@ -77,6 +78,7 @@ export class Worker {
   }[] = [];
   private controlCheckDue = false;
   private finishRetryMs = 0;
+  private giveUpAt = Number.POSITIVE_INFINITY;
   private stopListening: (() => Promise<void>) | undefined;
   /** The first heartbeat does the housekeeping at once. */
   private lastMaintainedAt = 0;
@@ -282,6 +284,16 @@ export class Worker {
       for (const job of claimed) this.launch(job);
       this.finishRetryMs = 0;
     } catch (error) {
+      if (Date.now() > this.giveUpAt) {
+        // Shutting down and the store is still away: the jobs stay as the store has them (running,
+        // under this worker), and once this worker is gone reconciliation settles them.
+        this.log.error(
+          { err: error },
+          'could not record outcomes before shutting down; leaving them to reconciliation',
+        );
+        for (const entry of batch) entry.reject(error);
+        return;
+      }
       // An outcome is never dropped: write it again shortly (a second write of an outcome that did
       // commit changes nothing, since only the attempt that owns the job can record one).
       this.finishRetryMs = Math.min(Math.max(this.finishRetryMs * 2, 100), 5_000);
@@ -390,6 +402,8 @@ export class Worker {
   /** Lets running jobs finish within the grace period, then stops them and gives them back. */
   private async shutdown(): Promise<void> {
     if (this.active.size === 0) return;
+    // Past this, outcomes that cannot be written are given up rather than retried for ever.
+    this.giveUpAt = Date.now() + this.options.shutdownGraceMs + 2 * this.options.graceMs + GIVE_UP_MARGIN_MS;
     this.log.info({ running: this.active.size }, 'waiting for running jobs before stopping');
     const all = () => Promise.all([...this.active.values()].map((attempt) => attempt.done));
     let timer: NodeJS.Timeout | undefined;
