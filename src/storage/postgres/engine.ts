@@ -13,16 +13,15 @@ import { InvalidInputError, NotFoundError, StorageError } from '../../core/error
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { NewJob } from '../../core/spec.js';
 import { refuse, transition } from '../../core/states.js';
-import {
-  FINAL_STATUSES,
-  type Job,
-  type JobFilter,
-  type JobStatus,
-  type JobWithAttempts,
-  type Outcome,
-  type SchedulerName,
-  type StatusCounts,
-  type WorkerInfo,
+import type {
+  Job,
+  JobFilter,
+  JobStatus,
+  JobWithAttempts,
+  Outcome,
+  SchedulerName,
+  StatusCounts,
+  WorkerInfo,
 } from '../../core/words.js';
 import type {
   ClaimRequest,
@@ -41,15 +40,7 @@ import type {
   WriteOptions,
 } from '../engine.js';
 import { assertNotNewer, loadMigrations } from '../migrate.js';
-import {
-  applyOutcome,
-  countsFrom,
-  dependencyState,
-  liveAttempt,
-  nextOccurrence,
-  pickWithinRoom,
-  type QueueRow,
-} from '../records.js';
+import { applyOutcome, countsFrom, dependencyState, liveAttempt, nextOccurrence, pickWithinRoom } from '../records.js';
 import {
   attemptFromRow,
   type ExecutionRow,
@@ -60,7 +51,10 @@ import {
 } from '../sqlite/rows.js';
 import { newJobRecord } from '../sqlite/statements.js';
 import { PostgresCatalog } from './catalog.js';
+import { type ClaimRow, claimCtes, claimResult, completionValues, type QueueLimits } from './claims.js';
 import { channelOf, createPool, type PostgresTarget, parseTarget, redact } from './connection.js';
+import { PostgresExternalJobs } from './external.js';
+import { listenForNotices } from './notices.js';
 import {
   CLAIM_SET,
   COMPLETE_CTES,
@@ -111,11 +105,13 @@ export class PostgresEngine implements StorageEngine {
   readonly schema: string;
   private readonly channel: string;
   private readonly catalog: PostgresCatalog;
+  private readonly external = new PostgresExternalJobs(this);
   private readonly listeners = new Set<Client>();
   private idSequence: string | null = null;
 
   private constructor(
-    private readonly pool: Pool,
+    /** @internal */
+    readonly pool: Pool,
     private readonly target: PostgresTarget,
   ) {
     this.schema = target.schema;
@@ -129,7 +125,8 @@ export class PostgresEngine implements StorageEngine {
   }
 
   /** Runs `work` in a transaction on a client of the pool, or inside the caller's transaction. */
-  private async transaction<T>(work: (client: Queryable) => Promise<T>, outside?: unknown): Promise<T> {
+  /** @internal Runs `work` in a transaction (see external.ts). */
+  async transaction<T>(work: (client: Queryable) => Promise<T>, outside?: unknown): Promise<T> {
     if (outside !== undefined) return this.inOutsideTransaction(asQueryable(outside), work);
     const client = await this.pool.connect();
     try {
@@ -161,7 +158,8 @@ export class PostgresEngine implements StorageEngine {
     }
   }
 
-  private async rows<T>(db: Queryable, text: string, values: unknown[] = []): Promise<T[]> {
+  /** @internal */
+  async rows<T>(db: Queryable, text: string, values: unknown[] = []): Promise<T[]> {
     return (await db.query(prepared(text, values))).rows as T[];
   }
 
@@ -366,7 +364,8 @@ export class PostgresEngine implements StorageEngine {
   }
 
   /** Adds dependencies to many jobs with one query. */
-  private async attachDeps(db: Queryable, rows: JobRow[]): Promise<Job[]> {
+  /** @internal */
+  async attachDeps(db: Queryable, rows: JobRow[]): Promise<Job[]> {
     if (rows.length === 0) return [];
     const deps = new Map<number, number[]>();
     {
@@ -635,7 +634,8 @@ export class PostgresEngine implements StorageEngine {
    * Records a batch of outcomes inside a transaction: the rows are locked and read once, the new
    * states decided here (retry policy, state machine), then written with one statement per table.
    */
-  private async settleMany(db: Queryable, items: FinishedAttempt[]): Promise<(Job | null)[]> {
+  /** @internal */
+  async settleMany(db: Queryable, items: FinishedAttempt[]): Promise<(Job | null)[]> {
     const now = Date.now();
     const ids = [...new Set(items.map((item) => item.jobId))].sort((a, b) => a - b);
     const current = new Map(
@@ -842,7 +842,8 @@ export class PostgresEngine implements StorageEngine {
 
   // ── commands on one job ──────────────────────────────────────────────────────────────────────
 
-  private async lockRow(db: Queryable, id: number): Promise<JobRow | undefined> {
+  /** @internal */
+  async lockRow(db: Queryable, id: number): Promise<JobRow | undefined> {
     return (await this.rows<JobRow>(db, 'SELECT * FROM jobs WHERE id = $1 FOR UPDATE', [id]))[0];
   }
 
@@ -989,110 +990,20 @@ export class PostgresEngine implements StorageEngine {
 
   // ── jobs of external schedulers (SLURM) ──────────────────────────────────────────────────────
 
-  async listTracked(scheduler: SchedulerName): Promise<Job[]> {
-    const rows = await this.rows<JobRow>(
-      this.pool,
-      `SELECT * FROM jobs WHERE scheduler <> 'local' AND scheduler = $1 AND status IN ('pending', 'running', 'suspended')
-       ORDER BY id`,
-      [scheduler],
-    );
-    return this.attachDeps(this.pool, rows);
+  listTracked(scheduler: SchedulerName): Promise<Job[]> {
+    return this.external.listTracked(scheduler);
   }
 
-  async recordSubmitted(jobId: number, schedulerJobId: string): Promise<Job | null> {
-    const [row] = await this.rows<JobRow>(
-      this.pool,
-      `UPDATE jobs SET scheduler_job_id = $1, updated_at = $2
-       WHERE id = $3 AND status = 'pending' AND scheduler_job_id IS NULL RETURNING *`,
-      [schedulerJobId, Date.now(), jobId],
-    );
-    return row ? jobFromRow(row) : null;
+  recordSubmitted(jobId: number, schedulerJobId: string): Promise<Job | null> {
+    return this.external.recordSubmitted(jobId, schedulerJobId);
   }
 
-  async discard(ids: number[]): Promise<void> {
-    await this.pool.query(
-      prepared("DELETE FROM jobs WHERE id = ANY($1::int8[]) AND status = 'pending' AND has_dependents = 0", [ids]),
-    );
+  discard(ids: number[]): Promise<void> {
+    return this.external.discard(ids);
   }
 
-  async applyObserved(observed: ObservedState[]): Promise<Job[]> {
-    if (observed.length === 0) return [];
-    return this.transaction(async (db) => {
-      const changed: Job[] = [];
-      for (const report of observed) {
-        const job = await this.applyOne(db, report, Date.now());
-        if (job) changed.push(job);
-      }
-      return changed;
-    });
-  }
-
-  /** Applies one report of the scheduler (the same rules as the embedded engine's). */
-  private async applyOne(db: Queryable, report: ObservedState, now: number): Promise<Job | null> {
-    let row = await this.lockRow(db, report.jobId);
-    if (!row || row.scheduler_job_id !== report.schedulerJobId) return null;
-    const from = row.status as JobStatus;
-    if (FINAL_STATUSES.includes(from) || report.status === from || report.status === 'pending') return null;
-    if (from === 'pending') {
-      transition(row.id, from, 'running', 'claim');
-      [row] = (await this.rows<JobRow>(
-        db,
-        `UPDATE jobs SET status = 'running', attempts = attempts + 1, run_no = run_no + 1, worker_id = $1, host = $2,
-           started_at = $3, ended_at = NULL, exit_code = NULL, signal = NULL, error = NULL, error_stack = NULL,
-           updated_at = $4
-         WHERE id = $5 RETURNING *`,
-        [
-          `${row.scheduler}:${report.schedulerJobId}`,
-          report.host ?? null,
-          report.startedAt ?? report.endedAt ?? now,
-          now,
-          row.id,
-        ],
-      )) as [JobRow];
-      if (report.status === 'running') return jobFromRow(row);
-    }
-    if (report.status === 'running' || report.status === 'suspended') {
-      const to = transition(row.id, row.status as JobStatus, report.status);
-      const [updated] = await this.rows<JobRow>(
-        db,
-        'UPDATE jobs SET status = $1, host = coalesce(host, $2), updated_at = $3 WHERE id = $4 RETURNING *',
-        [to, report.host ?? null, now, row.id],
-      );
-      return jobFromRow(updated as JobRow);
-    }
-    const [job] = await this.settleMany(db, [
-      {
-        jobId: row.id,
-        attempt: row.run_no,
-        outcome: {
-          status: report.status as Outcome['status'],
-          exitCode: report.exitCode ?? null,
-          signal: report.signal ?? null,
-          error: report.error ?? null,
-        },
-      },
-    ]);
-    if (!job) return null;
-    if (job.status === 'pending') {
-      // A retry: docket holds the job until its run-at time, then hands it to the scheduler anew.
-      await db.query(prepared('UPDATE jobs SET scheduler_job_id = NULL, worker_id = NULL WHERE id = $1', [row.id]));
-      job.schedulerJobId = null;
-      job.workerId = null;
-    }
-    if (report.endedAt != null) {
-      await db.query(
-        prepared('UPDATE executions SET ended_at = $1 WHERE job_id = $2 AND attempt = $3', [
-          report.endedAt,
-          row.id,
-          row.run_no,
-        ]),
-      );
-      if (job.status !== 'pending') {
-        await db.query(prepared('UPDATE jobs SET ended_at = $1 WHERE id = $2', [report.endedAt, row.id]));
-        job.endedAt = report.endedAt;
-      }
-    }
-    return job;
+  applyObserved(observed: ObservedState[]): Promise<Job[]> {
+    return this.external.applyObserved(observed);
   }
 
   // ── catalog ──────────────────────────────────────────────────────────────────────────────────
@@ -1230,128 +1141,10 @@ export class PostgresEngine implements StorageEngine {
 
   // ── notices ──────────────────────────────────────────────────────────────────────────────────
 
-  /**
-   * LISTENs on a connection of its own, outside the pool. If that connection drops, it reconnects
-   * and reports a `work` notice for every queue (`*`), since notices sent meanwhile were missed.
-   */
-  async listen(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>> {
-    const pg = (await import('pg')).default;
-    let stopped = false;
-    let client: Client | undefined;
-    const connect = async (): Promise<void> => {
-      const next = new pg.Client({
-        connectionString: this.target.connectionString,
-        application_name: `docket-listen:${this.schema}`,
-      });
-      next.on('notification', (message) => {
-        const notice = parseNotice(message.payload ?? '');
-        if (notice) onNotice(notice);
-      });
-      next.on('error', () => void reconnect(next));
-      await next.connect();
-      await next.query(`LISTEN "${this.channel}"`);
-      client = next;
-      this.listeners.add(next);
-    };
-    const reconnect = async (broken: Client): Promise<void> => {
-      this.listeners.delete(broken);
-      await broken.end().catch(() => {});
-      for (let delay = 100; !stopped; delay = Math.min(delay * 2, 5_000)) {
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        if (stopped) return;
-        try {
-          await connect();
-          onNotice({ kind: 'work', queue: '*' });
-          return;
-        } catch {
-          // the database is still away: try again later
-        }
-      }
-    };
-    await connect();
-    return async () => {
-      stopped = true;
-      if (client) {
-        this.listeners.delete(client);
-        await client.end().catch(() => {});
-      }
-    };
+  /** LISTENs for the notices of this docket (see notices.ts). */
+  listen(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>> {
+    return listenForNotices(this.target.connectionString, this.schema, this.listeners, onNotice);
   }
-}
-
-/** Paused queues (closed), and the queues a claim could take from that have a capacity (limited). */
-interface QueueLimits {
-  closed: Set<string>;
-  limited: Map<string, number>;
-}
-
-function queueLimits(rows: QueueRow[], request: ClaimRequest): QueueLimits {
-  const closed = new Set<string>();
-  const limited = new Map<string, number>();
-  const serves = (queue: string) => request.queues.includes('*') || request.queues.includes(queue);
-  for (const row of rows) {
-    if (row.paused) closed.add(row.name);
-    else if (row.capacity !== null && serves(row.name)) limited.set(row.name, row.capacity);
-  }
-  return { closed, limited };
-}
-
-type ClaimRow = JobRow & { depends_on: number[] | null; limits: QueueRow[] | null };
-
-/**
- * The claim's CTEs (limits, picked, claimed), parameters added to `params`. `picked` skips paused
- * queues and queues with a capacity, and takes nothing at all when the claimer serves a queue with
- * a capacity: those claims need claimLimited's advisory lock.
- */
-function claimCtes(params: Params, request: ClaimRequest): string {
-  const now = request.now ?? Date.now();
-  const scheduler = params.add(request.scheduler);
-  const at = params.add(now);
-  const filter = claimFilter(params, request, []);
-  const served = request.queues.includes('*') ? '' : `AND name = ANY(${params.add(request.queues)}::text[])`;
-  const limit = params.add(request.limit);
-  const set = CLAIM_SET.replace('$W', params.add(request.workerId))
-    .replace('$H', params.add(request.host))
-    .replace('$L', params.add(now + request.leaseMs))
-    .replaceAll('$N', at);
-  return `limits AS (
-    SELECT name, capacity, paused FROM queues WHERE capacity IS NOT NULL OR paused = 1
-  ), picked AS (
-    SELECT id FROM jobs
-    WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${scheduler} AND run_at <= ${at} ${filter}
-      AND NOT EXISTS (SELECT 1 FROM limits WHERE limits.name = jobs.queue)
-      AND NOT EXISTS (SELECT 1 FROM limits WHERE capacity IS NOT NULL AND paused = 0 ${served})
-    ORDER BY priority DESC, id LIMIT ${limit} FOR UPDATE SKIP LOCKED
-  ), claimed AS (
-    UPDATE jobs AS j SET ${set} FROM picked WHERE j.id = picked.id RETURNING j.*, ${DEPS_COLUMN}
-  )`;
-}
-
-function claimResult(rows: ClaimRow[], request: ClaimRequest): { claimed: Job[]; limits: QueueLimits } {
-  const limits = queueLimits(rows[0]?.limits ?? [], request);
-  const claimed = rows
-    .filter((row) => row.id !== null)
-    .sort((a, b) => b.priority - a.priority || a.id - b.id)
-    .map((row) => jobFromRow(row, row.depends_on ?? []));
-  return { claimed, limits };
-}
-
-/** The parameters of COMPLETE_CTES ($1–$6). */
-function completionValues(completions: FinishedAttempt[], now: number): unknown[] {
-  return [
-    completions.map((item) => item.jobId),
-    completions.map((item) => item.attempt),
-    completions.map((item) => item.outcome.exitCode ?? null),
-    completions.map((item) => item.outcome.signal ?? null),
-    completions.map((item) => (item.outcome.result === undefined ? null : JSON.stringify(item.outcome.result))),
-    now,
-  ];
-}
-
-function parseNotice(payload: string): StoreNotice | null {
-  if (payload.startsWith('w:')) return { kind: 'work', queue: payload.slice(2) };
-  if (payload.startsWith('c:')) return { kind: 'control', workerId: payload.slice(2) };
-  return null;
 }
 
 /** The caller's `pg` client (or pool): anything with a `query` method. */

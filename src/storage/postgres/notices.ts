@@ -1,0 +1,65 @@
+/**
+ * LISTEN/NOTIFY: how writes tell workers on every machine about new work (`w:QUEUE`) and about a
+ * job they run that changed (`c:WORKER`). The engine sends notices inside its own transactions;
+ * this is the listening side.
+ */
+import type { Client } from 'pg';
+import type { StoreNotice } from '../engine.js';
+import { channelOf } from './connection.js';
+
+/**
+ * LISTENs on a connection of its own, outside the pool (`open` tracks it, so closing the engine
+ * ends it). If that connection drops, it reconnects and reports a `work` notice for every queue
+ * (`*`), since notices sent meanwhile were missed. Resolves to a function that stops listening.
+ */
+export async function listenForNotices(
+  connectionString: string,
+  schema: string,
+  open: Set<Client>,
+  onNotice: (notice: StoreNotice) => void,
+): Promise<() => Promise<void>> {
+  const pg = (await import('pg')).default;
+  let stopped = false;
+  let client: Client | undefined;
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString, application_name: `docket-listen:${schema}` });
+    next.on('notification', (message) => {
+      const notice = parseNotice(message.payload ?? '');
+      if (notice) onNotice(notice);
+    });
+    next.on('error', () => void reconnect(next));
+    await next.connect();
+    await next.query(`LISTEN "${channelOf(schema)}"`);
+    client = next;
+    open.add(next);
+  };
+  const reconnect = async (broken: Client): Promise<void> => {
+    open.delete(broken);
+    await broken.end().catch(() => {});
+    for (let delay = 100; !stopped; delay = Math.min(delay * 2, 5_000)) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (stopped) return;
+      try {
+        await connect();
+        onNotice({ kind: 'work', queue: '*' });
+        return;
+      } catch {
+        // the database is still away: try again later
+      }
+    }
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    if (client) {
+      open.delete(client);
+      await client.end().catch(() => {});
+    }
+  };
+}
+
+function parseNotice(payload: string): StoreNotice | null {
+  if (payload.startsWith('w:')) return { kind: 'work', queue: payload.slice(2) };
+  if (payload.startsWith('c:')) return { kind: 'control', workerId: payload.slice(2) };
+  return null;
+}
