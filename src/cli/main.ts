@@ -19,7 +19,7 @@ import { takeExitCode } from './context.js';
 export function buildProgram(): Command {
   const program = new Command('docket')
     .description('run, queue and track jobs — shell commands or TypeScript functions')
-    .option('--db <path>', 'database file (default: $DOCKET_DB or $DOCKET_HOME/docket.db)')
+    .option('--db <path-or-url>', 'SQLite file or postgres:// URL (default: $DOCKET_DB or $DOCKET_HOME/docket.db)')
     .option('--home <dir>', 'data folder (default: $DOCKET_HOME or ~/.docket)')
     .option('--json', 'print exactly one JSON document')
     .showHelpAfterError('(run docket help for usage)')
