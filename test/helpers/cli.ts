@@ -183,3 +183,18 @@ async function killWorkers(store: string): Promise<void> {
 export function uniqueMark(): string {
   return `m${process.pid}x${Math.random().toString(36).slice(2, 10)}`;
 }
+
+/** What the test handlers append per run: one JSON line with the job, its process and its times. */
+export interface RunRecord {
+  id: number;
+  pid: number;
+  started: number;
+  ended: number;
+}
+
+export function readRunRecords(file: string): RunRecord[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as RunRecord);
+}

@@ -4,7 +4,7 @@
  * worker processes sharing one database as workers on several machines would.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Docket } from '../../src/docket.js';
 import { PostgresEngine } from '../../src/storage/postgres/engine.js';
 import type { Worker } from '../../src/worker/worker.js';
-import { BIN, processState, runProcess, waitFor } from '../helpers/cli.js';
+import { BIN, processState, readRunRecords, runProcess, waitFor } from '../helpers/cli.js';
 import { dropTestStore, freshPgUrl } from '../helpers/engines.js';
 
 let home: string;
@@ -293,11 +293,7 @@ export default async function record({ params, job }: { params: { ms: number; fi
     });
   }
 
-  const records = (file: string) =>
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { id: number; pid: number; started: number; ended: number });
+  const records = readRunRecords;
 
   it('four workers run 20,000 jobs, each exactly once', async () => {
     const docket = await open();

@@ -4,10 +4,10 @@
  * across workers, a SIGKILLed worker whose job another worker reclaims, graceful SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, isAlive, makeHome, type TestHome, waitFor } from '../helpers/cli.js';
+import { BIN, isAlive, makeHome, readRunRecords, type TestHome, waitFor } from '../helpers/cli.js';
 
 let t: TestHome;
 let workers: ChildProcess[] = [];
@@ -84,11 +84,7 @@ async function waitForWorkers(count: number): Promise<void> {
   });
 }
 
-const records = (file: string) =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as { id: number; pid: number; started: number; ended: number });
+const records = readRunRecords;
 
 /** Submits from another program that has no handlers: it relies on the types the workers stored. */
 async function submitMany(type: string, count: number, params: Record<string, unknown>): Promise<number[]> {
