@@ -32,6 +32,7 @@ import {
 import { HandlerExecutor } from './executors/handler/handler.js';
 import { LocalCommandExecutor } from './executors/local/command.js';
 import { attemptTag, signalTree, stopTree } from './executors/local/processes.js';
+import { jobLogDir, removeJobLogs } from './paths.js';
 import { SlurmScheduler } from './schedulers/slurm/scheduler.js';
 import type { QueueInfo, QueueSettings, RefreshResult, StorageEngine, SubmitResult } from './storage/engine.js';
 import { isPostgresUrl } from './storage/postgres/connection.js';
@@ -340,7 +341,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
 
   /** Paths of a job's log files. */
   logPaths(id: number): { stdout: string; stderr: string } {
-    const dir = join(this.config.logsDir, String(id));
+    const dir = jobLogDir(this.config.logsDir, id);
     return { stdout: join(dir, 'stdout'), stderr: join(dir, 'stderr') };
   }
 
@@ -427,7 +428,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       throw new InvalidInputError('status', `${active.join(', ')} jobs are still active; cancel them before clearing`);
     }
     const ids = await this.engine.clear({ statuses, endedBefore: options.endedBefore, queue: options.queue });
-    for (const id of ids) rmSync(join(this.config.logsDir, String(id)), { recursive: true, force: true });
+    removeJobLogs(this.config.logsDir, ids);
     return ids.length;
   }
 
@@ -488,7 +489,10 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   }
 
   private emitWorkerEvent(event: WorkerEvent): void {
-    if (event.kind === 'ended' && event.recorded?.status === 'completed') this.releaseHeldSoon();
+    // Only a job that others wait for can release SLURM jobs held for it.
+    if (event.kind === 'ended' && event.recorded?.status === 'completed' && event.recorded.hasDependents) {
+      this.releaseHeldSoon();
+    }
     if (this.listenerCount('job') === 0) return;
     if (event.kind === 'started') this.emit('job', { event: 'started', job: event.job });
     else if (event.kind === 'progress') {

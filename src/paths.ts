@@ -2,7 +2,7 @@
  * Where docket's own files are. The code runs from src/ (tests), from dist/ (the library) and from
  * the single-file CLI bundle dist/cli.js, so a file is found by walking up from the running module.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,4 +13,14 @@ export function findUp(from: string, relative: string): string {
     if (existsSync(candidate)) return candidate;
     if (dirname(dir) === dir) throw new Error(`cannot find ${relative} above ${fileURLToPath(from)}`);
   }
+}
+
+/** A job's log folder: `stdout` and `stderr` of every attempt, appended. */
+export function jobLogDir(logsDir: string, id: number): string {
+  return join(logsDir, String(id));
+}
+
+/** Deletes the log folders of jobs that were cleared. */
+export function removeJobLogs(logsDir: string, ids: readonly number[]): void {
+  for (const id of ids) rmSync(jobLogDir(logsDir, id), { recursive: true, force: true });
 }

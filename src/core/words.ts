@@ -136,6 +136,8 @@ export interface Job {
   checkpoint: unknown;
   /** Dependencies not yet completed; a pending job with any is *blocked*. */
   blockedBy: number;
+  /** True once some job depends on this one. */
+  hasDependents: boolean;
   key: string | null;
   tenant: string;
   user: string | null;

@@ -2,14 +2,25 @@
  * Numbered, append-only migrations shared by the engines: `NNNN_description.sql` files in an
  * engine's `migrations/` folder, applied in order, each exactly once.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { StorageError } from '../core/errors.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+}
+
+/**
+ * An engine's `migrations/` folder, found from its module: next to it in src/ and dist/, or under
+ * dist/storage/ENGINE/ when the module was bundled into dist/cli.js.
+ */
+export function migrationsDir(moduleUrl: string, engine: 'sqlite' | 'postgres'): string {
+  const here = dirname(fileURLToPath(moduleUrl));
+  const beside = join(here, 'migrations');
+  return existsSync(beside) ? beside : join(here, 'storage', engine, 'migrations');
 }
 
 export function loadMigrations(dir: string): Migration[] {

@@ -11,7 +11,7 @@ import type { StoredJobType } from '../core/job-types.js';
 import { transition } from '../core/states.js';
 import { type Attempt, emptyCounts, type JobStatus, type Outcome, type StatusCounts } from '../core/words.js';
 import type { QueueInfo } from './engine.js';
-import { type JobRow, jobFromRow } from './sqlite/rows.js';
+import { type JobRow, jobFromRow } from './rows.js';
 
 const ENDED_BADLY: readonly JobStatus[] = ['failed', 'timeout', 'cancelled', 'skipped'];
 

@@ -7,26 +7,27 @@
  * finished in the same turn of the event loop are recorded together in one transaction.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { WorkerSettings } from '../config/config.js';
 import type { StopReason } from '../core/job-types.js';
 import type { Job, JobStatus, Outcome } from '../core/words.js';
 import type { ExecutionContext, Executor, RunningWork } from '../executors/executor.js';
 import { processStartTime } from '../executors/local/processes.js';
+import { jobLogDir, removeJobLogs } from '../paths.js';
 import type { ClaimRequest, FinishedAttempt, StorageEngine, StoreNotice } from '../storage/engine.js';
 import { classifyExit } from './outcome.js';
 import { reconcile } from './reconcile.js';
+import { WakeListener, Wakeup } from './wake.js';
 
 /** Reconcile (settle the jobs of dead workers) every this many heartbeats. */
 const RECONCILE_EVERY_BEATS = 2;
+/** Housekeeping (pruning, VACUUM) at most this often. */
 const MAINTAIN_EVERY_MS = 60_000;
+/** A job this worker holds in the store but never received is released after this long. */
 const ORPHAN_AFTER_MS = 60_000;
+/** How long past its shutdown grace a stopping worker still retries writing outcomes. */
 const GIVE_UP_MARGIN_MS = 10_000;
-
-import { WakeListener, Wakeup } from './wake.js';
 
 /** What a worker reports as it goes (the facade turns these into job events). */
 export type WorkerEvent =
@@ -215,7 +216,7 @@ export class Worker {
   private contextFor(job: Job): ExecutionContext {
     return {
       workerId: this.id,
-      logDir: join(this.options.logsDir, String(job.id)),
+      logDir: jobLogDir(this.options.logsDir, job.id),
       onProgress: (progress, message) => {
         this.options.onEvent?.({ kind: 'progress', job, progress, message });
         void this.engine.setProgress(job.id, job.runNo, progress, message);
@@ -392,7 +393,7 @@ export class Worker {
     if (pruneAfterMs !== null) {
       const statuses: JobStatus[] = ['completed', 'cancelled', 'skipped'];
       const ids = await this.engine.clear({ statuses, endedBefore: now - pruneAfterMs });
-      for (const id of ids) rmSync(join(this.options.logsDir, String(id)), { recursive: true, force: true });
+      removeJobLogs(this.options.logsDir, ids);
       if (ids.length > 0) this.log.info({ pruned: ids.length }, 'pruned old finished jobs');
     }
     const done = (await this.engine.maintain?.()) ?? [];

@@ -37,6 +37,7 @@ function job(fields: Partial<Job>): Job {
     cron: null,
     checkpoint: null,
     blockedBy: 0,
+    hasDependents: false,
     key: null,
     tenant: 'default',
     user: null,

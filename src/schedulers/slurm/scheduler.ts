@@ -5,10 +5,10 @@
  * which applies it through the state machine.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { SlurmSettings } from '../../config/config.js';
 import { EXIT, InvalidInputError } from '../../core/errors.js';
 import type { Job } from '../../core/words.js';
+import { jobLogDir } from '../../paths.js';
 import type { ObservedState, StorageEngine } from '../../storage/engine.js';
 import {
   type CommandResult,
@@ -82,7 +82,7 @@ export class SlurmScheduler {
   }
 
   private async sbatch(job: Job, afterOk: string[]): Promise<string> {
-    const logDir = join(this.logsDir, String(job.id));
+    const logDir = jobLogDir(this.logsDir, job.id);
     await mkdir(logDir, { recursive: true });
     const result = await this.commands.run('sbatch', sbatchArgs(job, { logDir, afterOk }), batchScript(job));
     const slurmId = result.stdout.trim().split(';')[0] ?? '';
@@ -92,7 +92,7 @@ export class SlurmScheduler {
 
   /** Asks SLURM whether it would accept the job (and that it answers), without submitting it. */
   private async check(job: Job, afterOk: string[]): Promise<void> {
-    const logDir = join(this.logsDir, String(job.id));
+    const logDir = jobLogDir(this.logsDir, job.id);
     const args = ['--test-only', ...sbatchArgs(job, { logDir, afterOk }).filter((arg) => arg !== '--parsable')];
     const result = await this.commands.run('sbatch', args, batchScript(job));
     if (result.code !== 0) throw refusal('sbatch --test-only', job, result);

@@ -6,8 +6,8 @@
 import type { Job } from '../../core/words.js';
 import type { ClaimRequest, FinishedAttempt } from '../engine.js';
 import type { QueueRow } from '../records.js';
-import { type JobRow, jobFromRow } from '../sqlite/rows.js';
-import { CLAIM_SET, claimFilter, DEPS_COLUMN, type Params } from './sql.js';
+import { type JobRow, jobFromRow } from '../rows.js';
+import { claimFilter, claimSet, DEPS_COLUMN, type Params } from './sql.js';
 
 /** Paused queues (closed), and the queues a claim could take from that have a capacity (limited). */
 export interface QueueLimits {
@@ -40,10 +40,7 @@ export function claimCtes(params: Params, request: ClaimRequest): string {
   const filter = claimFilter(params, request, []);
   const served = request.queues.includes('*') ? '' : `AND name = ANY(${params.add(request.queues)}::text[])`;
   const limit = params.add(request.limit);
-  const set = CLAIM_SET.replace('$W', params.add(request.workerId))
-    .replace('$H', params.add(request.host))
-    .replace('$L', params.add(now + request.leaseMs))
-    .replaceAll('$N', at);
+  const set = claimSet(params, request, now, at);
   return `limits AS (
     SELECT name, capacity, paused FROM queues WHERE capacity IS NOT NULL OR paused = 1
   ), picked AS (

@@ -1,19 +1,10 @@
-/**
- * The PostgreSQL engine: one database shared by workers on many machines. Claims lock rows with
- * `FOR UPDATE SKIP LOCKED`, so claimers never wait on each other; queues with a capacity are
- * claimed under a per-queue advisory lock, so the capacity holds across every machine. Batches
- * travel as arrays (one round trip each), and every change that a worker must act on sends a
- * NOTIFY inside its own transaction, so it is seen exactly when it commits.
- */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Client, Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { InvalidInputError, NotFoundError, StorageError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { NewJob } from '../../core/spec.js';
 import { refuse, transition } from '../../core/states.js';
 import type {
+  Attempt,
   Job,
   JobFilter,
   JobStatus,
@@ -39,27 +30,27 @@ import type {
   SubmitResult,
   WriteOptions,
 } from '../engine.js';
-import { assertNotNewer, loadMigrations } from '../migrate.js';
+import { assertNotNewer, loadMigrations, migrationsDir } from '../migrate.js';
 import { applyOutcome, countsFrom, dependencyState, liveAttempt, nextOccurrence, pickWithinRoom } from '../records.js';
 import {
   attemptFromRow,
   type ExecutionRow,
   type JobRow,
   jobFromRow,
+  newJobRecord,
   type WorkerRow,
   workerFromRow,
-} from '../sqlite/rows.js';
-import { newJobRecord } from '../sqlite/statements.js';
+} from '../rows.js';
 import { PostgresCatalog } from './catalog.js';
 import { type ClaimRow, claimCtes, claimResult, completionValues, type QueueLimits } from './claims.js';
 import { channelOf, createPool, type PostgresTarget, parseTarget, redact } from './connection.js';
 import { PostgresExternalJobs } from './external.js';
 import { listenForNotices } from './notices.js';
 import {
-  CLAIM_SET,
   COMPLETE_CTES,
   COMPLETE_JOBS,
   claimFilter,
+  claimSet,
   DEPS_COLUMN,
   INSERT_EXECUTIONS,
   INSERT_JOBS,
@@ -71,13 +62,6 @@ import {
   SETTLE_JOBS,
   whereClause,
 } from './sql.js';
-
-const migrationsDir = () => {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return existsSync(join(here, 'migrations'))
-    ? join(here, 'migrations')
-    : join(here, 'storage', 'postgres', 'migrations');
-};
 
 /** Something that runs queries: the pool, a client of ours in a transaction, or the caller's client. */
 export interface Queryable {
@@ -166,7 +150,7 @@ export class PostgresEngine implements StorageEngine {
   // ── schema ───────────────────────────────────────────────────────────────────────────────────
 
   async migrate(): Promise<{ from: number; to: number }> {
-    const migrations = loadMigrations(migrationsDir());
+    const migrations = loadMigrations(migrationsDir(import.meta.url, 'postgres'));
     const latest = migrations.length;
     let client: PoolClient;
     try {
@@ -532,10 +516,7 @@ export class PostgresEngine implements StorageEngine {
     const params = new Params();
     const ids = params.add(picked);
     const at = params.add(now);
-    const set = CLAIM_SET.replace('$W', params.add(request.workerId))
-      .replace('$H', params.add(request.host))
-      .replace('$L', params.add(now + request.leaseMs))
-      .replaceAll('$N', at);
+    const set = claimSet(params, request, now, at);
     const rows = await this.rows<JobRow & { depends_on: number[] | null }>(
       db,
       `UPDATE jobs AS j SET ${set} WHERE j.id = ANY(${ids}::int8[]) RETURNING j.*, ${DEPS_COLUMN}`,
@@ -1155,19 +1136,8 @@ function asQueryable(connection: unknown): Queryable {
   return connection as Queryable;
 }
 
-interface ExecutionValues {
-  jobId: number;
-  attempt: number;
-  status: JobStatus;
-  startedAt: number;
-  endedAt: number;
-  exitCode: number | null;
-  signal: string | null;
-  error: string | null;
-  host: string | null;
-  pid: number | null;
-  workerId: string | null;
-}
+/** An executions row: the attempt, and the job it belongs to. */
+type ExecutionValues = Attempt & { jobId: number; endedAt: number };
 
 /** The executions row of the attempt a job row describes, as it ends. */
 function executionValues(

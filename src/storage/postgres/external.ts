@@ -6,7 +6,7 @@
 import { transition } from '../../core/states.js';
 import { FINAL_STATUSES, type Job, type JobStatus, type Outcome, type SchedulerName } from '../../core/words.js';
 import type { ObservedState } from '../engine.js';
-import { type JobRow, jobFromRow } from '../sqlite/rows.js';
+import { type JobRow, jobFromRow } from '../rows.js';
 import type { PostgresEngine, Queryable } from './engine.js';
 import { prepared } from './sql.js';
 

@@ -175,11 +175,6 @@ export const COMPLETE_CTES = `input AS (
 
 export const COMPLETE_JOBS = `WITH ${COMPLETE_CTES} SELECT done.* FROM done`;
 
-/** The UPDATE that moves claimed ids to running under a worker's lease. */
-export const CLAIM_SET = `status = 'running', attempts = j.attempts + 1, run_no = j.run_no + 1, worker_id = $W,
-  host = $H, pid = NULL, pid_start = NULL, started_at = $N, ended_at = NULL, lease_expires_at = $L, exit_code = NULL,
-  signal = NULL, error = NULL, error_stack = NULL, updated_at = $N`;
-
 /** Numbered parameters for a statement built piece by piece. */
 export class Params {
   readonly values: unknown[] = [];
@@ -188,6 +183,19 @@ export class Params {
     this.values.push(value);
     return `$${this.values.length}`;
   }
+}
+
+/** The SET list that moves claimed rows (`jobs AS j`) to running under the claimer's lease, as of `at`. */
+export function claimSet(
+  params: Params,
+  request: { workerId: string; host: string; leaseMs: number },
+  now: number,
+  at: string,
+): string {
+  return `status = 'running', attempts = j.attempts + 1, run_no = j.run_no + 1,
+    worker_id = ${params.add(request.workerId)}, host = ${params.add(request.host)}, pid = NULL, pid_start = NULL,
+    started_at = ${at}, ended_at = NULL, lease_expires_at = ${params.add(now + request.leaseMs)}, exit_code = NULL,
+    signal = NULL, error = NULL, error_stack = NULL, updated_at = ${at}`;
 }
 
 /** WHERE conditions for equality filters (undefined ones left out) and an optional status list. */

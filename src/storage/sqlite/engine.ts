@@ -4,9 +4,8 @@
  * deadlock upgrading a read lock, which SQLite reports as "database is locked" without waiting);
  * a generous busy timeout makes writers queue instead of failing.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { InvalidInputError, NotFoundError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
@@ -37,20 +36,21 @@ import type {
   SubmitResult,
   WriteOptions,
 } from '../engine.js';
-import { assertNotNewer, loadMigrations } from '../migrate.js';
+import { assertNotNewer, loadMigrations, migrationsDir } from '../migrate.js';
 import { applyOutcome, countsFrom, dependencyState, liveAttempt, nextOccurrence, pickWithinRoom } from '../records.js';
+import {
+  attemptFromRow,
+  type ExecutionRow,
+  type JobRow,
+  jobFromRow,
+  newJobRecord,
+  type WorkerRow,
+  workerFromRow,
+} from '../rows.js';
 import { SqliteCatalog } from './catalog.js';
 import { ExternalJobs } from './external.js';
-import { attemptFromRow, type ExecutionRow, type JobRow, jobFromRow, type WorkerRow, workerFromRow } from './rows.js';
-import { claimFilter, INSERT_JOB, insertJobsSql, insertValues, newJobRecord, whereClause } from './statements.js';
+import { claimFilter, INSERT_JOB, insertJobsSql, insertValues, whereClause } from './statements.js';
 
-/** Found from here: next to this file in src/ and dist/, under dist/storage/sqlite from the CLI bundle. */
-const migrationsDir = () => {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return existsSync(join(here, 'migrations'))
-    ? join(here, 'migrations')
-    : join(here, 'storage', 'sqlite', 'migrations');
-};
 /** Writers wait this long for the lock before giving up: far beyond any docket transaction. */
 const BUSY_TIMEOUT_MS = 60_000;
 /** Rows per multi-row insert: 29 values each stays far below SQLite's limit on bound values. */
@@ -111,7 +111,7 @@ export class SqliteEngine implements StorageEngine {
   }
 
   async migrate(): Promise<{ from: number; to: number }> {
-    const migrations = loadMigrations(migrationsDir());
+    const migrations = loadMigrations(migrationsDir(import.meta.url, 'sqlite'));
     const latest = migrations.length;
     return this.write(() => {
       const from = this.db.pragma('user_version', { simple: true }) as number;

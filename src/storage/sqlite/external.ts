@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { transition } from '../../core/states.js';
 import { FINAL_STATUSES, type Job, type JobStatus, type Outcome, type SchedulerName } from '../../core/words.js';
 import type { ObservedState } from '../engine.js';
-import { type JobRow, jobFromRow } from './rows.js';
+import { type JobRow, jobFromRow } from '../rows.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 type Settle = (jobId: number, attempt: number, outcome: Outcome) => Job | null;

@@ -1,6 +1,6 @@
 /** The embedded engine's SQL pieces: the job insert, the new job's record, and WHERE builders. */
 import type { NewJob } from '../../core/spec.js';
-import type { Job, JobStatus } from '../../core/words.js';
+import type { JobStatus } from '../../core/words.js';
 import type { ClaimRequest } from '../engine.js';
 
 const INSERT_HEAD = `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env,
@@ -54,64 +54,6 @@ export function insertValues(
     now,
     now,
   ];
-}
-
-/** The record of a job just inserted, built from what was given (nothing to read back or parse). */
-export function newJobRecord(
-  id: number,
-  job: NewJob,
-  status: JobStatus,
-  blockedBy: number,
-  skipReason: string | null,
-  now: number,
-): Job {
-  // Written out field by field: a spread plus added fields makes V8 fall back to slow dictionary objects.
-  return {
-    id,
-    name: job.name,
-    type: job.type,
-    status,
-    scheduler: job.scheduler,
-    schedulerJobId: null,
-    queue: job.queue,
-    priority: job.priority,
-    command: job.command,
-    argv: job.argv,
-    cwd: job.cwd,
-    env: job.env,
-    resources: job.resources,
-    timeLimitSeconds: job.timeLimitSeconds,
-    attempts: 0,
-    runNo: 0,
-    maxAttempts: job.maxAttempts,
-    retry: job.retry,
-    runAt: job.runAt,
-    dependsOn: job.dependsOn,
-    group: job.group,
-    cron: job.cron,
-    key: job.key,
-    tenant: job.tenant,
-    user: job.user,
-    params: job.params,
-    blockedBy,
-    checkpoint: null,
-    result: null,
-    progress: null,
-    progressMessage: null,
-    exitCode: null,
-    signal: null,
-    error: skipReason,
-    errorStack: null,
-    host: null,
-    pid: null,
-    pidStart: null,
-    workerId: null,
-    leaseExpiresAt: null,
-    createdAt: now,
-    startedAt: null,
-    endedAt: skipReason ? now : null,
-    updatedAt: now,
-  };
 }
 
 /** A WHERE clause for equality filters (undefined ones left out) and an optional status list. */

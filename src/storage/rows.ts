@@ -1,5 +1,9 @@
-/** Conversion between SQLite rows and docket's records. */
-import type { Attempt, Job, JobStatus, RetryPolicy, SchedulerName, WorkerInfo } from '../../core/words.js';
+/**
+ * Conversion between rows and docket's records. Both engines store the same columns (times as
+ * integer milliseconds, JSON as text), so one mapping serves both.
+ */
+import type { NewJob } from '../core/spec.js';
+import type { Attempt, Job, JobStatus, RetryPolicy, SchedulerName, WorkerInfo } from '../core/words.js';
 
 export interface JobRow {
   id: number;
@@ -110,6 +114,7 @@ export function jobFromRow(row: JobRow, dependsOn: number[] = []): Job {
     runAt: row.run_at,
     dependsOn,
     blockedBy: row.blocked_by,
+    hasDependents: row.has_dependents === 1,
     key: row.key,
     tenant: row.tenant,
     user: row.user_name,
@@ -159,5 +164,64 @@ export function workerFromRow(row: WorkerRow): WorkerInfo {
     wakeAddress: row.wake_address,
     startedAt: row.started_at,
     heartbeatAt: row.heartbeat_at,
+  };
+}
+
+/** The record of a job just inserted, built from what was given (nothing to read back or parse). */
+export function newJobRecord(
+  id: number,
+  job: NewJob,
+  status: JobStatus,
+  blockedBy: number,
+  skipReason: string | null,
+  now: number,
+): Job {
+  // Written out field by field: a spread plus added fields makes V8 fall back to slow dictionary objects.
+  return {
+    id,
+    name: job.name,
+    type: job.type,
+    status,
+    scheduler: job.scheduler,
+    schedulerJobId: null,
+    queue: job.queue,
+    priority: job.priority,
+    command: job.command,
+    argv: job.argv,
+    cwd: job.cwd,
+    env: job.env,
+    resources: job.resources,
+    timeLimitSeconds: job.timeLimitSeconds,
+    attempts: 0,
+    runNo: 0,
+    maxAttempts: job.maxAttempts,
+    retry: job.retry,
+    runAt: job.runAt,
+    dependsOn: job.dependsOn,
+    group: job.group,
+    cron: job.cron,
+    key: job.key,
+    tenant: job.tenant,
+    user: job.user,
+    params: job.params,
+    blockedBy,
+    hasDependents: false,
+    checkpoint: null,
+    result: null,
+    progress: null,
+    progressMessage: null,
+    exitCode: null,
+    signal: null,
+    error: skipReason,
+    errorStack: null,
+    host: null,
+    pid: null,
+    pidStart: null,
+    workerId: null,
+    leaseExpiresAt: null,
+    createdAt: now,
+    startedAt: null,
+    endedAt: skipReason ? now : null,
+    updatedAt: now,
   };
 }
