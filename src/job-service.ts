@@ -83,7 +83,14 @@ export class JobService {
   // ── jobs ──────────────────────────────────────────────────────────────────────────────────────
 
   /** Submits for a tenant and user; each result says whether the job was created or its key existed. */
-  submit(specs: JobSpec[], owner: { tenant: string; user: string | null }): Promise<SubmitResult[]> {
+  async submit(specs: JobSpec[], owner: { tenant: string; user: string | null }): Promise<SubmitResult[]> {
+    // A dependency must be the tenant's own job: another tenant's is as unknown as a missing one.
+    const wanted = [...new Set(specs.flatMap((spec) => spec.dependsOn ?? []))];
+    if (wanted.length > 0) {
+      const found = new Set((await this.engine.search(this.idQuery(wanted, owner.tenant))).jobs.map((job) => job.id));
+      const missing = wanted.find((id) => !found.has(id));
+      if (missing !== undefined) throw new InvalidInputError('depends_on', `job ${missing} does not exist`);
+    }
     return this.docket.submitReporting(
       specs.map((spec) => ({ ...spec, tenant: owner.tenant, user: owner.user ?? undefined })),
     );
@@ -232,13 +239,16 @@ export class JobService {
   }
 
   /** Registered workers, whether they are alive, and the jobs each is running. */
-  async workers(): Promise<WorkerOverview[]> {
+  async workers(scope: Scope = {}): Promise<WorkerOverview[]> {
     const [workers, live] = await Promise.all([this.engine.listWorkers(), this.engine.listLive('local')]);
     const leaseMs = this.docket.config.worker.leaseMs;
     return workers.map((worker) => ({
       ...worker,
       alive: workerAlive(worker, leaseMs),
-      runningJobs: live.filter((job) => job.workerId === worker.id && job.status === 'running').map((job) => job.id),
+      runningJobs: live
+        .filter((job) => job.workerId === worker.id && job.status === 'running')
+        .filter((job) => scope.tenant === undefined || job.tenant === scope.tenant)
+        .map((job) => job.id),
     }));
   }
 
