@@ -73,12 +73,17 @@ describe('another tenant', () => {
     expect(queues.every((queue: { counts: { total: number } }) => queue.counts.total === 0)).toBe(true);
     const actions = await call(server, tokenB, 'POST', '/jobs/actions', { action: 'cancel', ids: [jobA.id] });
     expect(actions.body).toEqual({ matched: 0, changed: 0, failed: [] });
-    const byFilter = await call(server, tokenB, 'POST', '/jobs/actions', { action: 'cancel', filter: { status: 'pending' } });
+    const byFilter = await call(server, tokenB, 'POST', '/jobs/actions', {
+      action: 'cancel',
+      filter: { status: 'pending' },
+    });
     expect(byFilter.body.matched).toBe(0);
     const dependsOnA = await call(server, tokenB, 'POST', '/jobs', { cmd: 'true', depends_on: [jobA.id] });
     const dependsOnMissing = await call(server, tokenB, 'POST', '/jobs', { cmd: 'true', depends_on: [MISSING] });
     expect(dependsOnA.status).toBe(400);
-    expect(dependsOnA.text.replaceAll(String(jobA.id), 'N')).toBe(dependsOnMissing.text.replaceAll(String(MISSING), 'N'));
+    expect(dependsOnA.text.replaceAll(String(jobA.id), 'N')).toBe(
+      dependsOnMissing.text.replaceAll(String(MISSING), 'N'),
+    );
     expect((await call(server, tokenB, 'GET', '/jobs?tenant=tenant-a')).status).toBe(403);
     expect((await home.json(['status', String(jobA.id)])).status).toBe('pending');
   });
@@ -103,7 +108,9 @@ describe('another tenant', () => {
     await waitFor('the counts to go out', () => streamB.events.some((event) => event.event === 'queue.counts'));
     streamA.close();
     streamB.close();
-    const jobEventsOfB = streamB.events.filter((event) => event.event.startsWith('job.')).map((e) => JSON.parse(e.data));
+    const jobEventsOfB = streamB.events
+      .filter((event) => event.event.startsWith('job.'))
+      .map((e) => JSON.parse(e.data));
     expect(jobEventsOfB.length).toBeGreaterThan(0);
     expect(jobEventsOfB.every((event) => event.tenant === 'tenant-b')).toBe(true);
     const counts = streamB.events.filter((event) => event.event === 'queue.counts').map((e) => JSON.parse(e.data));
@@ -134,9 +141,9 @@ describe('roles and token states', () => {
     expect((await call(server, tokenA, 'PATCH', '/queues/default', { paused: true })).status).toBe(403);
     expect((await call(server, viewerA, 'GET', `/jobs/${jobA.id}`)).status).toBe(200);
     expect(await home.json(['status', String(jobA.id)])).toEqual(before);
-    expect((await home.json(['queue', 'list'])).find((q: { name: string }) => q.name === 'default')?.paused ?? false).toBe(
-      false,
-    );
+    expect(
+      (await home.json(['queue', 'list'])).find((q: { name: string }) => q.name === 'default')?.paused ?? false,
+    ).toBe(false);
   });
 
   it('refuses revoked and expired tokens', async () => {
@@ -148,7 +155,11 @@ describe('roles and token states', () => {
     expect(revoked.status).toBe(401);
     expect(revoked.body.detail).toMatch(/revoked/);
     const shortLived = await createToken(home, 'tenant-a', 'member', ['--expires', '1s']);
-    await waitFor('the token to expire', async () => (await call(server, shortLived, 'GET', '/me')).status === 401, 15_000);
+    await waitFor(
+      'the token to expire',
+      async () => (await call(server, shortLived, 'GET', '/me')).status === 401,
+      15_000,
+    );
     const listed = await home.run(['token', 'list']);
     expect(listed.stdout).toMatch(/revoked/);
     expect(listed.stdout).toMatch(/expired/);
