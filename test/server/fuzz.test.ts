@@ -206,7 +206,7 @@ function generate(count: number, rng: ReturnType<typeof generator>): FuzzRequest
       requests.push({
         method: 'GET',
         path: rng.pick(['/jobs', `/jobs/${id}`, '/queues', '/metrics', '/events']),
-        headers: rng.pick([
+        headers: rng.pick<Record<string, string>>([
           {},
           { authorization: 'Bearer' },
           { authorization: 'Bearer ' },
