@@ -166,7 +166,7 @@ export interface JobEventRecord {
   tenant: string;
   queue: string;
   type: string;
-  kind: 'created' | 'state' | 'progress';
+  kind: 'created' | 'state' | 'progress' | 'deleted';
   status: JobStatus;
   progress: number | null;
 }
@@ -342,8 +342,12 @@ export interface StorageEngine {
 
   // ── what the HTTP API reads (every job query carries the tenant it is scoped to) ─────────────
 
-  /** One page of matching jobs and the number of all matches. */
-  search(query: JobSearch): Promise<{ jobs: Job[]; total: number }>;
+  /** One page of matching jobs (`limit` and `offset` of the query). */
+  search(query: JobSearch): Promise<Job[]>;
+  /** How many jobs match the query's filters (its page is ignored). */
+  countJobs(query: JobSearch): Promise<number>;
+  /** Every queue's stored settings (no counts: cheap). */
+  queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]>;
   /** Ids of the jobs that depend on this one. */
   dependents(id: number): Promise<number[]>;
   /** Deletes these jobs if they are finished (and, with `tenant`, that tenant's); returns the ids deleted. */

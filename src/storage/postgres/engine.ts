@@ -1143,8 +1143,16 @@ export class PostgresEngine implements StorageEngine {
 
   // ── what the HTTP API reads ──────────────────────────────────────────────────────────────────
 
-  search(query: JobSearch): Promise<{ jobs: Job[]; total: number }> {
+  search(query: JobSearch): Promise<Job[]> {
     return this.api.search(query);
+  }
+
+  countJobs(query: JobSearch): Promise<number> {
+    return this.api.countJobs(query);
+  }
+
+  queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]> {
+    return this.api.queueSettings();
   }
 
   dependents(id: number): Promise<number[]> {

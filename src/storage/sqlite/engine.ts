@@ -841,8 +841,16 @@ export class SqliteEngine implements StorageEngine {
 
   // ── what the HTTP API reads ──────────────────────────────────────────────────────────────────
 
-  async search(query: JobSearch): Promise<{ jobs: Job[]; total: number }> {
+  async search(query: JobSearch): Promise<Job[]> {
     return this.api.search(query);
+  }
+
+  async countJobs(query: JobSearch): Promise<number> {
+    return this.api.countJobs(query);
+  }
+
+  async queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]> {
+    return this.api.queueSettings();
   }
 
   async dependents(id: number): Promise<number[]> {

@@ -26,7 +26,7 @@ CREATE TABLE job_events (
   tenant    text   NOT NULL,
   queue     text   NOT NULL,
   type      text   NOT NULL,
-  kind      text   NOT NULL, -- created | state | progress
+  kind      text   NOT NULL, -- created | state | progress | deleted
   status    text   NOT NULL,
   progress  double precision
 );
@@ -40,6 +40,11 @@ BEGIN
     INSERT INTO job_events (at, job_id, tenant, queue, type, kind, status, progress)
     SELECT n.updated_at, n.id, n.tenant, n.queue, n.type, 'created', n.status, n.progress
     FROM new_rows n ORDER BY n.id;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO job_events (at, job_id, tenant, queue, type, kind, status, progress)
+    SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint, o.id, o.tenant, o.queue, o.type, 'deleted', o.status,
+           o.progress
+    FROM old_rows o ORDER BY o.id;
   ELSE
     INSERT INTO job_events (at, job_id, tenant, queue, type, kind, status, progress)
     SELECT n.updated_at, n.id, n.tenant, n.queue, n.type,
@@ -64,6 +69,8 @@ $$;
 
 CREATE TRIGGER jobs_events_insert AFTER INSERT ON jobs
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION docket_log_job_events();
+CREATE TRIGGER jobs_events_delete AFTER DELETE ON jobs
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION docket_log_job_events();
 CREATE TRIGGER jobs_events_update AFTER UPDATE ON jobs
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION docket_log_job_events();
 
