@@ -16,6 +16,7 @@ import type { ExecutionContext, Executor, RunningWork } from '../executors/execu
 import { processStartTime } from '../executors/local/processes.js';
 import { jobLogDir, removeJobLogs } from '../paths.js';
 import type { ClaimRequest, FinishedAttempt, StorageEngine, StoreNotice } from '../storage/engine.js';
+import { type LongTimer, setLongTimeout } from './long-timer.js';
 import { classifyExit } from './outcome.js';
 import { reconcile } from './reconcile.js';
 import { WakeListener, Wakeup } from './wake.js';
@@ -54,7 +55,7 @@ export interface WorkerOptions extends WorkerSettings {
 interface ActiveAttempt {
   job: Job;
   work: RunningWork;
-  timer: NodeJS.Timeout | undefined;
+  timer: LongTimer | undefined;
   /** Why the worker stopped the work, if it did; decides what its end means. */
   stoppedFor: StopReason | null;
   /** Stopped with SIGSTOP because the job was suspended. */
@@ -207,7 +208,7 @@ export class Worker {
       done: Promise.resolve(),
     };
     if (job.timeLimitSeconds != null) {
-      attempt.timer = setTimeout(() => void this.stopAttempt(attempt, 'timeout'), job.timeLimitSeconds * 1000);
+      attempt.timer = setLongTimeout(() => void this.stopAttempt(attempt, 'timeout'), job.timeLimitSeconds * 1000);
     }
     this.active.set(job.id, attempt);
     attempt.done = this.follow(attempt);
@@ -242,7 +243,7 @@ export class Worker {
       const { pid, pidStart } = await work.started;
       if (pid !== null) await this.engine.recordProcess(job.id, job.runNo, pid, pidStart);
       const report = await work.exited;
-      clearTimeout(attempt.timer);
+      attempt.timer?.clear();
       if (attempt.stoppedFor === 'shutdown') {
         await this.engine.release(job.id, job.runNo, `worker ${this.id} shut down; job released`);
       } else if (attempt.stoppedFor === 'suspend') {
