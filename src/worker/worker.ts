@@ -196,9 +196,8 @@ export class Worker {
 
   private launch(job: Job): void {
     const executor = this.executors.find((candidate) => candidate.runs(job.type));
-    if (!executor) throw new Error(`claimed job ${job.id} of type ${job.type}, which no executor runs`);
     this.options.onEvent?.({ kind: 'started', job });
-    const work = executor.start(job, this.contextFor(job));
+    const work = startSafely(executor, job, this.contextFor(job));
     const attempt: ActiveAttempt = {
       job,
       work,
@@ -413,5 +412,27 @@ export class Worker {
     clearTimeout(timer);
     await Promise.all([...this.active.values()].map((attempt) => this.stopAttempt(attempt, 'shutdown')));
     await all();
+  }
+}
+
+/** Starts the work; an executor that throws instead of reporting becomes a failed attempt, not a dead worker. */
+function startSafely(executor: Executor | undefined, job: Job, context: ExecutionContext): RunningWork {
+  try {
+    if (!executor) throw new Error(`no executor of this worker runs jobs of type ${job.type}`);
+    return executor.start(job, context);
+  } catch (error) {
+    const exited = Promise.resolve({
+      exitCode: null,
+      signal: null,
+      error: `cannot start the job: ${(error as Error).message}`,
+    });
+    return {
+      started: Promise.resolve({ pid: null, pidStart: null }),
+      exited,
+      suspendsByAbort: false,
+      stop: async () => {},
+      pause: () => {},
+      resume: () => {},
+    };
   }
 }
