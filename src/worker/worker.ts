@@ -305,13 +305,16 @@ export class Worker {
       }
       const report = await work.exited;
       attempt.timer?.clear();
-      if (attempt.stoppedFor === 'shutdown' || attempt.stoppedFor === 'lost') {
+      // A handler that returned finished its work, even in the instant a stop arrived: its result
+      // counts (core/states.ts) rather than being dropped and the job run again.
+      const returned = report.result !== undefined && !report.error && !report.abandoned;
+      if (!returned && (attempt.stoppedFor === 'shutdown' || attempt.stoppedFor === 'lost')) {
         await this.engine.release(job.id, job.runNo, `worker ${this.id} shut down; job released`);
-      } else if (attempt.stoppedFor === 'suspend') {
+      } else if (!returned && attempt.stoppedFor === 'suspend') {
         await this.engine.park(job.id, job.runNo);
       } else {
         const outcome = classifyExit(report, {
-          timedOut: attempt.stoppedFor === 'timeout',
+          timedOut: attempt.stoppedFor === 'timeout' && !returned,
           timeLimitSeconds: job.timeLimitSeconds,
         });
         const recorded = await this.recordEnd({ jobId: job.id, attempt: job.runNo, outcome });
