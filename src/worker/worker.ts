@@ -83,9 +83,15 @@ export class Worker {
   private lastBusyAt = Date.now();
   private pendingFinishes: {
     item: FinishedAttempt;
+    job: Job;
     resolve: (job: Job | null) => void;
     reject: (e: unknown) => void;
   }[] = [];
+  /**
+   * The claims and outcome writes of this worker, one after another: each one's events are out
+   * before the next is sent, so a dependent's `started` never overtakes its parent's end.
+   */
+  private writes: Promise<unknown> = Promise.resolve();
   private controlCheckDue = false;
   private finishRetryMs = 0;
   private giveUpAt = Number.POSITIVE_INFINITY;
@@ -196,8 +202,11 @@ export class Worker {
         continue;
       }
       try {
-        const jobs = await this.engine.claim(this.claimRequest(free));
-        for (const job of jobs) this.launch(job);
+        const jobs = await this.inTurn(async () => {
+          const claimed = await this.engine.claim(this.claimRequest(free));
+          for (const job of claimed) this.launch(job);
+          return claimed;
+        });
         if (jobs.length === free) continue; // more may be waiting: claim again without sleeping
         if (await this.retireIfIdle()) return;
         // Nothing runnable now: sleep until a submit pokes us, a job ends, or a delayed job is due.
@@ -317,8 +326,7 @@ export class Worker {
           timedOut: attempt.stoppedFor === 'timeout' && !returned,
           timeLimitSeconds: job.timeLimitSeconds,
         });
-        const recorded = await this.recordEnd({ jobId: job.id, attempt: job.runNo, outcome });
-        this.emit({ kind: 'ended', job, outcome, recorded });
+        await this.recordEnd({ jobId: job.id, attempt: job.runNo, outcome }, job);
       }
     } catch (error) {
       this.log.error({ job: job.id, err: error }, 'could not record the end of an attempt');
@@ -328,12 +336,22 @@ export class Worker {
     }
   }
 
-  /** Queues an outcome; all outcomes of one event-loop turn are written in one transaction. */
-  private recordEnd(item: FinishedAttempt): Promise<Job | null> {
+  /**
+   * Queues an outcome; all outcomes of one event-loop turn are written in one transaction, and
+   * their `ended` events go out as soon as it commits, before the jobs it claimed start.
+   */
+  private recordEnd(item: FinishedAttempt, job: Job): Promise<Job | null> {
     return new Promise((resolve, reject) => {
       if (this.pendingFinishes.length === 0) setImmediate(() => void this.flushFinishes());
-      this.pendingFinishes.push({ item, resolve, reject });
+      this.pendingFinishes.push({ item, job, resolve, reject });
     });
+  }
+
+  /** Runs one of this worker's claims or outcome writes after the ones before it. */
+  private inTurn<T>(write: () => Promise<T>): Promise<T> {
+    const result = this.writes.then(write);
+    this.writes = result.catch(() => {});
+    return result;
   }
 
   /** Records a batch of outcomes and, in the same transaction, claims the slots they free. */
@@ -342,12 +360,20 @@ export class Worker {
     this.pendingFinishes = [];
     const freeAfter = this.stopping ? 0 : this.options.concurrency - this.active.size + batch.length;
     try {
-      const { recorded, claimed } = await this.engine.finishMany(
-        batch.map((entry) => entry.item),
-        freeAfter > 0 ? this.claimRequest(freeAfter) : undefined,
-      );
+      const { recorded } = await this.inTurn(async () => {
+        const result = await this.engine.finishMany(
+          batch.map((entry) => entry.item),
+          freeAfter > 0 ? this.claimRequest(freeAfter) : undefined,
+        );
+        // Ends first, then starts: the order in which they happened.
+        for (const [index, entry] of batch.entries()) {
+          const job = result.recorded[index] ?? null;
+          this.emit({ kind: 'ended', job: entry.job, outcome: entry.item.outcome, recorded: job });
+        }
+        for (const job of result.claimed) this.launch(job);
+        return result;
+      });
       for (const [index, entry] of batch.entries()) entry.resolve(recorded[index] ?? null);
-      for (const job of claimed) this.launch(job);
       this.finishRetryMs = 0;
     } catch (error) {
       if (Date.now() > this.giveUpAt) {
