@@ -7,6 +7,7 @@
  * finished in the same turn of the event loop are recorded together in one transaction.
  */
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { WorkerSettings } from '../config/config.js';
@@ -15,7 +16,7 @@ import type { StopReason } from '../core/job-types.js';
 import type { Job, JobStatus, Outcome } from '../core/words.js';
 import type { ExecutionContext, Executor, RunningWork } from '../executors/executor.js';
 import { processStartTime } from '../executors/local/processes.js';
-import { jobLogDir, removeJobLogs } from '../paths.js';
+import { jobLogDir } from '../paths.js';
 import type { ClaimRequest, FinishedAttempt, HeldJob, StorageEngine, StoreNotice } from '../storage/engine.js';
 import { type LongTimer, setLongTimeout } from './long-timer.js';
 import { thisMachine } from './machine.js';
@@ -27,6 +28,8 @@ import { WakeListener, Wakeup } from './wake.js';
 const RECONCILE_EVERY_BEATS = 2;
 /** Housekeeping (pruning, VACUUM) at most this often. */
 const MAINTAIN_EVERY_MS = 60_000;
+/** Finished jobs deleted per transaction when pruning. */
+const PRUNE_BATCH = 500;
 /** A job this worker holds in the store but never received is released after this long. */
 const ORPHAN_AFTER_MS = 60_000;
 /** A lease must outlast this many heartbeats, so that one slow or failed heartbeat loses nothing. */
@@ -532,13 +535,27 @@ export class Worker {
     if (now - this.lastMaintainedAt < every) return;
     this.lastMaintainedAt = now;
     if (pruneAfterMs !== null) {
-      const statuses: JobStatus[] = ['completed', 'cancelled', 'skipped'];
-      const ids = await this.engine.clear({ statuses, endedBefore: now - pruneAfterMs });
-      removeJobLogs(this.options.logsDir, ids);
-      if (ids.length > 0) this.log.info({ pruned: ids.length }, 'pruned old finished jobs');
+      const pruned = await this.prune(now - pruneAfterMs);
+      if (pruned > 0) this.log.info({ pruned }, 'pruned old finished jobs');
     }
     const done = (await this.engine.maintain?.()) ?? [];
     if (done.length > 0) this.log.info({ done }, 'store maintenance');
+  }
+
+  /**
+   * Deletes finished jobs that ended before `endedBefore` in batches, each its own short transaction,
+   * and their log folders off the event loop (libuv's thread pool): a backlog of a million old jobs
+   * never holds the store's lock, nor this worker's heartbeats, for long.
+   */
+  private async prune(endedBefore: number): Promise<number> {
+    const statuses: JobStatus[] = ['completed', 'cancelled', 'skipped'];
+    let pruned = 0;
+    for (;;) {
+      const ids = await this.engine.clear({ statuses, endedBefore, limit: PRUNE_BATCH });
+      await Promise.all(ids.map((id) => rm(jobLogDir(this.options.logsDir, id), { recursive: true, force: true })));
+      pruned += ids.length;
+      if (ids.length < PRUNE_BATCH || this.stopping) return pruned;
+    }
   }
 
   /** Lets running jobs finish within the grace period, then stops them and gives them back. */

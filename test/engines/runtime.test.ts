@@ -352,6 +352,20 @@ describe('bounded bookkeeping (item 17)', () => {
   });
 });
 
+describe('pruning', () => {
+  it('a worker prunes a backlog bigger than one batch, batch after batch (item 17)', async () => {
+    const jobs = await docket.engine.submit(Array.from({ length: 1100 }, () => normalizeSpec({ command: 'true' })));
+    for (const { job } of jobs) await docket.engine.cancel(job.id, 'old');
+    const worker = docket.worker({ concurrency: 1, pollMs: 50, heartbeatMs: 100, pruneAfterMs: 1 });
+    const running = worker.run();
+    cleanups.push(async () => {
+      worker.stop();
+      await running;
+    });
+    await waitFor('every old job to be pruned', async () => (await docket.counts({})).total === 0);
+  });
+});
+
 describe('events', () => {
   it('events of a job, and of a parent before its dependents, keep causal order (item 25)', async () => {
     docket.define({ name: 'step', handler: async () => 'ok' });
