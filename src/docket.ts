@@ -45,8 +45,16 @@ import { Worker, type WorkerEvent, type WorkerOptions } from './worker/worker.js
 const loadPino = lazy<typeof import('pino')>('pino');
 
 export interface OpenOptions extends ConfigInput {
-  /** Reconcile and start on-demand workers (the CLI's daemonless mode). Default: true. */
+  /** Reconcile: settle the jobs of workers that died (the CLI's daemonless mode). Default: true. */
   manageWorkers?: boolean;
+  /**
+   * Start a worker process in the background when a job is submitted and no live worker serves
+   * its queue (the CLI does; engine and `on_demand` settings still apply). Default: false — a
+   * library starts no process its program did not ask for.
+   */
+  onDemandWorkers?: boolean;
+  /** The worker config file such an on-demand worker loads. Default: none (it runs commands only). */
+  workerConfig?: string;
   logger?: Logger;
 }
 
@@ -104,6 +112,8 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     readonly config: Readonly<DocketConfig>,
     readonly engine: StorageEngine,
     private readonly manageWorkers: boolean,
+    /** Null unless the program asked for on-demand workers (Docket.open's onDemandWorkers). */
+    private readonly onDemand: { workerConfig?: string } | null,
     private logger: Logger | undefined,
   ) {
     super();
@@ -128,7 +138,8 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       await engine.close();
       throw error;
     }
-    return new Docket(config, engine, options.manageWorkers ?? true, options.logger);
+    const onDemand = options.onDemandWorkers === true ? { workerConfig: options.workerConfig } : null;
+    return new Docket(config, engine, options.manageWorkers ?? true, onDemand, options.logger);
   }
 
   async close(): Promise<void> {
@@ -208,23 +219,31 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   }
 
   private shouldStartWorkers(): boolean {
-    return this.manageWorkers && (this.config.worker.onDemand ?? this.engine.capabilities.onDemandWorkers);
+    return (
+      this.manageWorkers &&
+      this.onDemand !== null &&
+      (this.config.worker.onDemand ?? this.engine.capabilities.onDemandWorkers)
+    );
   }
 
   /** Starts one on-demand worker (it serves every queue) unless another process just did. */
   private async startWorker(queue: string): Promise<void> {
     const leaseMs = this.config.worker.leaseMs;
-    await startWorkerOnce(this.engine, this.config, queue, (worker) => workerAlive(worker, leaseMs));
+    const options = { ...this.config, workerConfig: this.onDemand?.workerConfig };
+    await startWorkerOnce(this.engine, options, queue, (worker) => workerAlive(worker, leaseMs));
   }
 
-  /** Wakes the workers of these queues, starting one in the background if none serves them. */
-  private async notifyWorkers(queues: Set<string>, startWorkers = true): Promise<void> {
+  /**
+   * Wakes the workers of these queues, starting one in the background if none serves them — for
+   * `startFor` only (default: all), the queues whose new jobs can run soon.
+   */
+  private async notifyWorkers(queues: Set<string>, startWorkers = true, startFor = queues): Promise<void> {
     if (queues.size === 0) return;
     // A store that pushes changes has told its listeners already, inside the write.
     if (this.engine.capabilities.pushesChanges && !(startWorkers && this.shouldStartWorkers())) return;
     const leaseMs = this.config.worker.leaseMs;
     const live = (await this.engine.listWorkers()).filter((worker) => workerAlive(worker, leaseMs));
-    const unserved = wakeWorkers(live, queues);
+    const unserved = wakeWorkers(live, queues).filter((queue) => startFor.has(queue));
     if (unserved.length > 0 && startWorkers && this.shouldStartWorkers()) await this.startWorker(unserved[0] as string);
   }
 
@@ -272,8 +291,15 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     if (this.listenerCount('job') > 0) {
       for (const result of results) if (result.created) this.emit('job', { event: 'submitted', job: result.job });
     }
-    const queues = jobs.filter((job) => job.status === 'pending' && job.scheduler === 'local').map((job) => job.queue);
-    await this.notifyWorkers(new Set(queues), options.startWorkers ?? true);
+    const waiting = jobs.filter((job) => job.status === 'pending' && job.scheduler === 'local');
+    // A job blocked or delayed past an idle period starts no worker now; a CLI call once it can run does.
+    const soon = now + this.config.worker.idleExitMs;
+    const runnable = waiting.filter((job) => job.blockedBy === 0 && job.runAt <= soon);
+    await this.notifyWorkers(
+      new Set(waiting.map((job) => job.queue)),
+      options.startWorkers ?? true,
+      new Set(runnable.map((job) => job.queue)),
+    );
     return jobs;
   }
 
