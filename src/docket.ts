@@ -131,7 +131,11 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   /** Opens (and migrates) the store named by the configuration. */
   static async open(options: OpenOptions = {}): Promise<Docket> {
     const config = resolveConfig(options);
-    const engine = await openEngine(config);
+    // The store reports dropped connections before the docket (and its logger) exists: late-bound.
+    let warn = (message: string): void => {
+      process.stderr.write(`docket: ${message}\n`);
+    };
+    const engine = await openEngine(config, (message) => warn(message));
     try {
       await engine.migrate();
     } catch (error) {
@@ -139,7 +143,9 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       throw error;
     }
     const onDemand = options.onDemandWorkers === true ? { workerConfig: options.workerConfig } : null;
-    return new Docket(config, engine, options.manageWorkers ?? true, onDemand, options.logger);
+    const docket = new Docket(config, engine, options.manageWorkers ?? true, onDemand, options.logger);
+    warn = (message) => docket.log.warn(message);
+    return docket;
   }
 
   async close(): Promise<void> {
@@ -597,10 +603,10 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
 }
 
 /** The engine the configuration names: a postgres:// URL, or else a SQLite file. */
-async function openEngine(config: DocketConfig): Promise<StorageEngine> {
+async function openEngine(config: DocketConfig, warn: (message: string) => void): Promise<StorageEngine> {
   if (isPostgresUrl(config.db)) {
     const { PostgresEngine } = await import('./storage/postgres/engine.js');
-    return PostgresEngine.connect({ url: config.db, schema: config.schema ?? undefined });
+    return PostgresEngine.connect({ url: config.db, schema: config.schema ?? undefined, warn });
   }
   if (/^[a-z]+:\/\//.test(config.db)) {
     throw new InvalidInputError(

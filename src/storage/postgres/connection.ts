@@ -44,8 +44,11 @@ export function redact(db: string): string {
 
 const INT8_OID = 20;
 
-/** A pool on the target; `pg` itself is loaded only here, so SQLite users never pay for it. */
-export async function createPool(target: PostgresTarget, max: number): Promise<Pool> {
+/**
+ * A pool on the target; `pg` itself is loaded only here, so SQLite users never pay for it. An idle
+ * connection that drops is reported through `warn` (the next query opens a new one).
+ */
+export async function createPool(target: PostgresTarget, max: number, warn: (message: string) => void): Promise<Pool> {
   const pg = (await import('pg')).default;
   const parseInt8 = (text: string) => Number(text);
   const config: PoolConfig = {
@@ -62,7 +65,9 @@ export async function createPool(target: PostgresTarget, max: number): Promise<P
   };
   const pool = new pg.Pool(config);
   // An idle client that loses its connection must not crash the process; the next query reconnects.
-  pool.on('error', () => {});
+  pool.on('error', (error) =>
+    warn(`lost an idle connection to PostgreSQL (${error.message}); the next query opens a new one`),
+  );
   return pool;
 }
 

@@ -78,6 +78,8 @@ export interface PostgresOptions {
   schema?: string;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** Where dropped connections and reconnects are reported (default: one line on stderr). */
+  warn?: (message: string) => void;
 }
 
 const LIVE = "('running', 'suspended')";
@@ -105,6 +107,7 @@ export class PostgresEngine implements StorageEngine {
     /** @internal */
     readonly pool: Pool,
     private readonly target: PostgresTarget,
+    private readonly warn: (message: string) => void,
   ) {
     this.schema = target.schema;
     this.channel = channelOf(target.schema);
@@ -113,7 +116,8 @@ export class PostgresEngine implements StorageEngine {
 
   static async connect(options: PostgresOptions): Promise<PostgresEngine> {
     const target = parseTarget(options.url, options.schema);
-    return new PostgresEngine(await createPool(target, options.poolSize ?? 10), target);
+    const warn = options.warn ?? ((message: string) => process.stderr.write(`docket: ${message}\n`));
+    return new PostgresEngine(await createPool(target, options.poolSize ?? 10, warn), target, warn);
   }
 
   /** Runs `work` in a transaction on a client of the pool, or inside the caller's transaction. */
@@ -1182,7 +1186,7 @@ export class PostgresEngine implements StorageEngine {
 
   /** LISTENs for the notices of this docket (see notices.ts). */
   listen(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>> {
-    return listenForNotices(this.target.connectionString, this.schema, this.listeners, onNotice);
+    return listenForNotices(this.target.connectionString, this.schema, this.listeners, onNotice, this.warn);
   }
 }
 
