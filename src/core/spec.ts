@@ -4,6 +4,7 @@
  */
 import { InvalidInputError } from './errors.js';
 import { NO_DEFAULTS, type TypeDefaults } from './registry.js';
+import { MAX_DURATION_SECONDS, PRIORITY_RANGE } from './units.js';
 import {
   COMMAND_TYPE,
   DEFAULT_QUEUE,
@@ -65,7 +66,7 @@ export function normalizeSpec(
     type,
     scheduler,
     queue,
-    priority: integer(spec.priority ?? defaults.priority ?? 0, 'priority'),
+    priority: integer(spec.priority ?? defaults.priority ?? 0, 'priority', PRIORITY_RANGE.min, PRIORITY_RANGE.max),
     command,
     argv,
     cwd: spec.cwd ?? defaultCwd,
@@ -76,7 +77,7 @@ export function normalizeSpec(
     retry: retryPolicy(spec.retry, defaults.retry),
     group: spec.group ?? defaults.group ?? null,
     cron: spec.cron ?? defaults.cron ?? null,
-    runAt: spec.runAt ?? now,
+    runAt: runAt(spec.runAt ?? now, now),
     dependsOn: dependencies(spec.dependsOn ?? []),
     key: spec.key == null ? null : canonicalKey(spec.key),
     tenant: spec.tenant ?? DEFAULT_TENANT,
@@ -125,7 +126,7 @@ function environment(env: Record<string, string>): Record<string, string> {
 function resources(given: Resources): Resources {
   const out: Resources = {};
   if (given.cpuCount != null) out.cpuCount = integer(given.cpuCount, 'cpu_count', 1);
-  if (given.memoryBytes != null) out.memoryBytes = integer(given.memoryBytes, 'memory', 1);
+  if (given.memoryBytes != null) out.memoryBytes = integer(given.memoryBytes, 'memory', 1, Number.MAX_SAFE_INTEGER);
   if (given.gpuCount != null) out.gpuCount = integer(given.gpuCount, 'gpu_count', 0);
   if (given.partition != null) out.partition = given.partition;
   if (given.account != null) out.account = given.account;
@@ -156,24 +157,43 @@ function retryPolicy(spec: Partial<RetryPolicy> | undefined, type: Partial<Retry
 }
 
 function dependencies(ids: number[]): number[] {
-  for (const id of ids) integer(id, 'after', 1);
+  for (const id of ids) integer(id, 'after', 1, Number.MAX_SAFE_INTEGER);
   return [...new Set(ids)];
 }
 
-function integer(value: number, field: string, min = Number.MIN_SAFE_INTEGER): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new InvalidInputError(field, `${value} is not an integer${min > Number.MIN_SAFE_INTEGER ? ` ≥ ${min}` : ''}`);
+/** Integers are stored in 32-bit columns (PostgreSQL's integer) unless a field says otherwise. */
+function integer(
+  value: number,
+  field: string,
+  min: number = PRIORITY_RANGE.min,
+  max: number = PRIORITY_RANGE.max,
+): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidInputError(field, `${value} is not an integer from ${min} to ${max}`);
   }
   return value;
 }
 
 function positive(value: number, field: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new InvalidInputError(field, `${value} must be a positive duration`);
-  return value;
+  return notAbsurd(value, field);
 }
 
 function nonNegative(value: number, field: string): number {
   if (!Number.isFinite(value) || value < 0) throw new InvalidInputError(field, `${value} must not be negative`);
+  return notAbsurd(value, field);
+}
+
+function notAbsurd(seconds: number, field: string): number {
+  if (seconds > MAX_DURATION_SECONDS) throw new InvalidInputError(field, `${seconds} seconds is longer than 100 years`);
+  return seconds;
+}
+
+/** A start time (ms) no more than 100 years from now. */
+function runAt(value: number, now: number): number {
+  if (!Number.isFinite(value) || Math.abs(value - now) > MAX_DURATION_SECONDS * 1000) {
+    throw new InvalidInputError('run_at', `${value} is not a time within 100 years of now`);
+  }
   return value;
 }
 
