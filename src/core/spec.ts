@@ -2,6 +2,8 @@
  * Turns what a caller asks for (a JobSpec) into a complete, validated new job, or refuses it with
  * an error naming the field. Nothing reaches the store before this has passed.
  */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InvalidInputError } from './errors.js';
 import { NO_DEFAULTS, type TypeDefaults } from './registry.js';
 import { MAX_DURATION_SECONDS, PRIORITY_RANGE } from './units.js';
@@ -69,7 +71,7 @@ export function normalizeSpec(
     priority: integer(spec.priority ?? defaults.priority ?? 0, 'priority', PRIORITY_RANGE.min, PRIORITY_RANGE.max),
     command,
     argv,
-    cwd: spec.cwd ?? defaultCwd,
+    cwd: spec.cwd == null ? defaultCwd : workingFolder(spec.cwd, defaultCwd, 'cwd'),
     env: environment(spec.env ?? {}),
     resources: resources(spec.resources ?? {}),
     timeLimitSeconds: timeLimit == null ? null : positive(timeLimit, 'time_limit'),
@@ -106,6 +108,24 @@ function work(spec: JobSpec, type: string): { command: string | null; argv: stri
     throw new InvalidInputError('argv', 'must be a list of strings');
   }
   return { command: spec.command ?? null, argv: spec.argv ?? null };
+}
+
+/**
+ * A job's working folder as an absolute path: a relative one is taken against the submitter's folder
+ * now (a worker elsewhere would read it against its own), and a folder that does not exist is
+ * refused now rather than failing (or, on SLURM, silently running in /tmp) later.
+ */
+export function workingFolder(path: string, base: string, field: string): string {
+  if (typeof path !== 'string' || path === '') throw new InvalidInputError(field, 'must be a folder path');
+  const absolute = resolve(base, path);
+  let folder = false;
+  try {
+    folder = statSync(absolute).isDirectory();
+  } catch {
+    // missing or unreadable: refused below
+  }
+  if (!folder) throw new InvalidInputError(field, `${absolute} is not an existing folder; create it or fix the path`);
+  return absolute;
 }
 
 function defaultName(command: string | null, argv: string[] | null, type: string): string {

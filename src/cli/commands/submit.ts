@@ -1,6 +1,7 @@
 /** `docket submit`: store a job and hand it to a worker (started on demand). */
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../core/errors.js';
+import { workingFolder } from '../../core/spec.js';
 import { PRIORITY_RANGE, parseCount, parseDuration, parseJobId, parseSize, parseTime } from '../../core/units.js';
 import { type JobSpec, SCHEDULERS, type SchedulerName } from '../../core/words.js';
 import { action, collect, emit, loadTypes, withDocket } from '../context.js';
@@ -77,7 +78,7 @@ export function specFromFlags(flags: SubmitFlags, argv: string[]): JobSpec {
     params: flags.params === undefined ? undefined : parseJson(flags.params, '--params'),
     command: flags.cmd,
     argv: argv.length > 0 ? argv : undefined,
-    cwd: flags.cwd,
+    cwd: flags.cwd === undefined ? undefined : workingFolder(flags.cwd, process.cwd(), '--cwd'),
     env: parseEnv(flags.env ?? []),
     queue: flags.queue,
     priority: flags.priority === undefined ? undefined : parseCount(flags.priority, '--priority', PRIORITY_RANGE),
