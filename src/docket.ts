@@ -45,6 +45,9 @@ import { Worker, type WorkerEvent, type WorkerOptions } from './worker/worker.js
 
 const loadPino = lazy<typeof import('pino')>('pino');
 
+/** Jobs `list()` returns when no limit is given. */
+export const DEFAULT_PAGE_SIZE = 1000;
+
 export interface OpenOptions extends ConfigInput {
   /** Reconcile and start on-demand workers (the CLI's daemonless mode). Default: true. */
   manageWorkers?: boolean;
@@ -324,16 +327,34 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return job;
   }
 
-  /** The job of a type with this key, or null. */
+  /** The job of a type with this key, or null (one indexed lookup). */
   async findByKey(type: string, key: string | Record<string, unknown>, tenant = DEFAULT_TENANT): Promise<Job | null> {
-    const canonical = canonicalKey(key);
-    const jobs = await this.engine.list({ type, tenant });
-    return jobs.find((job) => job.key === canonical) ?? null;
+    const [job] = await this.engine.list({ type, tenant, key: canonicalKey(key), limit: 1 });
+    return job ?? null;
   }
 
+  /**
+   * One page of jobs: at most `filter.limit`, by default DEFAULT_PAGE_SIZE — a store can hold
+   * millions. Walk everything with `iterate`.
+   */
   async list(filter: JobFilter = {}): Promise<Job[]> {
     await this.syncSchedulers(1000);
-    return this.engine.list(filter);
+    return this.engine.list({ ...filter, limit: filter.limit ?? DEFAULT_PAGE_SIZE });
+  }
+
+  /**
+   * Every job that matches, page by page (keyset paging on the id, so memory stays at one page and
+   * jobs added or removed meanwhile neither repeat nor shift the pages).
+   */
+  async *iterate(filter: Omit<JobFilter, 'limit' | 'offset' | 'afterId'> = {}, { pageSize = DEFAULT_PAGE_SIZE } = {}) {
+    await this.syncSchedulers(1000);
+    let afterId: number | undefined;
+    for (;;) {
+      const page = await this.engine.list({ ...filter, limit: pageSize, afterId });
+      yield* page;
+      if (page.length < pageSize) return;
+      afterId = (page[page.length - 1] as Job).id;
+    }
   }
 
   /** A count for every state, zeros included (DataJoint's progress; per type, queue or tenant). */

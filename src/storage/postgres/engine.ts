@@ -2,7 +2,7 @@ import type { Client, Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { InvalidInputError, NotFoundError, StorageError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { NewJob } from '../../core/spec.js';
-import { refuse, transition } from '../../core/states.js';
+import { refuse, refuseRequeueBehind, transition } from '../../core/states.js';
 import type {
   Attempt,
   Job,
@@ -355,15 +355,20 @@ export class PostgresEngine implements StorageEngine {
         ['scheduler', filter.scheduler],
         ['tenant', filter.tenant],
         ['type', filter.type],
+        ['key', filter.key],
       ],
       filter.statuses,
     );
     const order = filter.order === 'desc' ? 'DESC' : 'ASC';
+    const after =
+      filter.afterId === undefined
+        ? ''
+        : `${where ? 'AND' : 'WHERE'} id ${order === 'DESC' ? '<' : '>'} ${params.add(filter.afterId)}`;
     const limit = filter.limit === undefined ? '' : `LIMIT ${params.add(filter.limit)}`;
     const offset = `OFFSET ${params.add(filter.offset ?? 0)}`;
     const rows = await this.rows<JobRow>(
       this.pool,
-      `SELECT * FROM jobs ${where} ORDER BY id ${order} ${limit} ${offset}`,
+      `SELECT * FROM jobs ${where} ${after} ORDER BY id ${order} ${limit} ${offset}`,
       params.values,
     );
     return this.attachDeps(this.pool, rows);
@@ -910,6 +915,13 @@ export class PostgresEngine implements StorageEngine {
           [id],
         )
       ).map((row) => row.depends_on);
+      const [ended] = await this.rows<{ id: number; status: JobStatus }>(
+        db,
+        `SELECT id, status FROM jobs WHERE id = ANY($1::int8[])
+         AND status IN ('failed', 'timeout', 'cancelled', 'skipped') ORDER BY id LIMIT 1`,
+        [parents],
+      );
+      if (ended) throw refuseRequeueBehind(id, current.status as JobStatus, ended.id, ended.status);
       const [{ n: blockedBy }] = (await this.rows<{ n: number }>(
         db,
         "SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::int8[]) AND status != 'completed'",
@@ -958,17 +970,28 @@ export class PostgresEngine implements StorageEngine {
       const results = request.jobs.length > 0 ? await this.insertJobs(db, request.jobs, Date.now()) : [];
       const added = results.filter((result) => result.created).length;
       let removed = 0;
+      let kept = 0;
       if (request.removeMissing) {
-        const result = await db.query(
-          prepared(
-            `DELETE FROM jobs WHERE type = $1 AND tenant = $2 AND status = 'pending'
-             AND (key IS NULL OR NOT (key = ANY($3::text[])))`,
-            [request.type, request.tenant, request.jobs.map((job) => job.key)],
-          ),
+        // Lock the jobs whose key left the set first; the delete's fresh snapshot then sees any
+        // dependent that a concurrent submit (which locks its parents) committed meanwhile.
+        const missing = await this.rows<{ id: number }>(
+          db,
+          `SELECT id FROM jobs WHERE type = $1 AND tenant = $2 AND status = 'pending' AND key IS NOT NULL
+             AND NOT (key = ANY($3::text[])) ORDER BY id FOR UPDATE`,
+          [request.type, request.tenant, request.jobs.map((job) => job.key)],
         );
-        removed = result.rowCount ?? 0;
+        const [counts] = await this.rows<{ removed: number }>(
+          db,
+          `WITH removed AS (
+             DELETE FROM jobs AS j WHERE j.id = ANY($1::int8[])
+               AND NOT EXISTS (SELECT 1 FROM job_deps AS d WHERE d.depends_on = j.id) RETURNING j.id
+           ) SELECT count(*)::int AS removed FROM removed`,
+          [missing.map((row) => row.id)],
+        );
+        removed = counts?.removed ?? 0;
+        kept = missing.length - removed;
       }
-      return { added, existing: request.jobs.length - added, removed };
+      return { added, existing: request.jobs.length - added, removed, kept };
     });
   }
 
@@ -977,9 +1000,9 @@ export class PostgresEngine implements StorageEngine {
       const [{ job: current, created }] = (await this.insertJobs(db, [job], Date.now())) as [SubmitResult];
       if (current.status === 'skipped' && current.error === 'ignored') return current;
       const locked = (await this.lockRow(db, current.id)) as JobRow;
-      if (!created && !['pending', 'failed', 'timeout', 'cancelled', 'skipped'].includes(locked.status)) {
-        throw refuse(current.id, locked.status as JobStatus, 'skip');
-      }
+      // A job skipped for its dependency is only marked ignored; any other state moves (or is refused) here.
+      if (!created && locked.status !== 'skipped')
+        transition(current.id, locked.status as JobStatus, 'skipped', 'skip');
       const now = Date.now();
       const [row] = await this.rows<JobRow>(
         db,
