@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type ConfigInput, type DocketConfig, resolveConfig } from './config/config.js';
+import { checkHome, checkSqlitePath } from './config/locations.js';
 import type { LoadedWorkerConfig } from './config/worker-config.js';
 import { nextTick } from './core/cron.js';
 import { InvalidInputError, NotFoundError } from './core/errors.js';
@@ -43,6 +44,9 @@ import { poke } from './worker/wake.js';
 import { Worker, type WorkerEvent, type WorkerOptions } from './worker/worker.js';
 
 const loadPino = lazy<typeof import('pino')>('pino');
+
+/** Jobs `list()` returns when no limit is given. */
+export const DEFAULT_PAGE_SIZE = 1000;
 
 export interface OpenOptions extends ConfigInput {
   /** Reconcile: settle the jobs of workers that died (the CLI's daemonless mode). Default: true. */
@@ -131,6 +135,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   /** Opens (and migrates) the store named by the configuration. */
   static async open(options: OpenOptions = {}): Promise<Docket> {
     const config = resolveConfig(options);
+    checkHome(config);
     // The store reports dropped connections before the docket (and its logger) exists: late-bound.
     let warn = (message: string): void => {
       process.stderr.write(`docket: ${message}\n`);
@@ -354,16 +359,34 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return job;
   }
 
-  /** The job of a type with this key, or null. */
+  /** The job of a type with this key, or null (one indexed lookup). */
   async findByKey(type: string, key: string | Record<string, unknown>, tenant = DEFAULT_TENANT): Promise<Job | null> {
-    const canonical = canonicalKey(key);
-    const jobs = await this.engine.list({ type, tenant });
-    return jobs.find((job) => job.key === canonical) ?? null;
+    const [job] = await this.engine.list({ type, tenant, key: canonicalKey(key), limit: 1 });
+    return job ?? null;
   }
 
+  /**
+   * One page of jobs: at most `filter.limit`, by default DEFAULT_PAGE_SIZE — a store can hold
+   * millions. Walk everything with `iterate`.
+   */
   async list(filter: JobFilter = {}): Promise<Job[]> {
     await this.syncSchedulers(1000);
-    return this.engine.list(filter);
+    return this.engine.list({ ...filter, limit: filter.limit ?? DEFAULT_PAGE_SIZE });
+  }
+
+  /**
+   * Every job that matches, page by page (keyset paging on the id, so memory stays at one page and
+   * jobs added or removed meanwhile neither repeat nor shift the pages).
+   */
+  async *iterate(filter: Omit<JobFilter, 'limit' | 'offset' | 'afterId'> = {}, { pageSize = DEFAULT_PAGE_SIZE } = {}) {
+    await this.syncSchedulers(1000);
+    let afterId: number | undefined;
+    for (;;) {
+      const page = await this.engine.list({ ...filter, limit: pageSize, afterId });
+      yield* page;
+      if (page.length < pageSize) return;
+      afterId = (page[page.length - 1] as Job).id;
+    }
   }
 
   /** A count for every state, zeros included (DataJoint's progress; per type, queue or tenant). */
@@ -614,5 +637,6 @@ async function openEngine(config: DocketConfig, warn: (message: string) => void)
       `${config.db.split(':')[0]}: databases are not supported; use a SQLite file path or postgres://`,
     );
   }
+  checkSqlitePath(config);
   return new SqliteEngine({ path: config.db });
 }

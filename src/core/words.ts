@@ -200,8 +200,12 @@ export interface JobFilter {
   type?: string;
   scheduler?: SchedulerName;
   tenant?: string;
+  /** Only the job with this (canonical) key. */
+  key?: string;
   limit?: number;
   offset?: number;
+  /** Only jobs that come after this id in the chosen order (keyset paging: pass the last id seen). */
+  afterId?: number;
   /** `asc` (oldest first, the default) or `desc`. */
   order?: 'asc' | 'desc';
 }

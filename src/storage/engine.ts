@@ -130,7 +130,10 @@ export interface RefreshRequest {
   jobs: NewJob[];
   type: string;
   tenant: string;
-  /** Also remove pending jobs of the type whose key is not among these. */
+  /**
+   * Also remove pending jobs of the type whose key is not among these — but never a job without a
+   * key (it is not part of any key set) nor one that other jobs wait for (they would wait for ever).
+   */
   removeMissing: boolean;
 }
 
@@ -138,6 +141,8 @@ export interface RefreshResult {
   added: number;
   existing: number;
   removed: number;
+  /** Pending jobs whose key left the set but that were kept because other jobs depend on them. */
+  kept: number;
 }
 
 export interface ClearRequest {

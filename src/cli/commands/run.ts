@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { EXIT, InvalidStateError } from '../../core/errors.js';
 import type { Job } from '../../core/words.js';
 import type { Docket } from '../../docket.js';
-import { action, emit, loadTypes, withDocket } from '../context.js';
+import { action, emit, loadTypes, onBrokenPipe, withDocket } from '../context.js';
 import { followJob } from '../follow.js';
 import { jobJson } from '../format.js';
 import { addJobOptions, type SubmitFlags, specFromFlags } from './submit.js';
@@ -55,6 +55,10 @@ export function register(program: Command): void {
         if (!here) await docket.reconcile();
         const worker = here ? docket.worker({ concurrency: 1, onlyJobs: [job.id] }) : null;
         const working = worker?.run();
+        // A closed stdout (`docket run … | head`) stops the job as SIGPIPE would stop a command.
+        const unregister = onBrokenPipe(() =>
+          docket.cancel(job.id, 'output closed (the reader of docket run went away)'),
+        );
         try {
           const final = await followJob(docket, job.id, options.json ? { stdout: null, stderr: null } : {});
           if (options.json) emit(options, jobJson(final), () => '');
@@ -62,6 +66,7 @@ export function register(program: Command): void {
             process.stderr.write(`docket: job ${final.id} ${final.status}${final.error ? `: ${final.error}` : ''}\n`);
           return exitCodeOf(final);
         } finally {
+          unregister();
           worker?.stop();
           await working;
           // The job's processes are stopped before this process may exit (and until then, signals

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { InvalidInputError, NotFoundError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { NewJob } from '../../core/spec.js';
-import { refuse, transition } from '../../core/states.js';
+import { refuse, refuseRequeueBehind, transition } from '../../core/states.js';
 import type {
   Job,
   JobFilter,
@@ -250,11 +250,17 @@ export class SqliteEngine implements StorageEngine {
         ['scheduler', filter.scheduler],
         ['tenant', filter.tenant],
         ['type', filter.type],
+        ['key', filter.key],
       ],
       filter.statuses,
     );
     const order = filter.order === 'desc' ? 'DESC' : 'ASC';
-    const rows = this.sql(`SELECT * FROM jobs ${clause} ORDER BY id ${order} LIMIT ? OFFSET ?`).all(
+    let where = clause;
+    if (filter.afterId !== undefined) {
+      where = `${clause ? `${clause} AND` : 'WHERE'} id ${order === 'DESC' ? '<' : '>'} ?`;
+      args.push(filter.afterId);
+    }
+    const rows = this.sql(`SELECT * FROM jobs ${where} ORDER BY id ${order} LIMIT ? OFFSET ?`).all(
       ...args,
       filter.limit ?? -1,
       filter.offset ?? 0,
@@ -670,6 +676,11 @@ export class SqliteEngine implements StorageEngine {
       const current = this.mustGet(id);
       transition(id, current.status as JobStatus, 'pending', 'requeue');
       const parents = this.sql('SELECT depends_on FROM job_deps WHERE job_id = ?').pluck().all(id) as number[];
+      const ended = this.sql(
+        `SELECT id, status FROM jobs WHERE id IN (SELECT value FROM json_each(?))
+         AND status IN ('failed', 'timeout', 'cancelled', 'skipped') ORDER BY id LIMIT 1`,
+      ).get(JSON.stringify(parents)) as { id: number; status: JobStatus } | undefined;
+      if (ended) throw refuseRequeueBehind(id, current.status as JobStatus, ended.id, ended.status);
       const blockedBy = this.sql(
         "SELECT count(*) FROM jobs WHERE id IN (SELECT value FROM json_each(?)) AND status != 'completed'",
       )
@@ -720,14 +731,22 @@ export class SqliteEngine implements StorageEngine {
       let added = 0;
       for (const job of request.jobs) if (this.insertOne(job, now).created) added++;
       let removed = 0;
+      let kept = 0;
       if (request.removeMissing) {
         const keys = JSON.stringify(request.jobs.map((job) => job.key));
-        removed = this.sql(
-          `DELETE FROM jobs WHERE type = ? AND tenant = ? AND status = 'pending'
-           AND (key IS NULL OR key NOT IN (SELECT value FROM json_each(?)))`,
-        ).run(request.type, request.tenant, keys).changes;
+        const missing = `type = ? AND tenant = ? AND status = 'pending' AND key IS NOT NULL
+           AND key NOT IN (SELECT value FROM json_each(?))`;
+        const waitedFor = 'EXISTS (SELECT 1 FROM job_deps WHERE job_deps.depends_on = jobs.id)';
+        kept = this.sql(`SELECT count(*) FROM jobs WHERE ${missing} AND ${waitedFor}`)
+          .pluck()
+          .get(request.type, request.tenant, keys) as number;
+        removed = this.sql(`DELETE FROM jobs WHERE ${missing} AND NOT ${waitedFor}`).run(
+          request.type,
+          request.tenant,
+          keys,
+        ).changes;
       }
-      return { added, existing: request.jobs.length - added, removed };
+      return { added, existing: request.jobs.length - added, removed, kept };
     });
   }
 
@@ -736,9 +755,8 @@ export class SqliteEngine implements StorageEngine {
     return this.write(() => {
       const { job: current, created } = this.insertOne(job, now);
       if (current.status === 'skipped' && current.error === 'ignored') return current;
-      if (!created && !['pending', 'failed', 'timeout', 'cancelled', 'skipped'].includes(current.status)) {
-        throw refuse(current.id, current.status, 'skip');
-      }
+      // A job skipped for its dependency is only marked ignored; any other state moves (or is refused) here.
+      if (!created && current.status !== 'skipped') transition(current.id, current.status, 'skipped', 'skip');
       const row = this.sql(
         `UPDATE jobs SET status = 'skipped', error = 'ignored', ended_at = ?, updated_at = ? WHERE id = ? RETURNING *`,
       ).get(now, now, current.id) as JobRow;
