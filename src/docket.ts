@@ -223,7 +223,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     if (!this.manageWorkers) return;
     const { liveWorkers } = await reconcile(this.engine, this.config.worker.leaseMs, this.config.worker.graceMs);
     if (!startWorkers || !this.shouldStartWorkers()) return;
-    const queues = await this.engine.pendingQueues('local');
+    const queues = await this.engine.runnableQueues('local');
     const unserved = queues.filter((queue) => !liveWorkers.some((worker) => serves(worker, queue)));
     if (unserved.length > 0) await this.startWorker(unserved[0] as string);
   }

@@ -170,6 +170,8 @@ export interface JobWithAttempts extends Job {
 export interface WorkerInfo {
   id: string;
   host: string;
+  /** Boot id and pid namespace (worker/machine.ts): tells containers that share a hostname apart. */
+  machine?: string | null;
   pid: number;
   pidStart: number | null;
   /** Queues it serves; `*` means every queue. */

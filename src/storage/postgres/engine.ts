@@ -19,6 +19,7 @@ import type {
   ClearRequest,
   EngineCapabilities,
   FinishedAttempt,
+  HeldJob,
   LostAttempt,
   ObservedState,
   QueueInfo,
@@ -29,6 +30,7 @@ import type {
   StoreIdentity,
   StoreNotice,
   SubmitResult,
+  SuspectAttempt,
   WriteOptions,
 } from '../engine.js';
 import { assertNotNewer, loadMigrations, migrationsDir } from '../migrate.js';
@@ -39,6 +41,7 @@ import {
   type JobRow,
   jobFromRow,
   newJobRecord,
+  suspectFromRow,
   type WorkerRow,
   workerFromRow,
 } from '../rows.js';
@@ -89,6 +92,11 @@ export interface PostgresOptions {
 }
 
 const LIVE = "('running', 'suspended')";
+/**
+ * The jobs that take a slot of their queue's capacity: running ones, and suspended ones whose
+ * process is only stopped (SIGSTOP) — resuming continues them in place, so they keep their slot.
+ */
+const HOLDS_SLOT = "(status = 'running' OR (status = 'suspended' AND pid IS NOT NULL AND worker_id IS NOT NULL))";
 
 export class PostgresEngine implements StorageEngine {
   readonly capabilities: EngineCapabilities = {
@@ -432,11 +440,22 @@ export class PostgresEngine implements StorageEngine {
     return rows.map((row) => jobFromRow(row));
   }
 
-  async pendingQueues(scheduler: SchedulerName): Promise<string[]> {
+  async listSuspect(scheduler: SchedulerName, liveWorkerIds: readonly string[]): Promise<SuspectAttempt[]> {
+    const rows = await this.rows<JobRow>(
+      this.pool,
+      `SELECT * FROM jobs WHERE status IN ${LIVE} AND scheduler = $1 AND worker_id IS NOT NULL
+       AND NOT (worker_id = ANY($2::text[])) ORDER BY id`,
+      [scheduler, liveWorkerIds],
+    );
+    return rows.map(suspectFromRow);
+  }
+
+  async runnableQueues(scheduler: SchedulerName): Promise<string[]> {
     const rows = await this.rows<{ queue: string }>(
       this.pool,
-      "SELECT DISTINCT queue FROM jobs WHERE status = 'pending' AND scheduler = $1",
-      [scheduler],
+      `SELECT DISTINCT queue FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = $1 AND run_at <= $2
+       AND NOT EXISTS (SELECT 1 FROM queues WHERE queues.name = jobs.queue AND paused = 1)`,
+      [scheduler, Date.now()],
     );
     return rows.map((row) => row.queue);
   }
@@ -527,7 +546,7 @@ export class PostgresEngine implements StorageEngine {
     );
     const running = await this.rows<{ queue: string; n: number }>(
       db,
-      "SELECT queue, count(*)::int AS n FROM jobs WHERE status = 'running' AND queue = ANY($1::text[]) GROUP BY queue",
+      `SELECT queue, count(*)::int AS n FROM jobs WHERE ${HOLDS_SLOT} AND queue = ANY($1::text[]) GROUP BY queue`,
       [names],
     );
     const room = new Map(names.map((name) => [name, limits.limited.get(name) as number]));
@@ -587,15 +606,21 @@ export class PostgresEngine implements StorageEngine {
     );
   }
 
-  async heartbeat(workerId: string, leaseMs: number): Promise<void> {
+  async heartbeat(workerId: string, leaseMs: number): Promise<HeldJob[] | null> {
     const now = Date.now();
-    await this.pool.query(
-      prepared(
-        `WITH leases AS (UPDATE jobs SET lease_expires_at = $1 WHERE worker_id = $2 AND status IN ${LIVE})
-         UPDATE workers SET heartbeat_at = $3 WHERE id = $2`,
-        [now + leaseMs, workerId, now],
-      ),
+    const rows = await this.rows<{ id: number | null; run_no: number; status: JobStatus; started_at: number | null }>(
+      this.pool,
+      `WITH leases AS (
+         UPDATE jobs SET lease_expires_at = $1 WHERE worker_id = $2 AND status IN ${LIVE}
+         RETURNING id, run_no, status, started_at
+       ), me AS (UPDATE workers SET heartbeat_at = $3 WHERE id = $2 RETURNING id)
+       SELECT leases.* FROM me LEFT JOIN leases ON true ORDER BY leases.id`,
+      [now + leaseMs, workerId, now],
     );
+    if (rows.length === 0) return null; // no registration: `me` was empty
+    return rows
+      .filter((row) => row.id !== null)
+      .map((row) => ({ id: row.id as number, runNo: row.run_no, status: row.status, startedAt: row.started_at }));
   }
 
   async finish(jobId: number, attempt: number, outcome: Outcome): Promise<Job | null> {
@@ -832,16 +857,33 @@ export class PostgresEngine implements StorageEngine {
 
   async settleLost(lost: LostAttempt[]): Promise<void> {
     if (lost.length === 0) return;
-    await this.transaction((db) =>
-      this.settleMany(
+    await this.transaction(async (db) => {
+      // The rows are locked first: an owner's renewal either committed before this read or waits
+      // for this transaction (and then renews nothing, the attempt being settled).
+      const now = Date.now();
+      const leases = new Map(
+        (
+          await this.rows<{ id: number; run_no: number; lease_expires_at: number | null }>(
+            db,
+            'SELECT id, run_no, lease_expires_at FROM jobs WHERE id = ANY($1::int8[]) ORDER BY id FOR UPDATE',
+            [[...new Set(lost.map((item) => item.jobId))].sort((a, b) => a - b)],
+          )
+        ).map((row) => [row.id, row]),
+      );
+      const lapsed = lost.filter((item) => {
+        const row = leases.get(item.jobId);
+        if (item.processGone || !row || row.run_no !== item.attempt) return true;
+        return row.lease_expires_at == null || row.lease_expires_at < now;
+      });
+      await this.settleMany(
         db,
-        lost.map((item) => ({
+        lapsed.map((item) => ({
           jobId: item.jobId,
           attempt: item.attempt,
           outcome: { status: 'failed', error: item.reason },
         })),
-      ),
-    );
+      );
+    });
   }
 
   async release(jobId: number, attempt: number, reason: string): Promise<Job | null> {
@@ -971,9 +1013,10 @@ export class PostgresEngine implements StorageEngine {
     if (request.endedBefore !== undefined)
       where.push(`coalesce(ended_at, updated_at) < ${params.add(request.endedBefore)}`);
     if (request.queue !== undefined) where.push(`queue = ${params.add(request.queue)}`);
+    const limit = request.limit === undefined ? '' : `ORDER BY id LIMIT ${params.add(request.limit)}`;
     const rows = await this.rows<{ id: number }>(
       this.pool,
-      `DELETE FROM jobs WHERE ${where.join(' AND ')} RETURNING id`,
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE ${where.join(' AND ')} ${limit}) RETURNING id`,
       params.values,
     );
     return rows.map((row) => row.id);
@@ -1081,9 +1124,10 @@ export class PostgresEngine implements StorageEngine {
   private async insertWorker(db: Queryable, worker: WorkerInfo): Promise<void> {
     await db.query(
       prepared(
-        `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, pid_start = excluded.pid_start, queues = excluded.queues,
+        `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at, machine)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (id) DO UPDATE SET machine = excluded.machine, pid = excluded.pid, pid_start = excluded.pid_start,
+           queues = excluded.queues,
            concurrency = greatest(excluded.concurrency, workers.concurrency),
            wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at`,
         [
@@ -1096,6 +1140,7 @@ export class PostgresEngine implements StorageEngine {
           worker.wakeAddress,
           worker.startedAt,
           worker.heartbeatAt,
+          worker.machine ?? null,
         ],
       ),
     );
@@ -1126,22 +1171,35 @@ export class PostgresEngine implements StorageEngine {
     return (await this.rows<WorkerRow>(this.pool, 'SELECT * FROM workers ORDER BY started_at')).map(workerFromRow);
   }
 
-  async retireIfIdle(workerId: string, queues: readonly string[], types: readonly string[]): Promise<boolean> {
-    return this.transaction(async (db) => {
-      // Waits for submits in flight and holds new ones until this commits: a submit either
-      // committed before the count (and keeps the worker) or sees the worker gone afterwards.
-      await db.query('LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE');
-      const params = new Params();
-      const filter = claimFilter(params, { queues, types }, []);
-      const [row] = await this.rows<{ n: number }>(
-        db,
-        `SELECT count(*)::int AS n FROM jobs WHERE status IN ('pending', 'running', 'suspended') AND scheduler = 'local' ${filter}`,
-        params.values,
-      );
-      if ((row?.n ?? 0) > 0) return false;
-      await db.query(prepared('DELETE FROM workers WHERE id = $1', [workerId]));
-      return true;
-    });
+  /**
+   * Without locking the jobs table (which would stall every worker's writes): the registration is
+   * removed first, in its own commit, and only then is the work looked for. A submit commits its job
+   * and then reads the registrations; if it still saw this worker, its job committed before the
+   * removal and so before the look, which finds it, and the worker registers again and stays.
+   * Otherwise the submit saw no worker and started one.
+   */
+  async retireIfIdle(
+    workerId: string,
+    queues: readonly string[],
+    types: readonly string[],
+    dueBefore: number,
+  ): Promise<boolean> {
+    const [registration] = await this.rows<WorkerRow>(this.pool, 'DELETE FROM workers WHERE id = $1 RETURNING *', [
+      workerId,
+    ]);
+    const params = new Params();
+    const filter = claimFilter(params, { queues, types }, []);
+    const [row] = await this.rows<{ busy: boolean }>(
+      this.pool,
+      `SELECT EXISTS (SELECT 1 FROM jobs WHERE scheduler = 'local' ${filter} AND (status = 'running'
+         OR (status = 'suspended' AND worker_id = ${params.add(workerId)})
+         OR (status = 'pending' AND blocked_by = 0 AND run_at < ${params.add(dueBefore)}
+             AND NOT EXISTS (SELECT 1 FROM queues WHERE queues.name = jobs.queue AND paused = 1)))) AS busy`,
+      params.values,
+    );
+    if (!row?.busy) return true;
+    if (registration) await this.insertWorker(this.pool, workerFromRow(registration));
+    return false;
   }
 
   // ── housekeeping ─────────────────────────────────────────────────────────────────────────────
