@@ -180,7 +180,8 @@ describe('logs belong to their store (item 19)', () => {
     const legacy = join(t.home, 'logs', String(job.id));
     renameSync(dirname(logs.path), legacy);
     const store = new Database(db);
-    store.exec('DROP TABLE docket_store; PRAGMA user_version = 3');
+    const version = store.pragma('user_version', { simple: true }) as number;
+    store.exec(`DROP TABLE docket_store; PRAGMA user_version = ${version - 1}`);
     store.close();
     expect((await t.run(['--db', db, 'logs', String(job.id)])).stdout).toBe('old layout\n');
     // A job made after the upgrade never reads the old folder, even with the same number there.

@@ -1,4 +1,4 @@
--- Version 4: the store's own identity. Files docket keeps outside the database — job logs — live in
+-- Version 5: the store's own identity. Files docket keeps outside the database — job logs — live in
 -- a folder named by it ($DOCKET_HOME/logs/<id>/), so two stores sharing a home never mix them.
 
 CREATE TABLE docket_store (

@@ -1,4 +1,4 @@
--- Version 3: the store's own identity, as in the embedded engine's version 4. Files docket keeps
+-- Version 4: the store's own identity, as in the embedded engine's version 5. Files docket keeps
 -- outside the database — job logs — live in a folder named by it ($DOCKET_HOME/logs/<id>/), so two
 -- schemas (or databases) sharing a home never mix them.
 
