@@ -37,6 +37,13 @@ export type StoreNotice =
   /** A job this worker runs was cancelled, suspended or resumed by someone else. */
   | { kind: 'control'; workerId: string };
 
+export interface StoreIdentity {
+  /** A random id, fixed for the store's life. */
+  id: string;
+  /** Jobs up to this id may have logs in the place older versions used; 0 when none can. */
+  legacyLogsMaxId: number;
+}
+
 export interface WriteOptions {
   /**
    * A connection of the caller's, inside the caller's transaction (a `pg` client on PostgreSQL):
@@ -182,8 +189,10 @@ export interface StorageEngine {
   migrate(): Promise<{ from: number; to: number }>;
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
-  /** Drops every record (config reset-db). */
+  /** Drops every record (config reset-db); the store keeps its identity. */
   reset(): Promise<void>;
+  /** The store's identity (made by its first migration): files kept outside it are filed under it. */
+  identity(): Promise<StoreIdentity>;
 
   /** Stores jobs in one transaction; a job whose key exists returns the existing one. */
   submit(jobs: NewJob[], options?: WriteOptions): Promise<SubmitResult[]>;

@@ -27,6 +27,7 @@ import type {
   RefreshRequest,
   RefreshResult,
   StorageEngine,
+  StoreIdentity,
   StoreNotice,
   SubmitResult,
   SuspectAttempt,
@@ -240,9 +241,22 @@ export class PostgresEngine implements StorageEngine {
 
   async reset(): Promise<void> {
     const table = (name: string) => `${quoteIdent(this.schema)}.${name}`;
-    await this.pool.query(
-      `TRUNCATE ${['executions', 'job_deps', 'jobs', 'workers'].map(table).join(', ')} RESTART IDENTITY`,
+    await this.transaction(async (db) => {
+      await db.query(
+        `TRUNCATE ${['executions', 'job_deps', 'jobs', 'workers'].map(table).join(', ')} RESTART IDENTITY`,
+      );
+      // Ids start again at 1: none of them may read logs left in the old place.
+      await db.query('UPDATE docket_store SET legacy_logs_max_id = 0');
+    });
+  }
+
+  async identity(): Promise<StoreIdentity> {
+    const [row] = await this.rows<{ id: string; legacy_logs_max_id: number }>(
+      this.pool,
+      'SELECT id, legacy_logs_max_id FROM docket_store',
     );
+    if (!row) throw new StorageError(`schema ${this.schema} has no identity; run docket db migrate`);
+    return { id: row.id, legacyLogsMaxId: row.legacy_logs_max_id };
   }
 
   /** Drops the whole schema (tests use one schema each). */

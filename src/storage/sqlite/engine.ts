@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { InvalidInputError, NotFoundError } from '../../core/errors.js';
+import { InvalidInputError, NotFoundError, StorageError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { NewJob } from '../../core/spec.js';
 import { refuse, refuseRequeueBehind, transition } from '../../core/states.js';
@@ -34,6 +34,7 @@ import type {
   RefreshRequest,
   RefreshResult,
   StorageEngine,
+  StoreIdentity,
   SubmitResult,
   SuspectAttempt,
   WriteOptions,
@@ -142,7 +143,17 @@ export class SqliteEngine implements StorageEngine {
     this.write(() => {
       this.db.exec('DELETE FROM executions; DELETE FROM job_deps; DELETE FROM jobs; DELETE FROM workers;');
       this.db.exec("DELETE FROM sqlite_sequence WHERE name = 'jobs'");
+      // Ids start again at 1: none of them may read logs left in the old place.
+      this.db.exec('UPDATE docket_store SET legacy_logs_max_id = 0');
     });
+  }
+
+  async identity(): Promise<StoreIdentity> {
+    const row = this.sql('SELECT id, legacy_logs_max_id FROM docket_store').get() as
+      | { id: string; legacy_logs_max_id: number }
+      | undefined;
+    if (!row) throw new StorageError('this database has no identity; run docket db migrate');
+    return { id: row.id, legacyLogsMaxId: row.legacy_logs_max_id };
   }
 
   // ── submit and read ──────────────────────────────────────────────────────────────────────────
