@@ -33,6 +33,7 @@ import {
 import { HandlerExecutor } from './executors/handler/handler.js';
 import { LocalCommandExecutor } from './executors/local/command.js';
 import { attemptTag, signalTree, stopTree } from './executors/local/processes.js';
+import { JobService } from './job-service.js';
 import { jobLogDir, removeJobLogs, storeLogsDir } from './paths.js';
 import { SlurmScheduler } from './schedulers/slurm/scheduler.js';
 import type {
@@ -118,6 +119,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   private lastSchedulerSync = 0;
   private releaseTimer: NodeJS.Timeout | null = null;
   private unsavedTypes = false;
+  private jobService: JobService | null = null;
 
   private constructor(
     /** The configuration, its `logsDir` the store's own folder of job logs. */
@@ -167,6 +169,12 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     });
     warn = (message) => docket.log.warn(message);
     return docket;
+  }
+
+  /** The tenant-scoped view the HTTP API uses (tokens, events, overviews, stats). */
+  get service(): JobService {
+    this.jobService ??= new JobService(this);
+    return this.jobService;
   }
 
   async close(): Promise<void> {
@@ -291,6 +299,12 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   /** Submits many jobs in one transaction: all are stored, or none (a bad one refuses the batch). */
   async submitMany(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
     await this.saveTypes();
+    return (await this.submitResolved(specs, options)).map((result) => result.job);
+  }
+
+  /** `submitMany` that also says, for each job, whether it was created or its key already existed. */
+  async submitReporting(specs: JobSpec[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
+    await this.saveTypes();
     return this.submitResolved(specs, options);
   }
 
@@ -305,7 +319,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return (await this.engine.listWorkers()).some((worker) => serves(worker, queue) && workerAlive(worker, leaseMs));
   }
 
-  private async submitResolved(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
+  private async submitResolved(specs: JobSpec[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
     const now = Date.now();
     const cwd = process.cwd();
     const stored = await this.storedTypeMap();
@@ -330,7 +344,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       options.startWorkers ?? true,
       new Set(runnable.map((job) => job.queue)),
     );
-    return submitted;
+    return results;
   }
 
   /**
