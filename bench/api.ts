@@ -258,7 +258,12 @@ function openStreams(url: string, token: string, count: number): { received: () 
     outgoing.end();
     return outgoing;
   });
-  return { received: () => events, close: () => requests.forEach((r) => r.destroy()) };
+  return {
+    received: () => events,
+    close: () => {
+      for (const r of requests) r.destroy();
+    },
+  };
 }
 
 async function benchEvents(engine: string): Promise<void> {
