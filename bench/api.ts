@@ -261,7 +261,7 @@ function openStreams(url: string, token: string, count: number): { received: () 
   return {
     received: () => events,
     close: () => {
-      for (const outgoing of requests) outgoing.destroy();
+      for (const r of requests) r.destroy();
     },
   };
 }

@@ -58,6 +58,8 @@ const DOCKET_TABLES = [
   'job_types',
   'job_groups',
   'docket_store',
+  'api_tokens',
+  'job_events',
 ];
 /**
  * A reference to one of docket's tables: the table name right after a keyword that names a table

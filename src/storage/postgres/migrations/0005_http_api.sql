@@ -31,7 +31,9 @@ CREATE TABLE job_events (
   progress  double precision
 );
 
-CREATE FUNCTION docket_log_job_events() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The function keeps the schema's search path of this migration: the connections that fire it name
+-- docket's tables with their schema and never set a search path of their own.
+CREATE FUNCTION docket_log_job_events() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
   logged bigint;
   last_id bigint;
@@ -57,7 +59,7 @@ BEGIN
   END IF;
   GET DIAGNOSTICS logged = ROW_COUNT;
   IF logged > 0 THEN
-    last_id := currval(pg_get_serial_sequence(TG_TABLE_SCHEMA || '.job_events', 'id'));
+    last_id := currval(pg_get_serial_sequence(quote_ident(TG_TABLE_SCHEMA) || '.job_events', 'id'));
     IF last_id / 1000 > (last_id - logged) / 1000 THEN
       DELETE FROM job_events WHERE id <= last_id - 100000;
     END IF;
