@@ -1,9 +1,9 @@
 /** `docket serve`: the HTTP API (and the dashboard) over this docket's store. */
 import type { Command } from 'commander';
+import { findWorkerConfig } from '../../config/worker-config.js';
 import { InvalidInputError } from '../../core/errors.js';
 import { lazy } from '../../core/lazy.js';
 import { parseCount } from '../../core/units.js';
-import { findWorkerConfig } from '../../config/worker-config.js';
 import { Docket } from '../../docket.js';
 import { action, globals, loadTypes } from '../context.js';
 
