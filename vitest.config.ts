@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 /** Test files that run against PostgreSQL as well: the behaviour suite and the worker semantics. */
 const BOTH_ENGINES = [
   'test/engines/**/*.test.ts',
+  'test/chaos/*.test.ts',
   'test/integration/handlers.test.ts',
   'test/integration/workers.test.ts',
 ];
