@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { outages } from './chaos/outages.js';
 import { soak } from './chaos/soak.js';
-import { type ChaosEngine, type ChaosStore, makeStore, ROOT, WorkerPool } from './chaos/store.js';
+import { type ChaosEngine, type ChaosStore, killEverything, makeStore, ROOT, WorkerPool } from './chaos/store.js';
 import { submitterKills } from './chaos/submitters.js';
 import { type ScenarioResult, workerKills } from './chaos/workers.js';
 
@@ -29,7 +29,7 @@ const long = values.long as boolean;
 /** The sizes of each scenario: the default run, and `--long`. */
 const SIZES = {
   workers: long
-    ? { commands: 5000, handlers: 5000, workers: 3, concurrency: 4, kills: 120, jobMs: 400, gapMs: [100, 900] }
+    ? { commands: 5000, handlers: 5000, workers: 3, concurrency: 4, kills: 100, jobMs: 400, gapMs: [50, 500] }
     : { commands: 2000, handlers: 2000, workers: 3, concurrency: 4, kills: 30, jobMs: 300, gapMs: [200, 1200] },
   submitters: long ? { programs: 100, cli: 100 } : { programs: 30, cli: 30 },
   outages: long
@@ -105,6 +105,13 @@ async function main(): Promise<number> {
   }
   console.log(broken === 0 ? '\nevery invariant held' : `\n${broken} violations`);
   return broken === 0 ? 0 : 1;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killEverything();
+    process.exit(130);
+  });
 }
 
 main().then(

@@ -162,16 +162,35 @@ export interface WorkerProcess {
   replaced?: boolean;
 }
 
+/** Every pool made in this process, so that an interrupted run leaves no worker behind. */
+const pools = new Set<WorkerPool>();
+
+/** SIGKILLs every worker of every pool, and every process their jobs started. */
+export function killEverything(): void {
+  for (const pool of pools) {
+    for (const worker of pool.live()) pool.kill(worker);
+    for (const pid of markedProcesses(pool.store, new Set())) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+
 /** Real `docket worker` processes of one store, started, killed and replaced at will. */
 export class WorkerPool {
   readonly all: WorkerProcess[] = [];
   private serial = 0;
 
   constructor(
-    private readonly store: ChaosStore,
+    readonly store: ChaosStore,
     private readonly concurrency: number,
     private readonly env: Record<string, string> = {},
-  ) {}
+  ) {
+    pools.add(this);
+  }
 
   start(): WorkerProcess {
     const log = join(this.store.home, `worker-${++this.serial}.log`);

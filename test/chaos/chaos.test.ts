@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { outages } from '../../bench/chaos/outages.js';
-import { type ChaosStore, makeStore, WorkerPool } from '../../bench/chaos/store.js';
+import { type ChaosStore, killEverything, makeStore, WorkerPool } from '../../bench/chaos/store.js';
 import { submitterKills } from '../../bench/chaos/submitters.js';
 import { workerKills } from '../../bench/chaos/workers.js';
 import { TEST_ENGINE } from '../helpers/engines.js';
@@ -15,7 +15,10 @@ let store: ChaosStore;
 beforeEach(() => {
   store = makeStore(TEST_ENGINE, process.env.DOCKET_TEST_PG);
 });
-afterEach(() => store.remove());
+afterEach(async () => {
+  killEverything(); // a test that timed out leaves no worker behind
+  await store.remove();
+});
 
 const TIMEOUT = 300_000;
 
