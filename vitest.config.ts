@@ -9,7 +9,10 @@ const BOTH_ENGINES = [
   'test/engines/**/*.test.ts',
   'test/chaos/*.test.ts',
   'test/integration/cli.test.ts',
+  'test/integration/daemonless.test.ts',
   'test/integration/handlers.test.ts',
+  'test/integration/lifecycle.test.ts',
+  'test/integration/processes.test.ts',
   'test/integration/workers.test.ts',
 ];
 /** Files about one engine only say so in their name. */
