@@ -2,10 +2,10 @@
  * The CLI surface against a real store (a SQLite file or a PostgreSQL schema, as the vitest project
  * says) and real processes: output, JSON, exit codes.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, type TestHome, waitFor } from '../helpers/cli.js';
+import { BIN, makeHome, runProcess, type TestHome, waitFor } from '../helpers/cli.js';
 import { dropTestStore, TEST_ENGINE, testDb } from '../helpers/engines.js';
 
 let t: TestHome;
@@ -299,11 +299,98 @@ describe('changing jobs', () => {
   });
 });
 
+describe('queues', () => {
+  it('queue set, pause and resume change the stored queue; a paused queue keeps its jobs pending', async () => {
+    const queueOf = async (name: string) =>
+      (await t.json(['queue', 'list'])).find((queue: { name: string }) => queue.name === name);
+    expect(await t.json(['queue', 'set', 'q-cli', '--capacity', '2'])).toMatchObject({
+      name: 'q-cli',
+      capacity: 2,
+      paused: false,
+    });
+    expect(await queueOf('q-cli')).toMatchObject({ capacity: 2, paused: false });
+    expect(await t.json(['queue', 'set', 'q-cli', '--capacity', 'none'])).toMatchObject({ capacity: null });
+    const refused = await t.run(['queue', 'set', 'q-cli', '--capacity', '-1']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^docket: --capacity: /);
+    expect(await queueOf('q-cli')).toMatchObject({ capacity: null });
+
+    expect(await t.json(['queue', 'pause', 'q-cli'])).toMatchObject({ paused: true });
+    const held = await t.json(['submit', '--queue', 'q-cli', '--cmd', 'true']);
+    // A job submitted later to an open queue completes: a worker claimed after both existed.
+    const probe = await t.json(['submit', '--cmd', 'true']);
+    await waitFor(
+      'the probe to complete',
+      async () => (await t.json(['status', String(probe.id)])).status === 'completed',
+    );
+    expect((await t.json(['status', String(held.id)])).status).toBe('pending');
+    expect(await queueOf('q-cli')).toMatchObject({ paused: true, counts: expect.objectContaining({ pending: 1 }) });
+
+    expect(await t.json(['queue', 'resume', 'q-cli'])).toMatchObject({ paused: false });
+    expect((await t.run(['wait', String(held.id), '--timeout', '60s'])).code).toBe(0);
+  }, 240_000);
+});
+
+describe('--at', () => {
+  it('holds a job until the given ISO time; a time in the past runs at once; a bad one is refused', async () => {
+    const later = await t.json(['submit', '--at', '2099-01-02T03:04:05Z', '--cmd', 'true']);
+    expect(later).toMatchObject({ status: 'pending', run_at: '2099-01-02T03:04:05.000Z' });
+    expect((await t.run(['list'])).stdout).toMatch(new RegExp(`${later.id} .*pending \\(delayed\\)`));
+    await t.json(['cancel', String(later.id)]);
+
+    const soon = new Date(Date.now() + 2000).toISOString();
+    const job = await t.json(['submit', '--at', soon, '--cmd', 'true']);
+    expect(job.run_at).toBe(soon);
+    const done = await waitFor('the job to complete', async () => {
+      const current = await t.json(['status', String(job.id)]);
+      return current.status === 'completed' && current;
+    });
+    expect(Date.parse(done.started_at)).toBeGreaterThanOrEqual(Date.parse(soon));
+
+    const past = await t.json(['submit', '--at', '2001-01-01T00:00:00Z', '--cmd', 'true']);
+    expect((await t.run(['wait', String(past.id), '--timeout', '60s'])).code).toBe(0);
+
+    const bad = await t.run(['submit', '--at', '2024-13-45T99:00:00Z', '--cmd', 'true']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^docket: --at: /);
+  }, 240_000);
+});
+
 describe('configuration', () => {
   it('config show says where data lives', async () => {
     const shown = await t.json(['config', 'show']);
     expect(shown).toMatchObject({ home: t.home, db: t.db, logs_dir: join(t.home, 'logs') });
     expect(shown.sources.home).toBe('env DOCKET_HOME');
+  });
+
+  it('settings are layered: defaults < config.json < environment < flags', async () => {
+    const home = mkdtempSync(join(t.home, 'layers-'));
+    writeFileSync(
+      join(home, 'config.json'),
+      JSON.stringify({ grace: '7s', idle_exit: '2m', concurrency: 3, db: join(home, 'file.db') }),
+    );
+    // The settings of this test alone: none of the DOCKET_* variables of the test run.
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DOCKET_')));
+    const show = async (args: string[], env: Record<string, string>) => {
+      const result = await runProcess(process.execPath, [BIN, '--json', 'config', 'show', ...args], {
+        env: { ...clean, DOCKET_HOME: home, ...env },
+      });
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(result.stdout);
+    };
+    const env = { DOCKET_IDLE_EXIT: '45s', DOCKET_DB: join(home, 'env.db') };
+    const shown = await show(['--db', join(home, 'flag.db')], env);
+    expect(shown.worker).toMatchObject({ lease_ms: 60_000, grace_ms: 7000, concurrency: 3, idle_exit_ms: 45_000 });
+    expect(shown.db).toBe(join(home, 'flag.db'));
+    expect(shown.sources).toMatchObject({
+      lease: 'default',
+      grace: 'config.json',
+      concurrency: 'config.json',
+      idle_exit: 'env DOCKET_IDLE_EXIT',
+      db: 'flag',
+    });
+    expect(await show([], env)).toMatchObject({ db: join(home, 'env.db'), sources: { db: 'env DOCKET_DB' } });
+    expect(await show([], {})).toMatchObject({ db: join(home, 'file.db'), sources: { db: 'config.json' } });
   });
 
   it('--db picks another database (a file, or a PostgreSQL schema)', async () => {
