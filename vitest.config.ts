@@ -1,9 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
-/** Test files that run against PostgreSQL as well: the behaviour suite and the worker semantics. */
+/**
+ * Test files that run against PostgreSQL as well: the behaviour suite, the worker semantics, the
+ * CLI, process control, the daemonless mode and the chaos run. Their engine-only tests say so in
+ * their name.
+ */
 const BOTH_ENGINES = [
   'test/engines/**/*.test.ts',
+  'test/chaos/*.test.ts',
+  'test/integration/cli.test.ts',
+  'test/integration/daemonless.test.ts',
   'test/integration/handlers.test.ts',
+  'test/integration/lifecycle.test.ts',
+  'test/integration/processes.test.ts',
   'test/integration/workers.test.ts',
   'test/server/**/*.test.ts',
 ];

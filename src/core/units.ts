@@ -59,16 +59,6 @@ function slurmSeconds(match: RegExpExecArray): number {
   return Number(a) * 60 + Number(b ?? 0);
 }
 
-/** Formats seconds the way SLURM's `--time` wants them: `[D-]HH:MM:SS`. */
-export function formatSlurmTime(seconds: number): string {
-  const whole = Math.ceil(seconds);
-  const days = Math.floor(whole / 86400);
-  const hms = [Math.floor((whole % 86400) / 3600), Math.floor((whole % 3600) / 60), whole % 60]
-    .map((n) => String(n).padStart(2, '0'))
-    .join(':');
-  return days > 0 ? `${days}-${hms}` : hms;
-}
-
 const SIZE_FACTORS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
 /** Parses a memory size into bytes: `512M`, `32GB`, `1.5g`, `1024` (bytes), binary multiples. */
@@ -77,19 +67,6 @@ export function parseSize(text: string, field = 'size'): number {
   if (!match) throw new InvalidInputError(field, `"${text}" is not a size; use e.g. 512M, 4G or 32GB`);
   const factor = SIZE_FACTORS[(match[2] ?? '').toLowerCase()] as number;
   return Math.round(Number(match[1]) * factor);
-}
-
-/** Formats bytes compactly (`512M`, `32G`), as SLURM's `--mem` accepts them. */
-export function formatSize(bytes: number): string {
-  for (const [unit, factor] of [
-    ['T', 1024 ** 4],
-    ['G', 1024 ** 3],
-    ['M', 1024 ** 2],
-    ['K', 1024],
-  ] as const) {
-    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
-  }
-  return bytes >= 1024 ** 2 ? `${Math.ceil(bytes / 1024 ** 2)}M` : `${Math.ceil(bytes / 1024)}K`;
 }
 
 /** Parses a point in time: ISO-8601, or a duration meaning "that long ago/ahead" (sign given by `direction`). */

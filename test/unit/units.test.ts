@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/core/errors.js';
-import { formatSlurmTime, parseDuration, parseSize, parseTime } from '../../src/core/units.js';
+import { parseDuration, parseSize, parseTime } from '../../src/core/units.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -49,9 +49,4 @@ describe('parseTime', () => {
     expect(parseTime('1h', '--before', 'past', 10_000_000)).toBe(10_000_000 - 3_600_000);
     expect(parseTime('90s', '--delay', 'future', 1000)).toBe(91_000);
   });
-});
-
-it('formats SLURM times', () => {
-  expect(formatSlurmTime(90)).toBe('00:01:30');
-  expect(formatSlurmTime(2 * 86400 + 3661)).toBe('2-01:01:01');
 });
