@@ -33,6 +33,8 @@ import { HandlerExecutor } from './executors/handler/handler.js';
 import { LocalCommandExecutor } from './executors/local/command.js';
 import { attemptTag, signalTree, stopTree } from './executors/local/processes.js';
 import { jobLogDir, removeJobLogs } from './paths.js';
+import { detectInventory } from './resources/inventory.js';
+import { LocalResources } from './resources/local-resources.js';
 import { SlurmScheduler } from './schedulers/slurm/scheduler.js';
 import type { QueueInfo, QueueSettings, RefreshResult, StorageEngine, SubmitResult } from './storage/engine.js';
 import { isPostgresUrl } from './storage/postgres/connection.js';
@@ -475,6 +477,8 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       types,
       {
         ...this.config.worker,
+        // Local resources: what this worker hands out, found now (or as configured).
+        resources: new LocalResources(detectInventory(this.config.resources)),
         queues: ['*'],
         exitWhenIdle: false,
         shutdownGraceMs: 10_000,

@@ -11,6 +11,8 @@
  */
 
 /** Every state a job can be in. */
+import type { Inventory } from './resources.js';
+
 export const JOB_STATUSES = [
   'pending',
   'running',
@@ -36,11 +38,16 @@ export const COMMAND_TYPE = 'command';
 export const DEFAULT_QUEUE = 'default';
 export const DEFAULT_TENANT = 'default';
 
-/** What a job asks of the machine; recorded for every job, enforced by SLURM. */
+/**
+ * What a job asks of the machine: consumed on SLURM and by local workers alike (a local job waits
+ * until its worker has them free; see core/resources.ts).
+ */
 export interface Resources {
   cpuCount?: number;
   memoryBytes?: number;
   gpuCount?: number;
+  /** Local jobs: bind the job's processes to its cores (default: the worker's `pin` setting). */
+  pin?: boolean;
   partition?: string;
   account?: string;
 }
@@ -179,6 +186,8 @@ export interface WorkerInfo {
   wakeAddress: string | null;
   startedAt: number;
   heartbeatAt: number;
+  /** What it may hand out (GPUs, CPUs, memory); null for workers that do not say. */
+  inventory?: Inventory | null;
 }
 
 /** How an attempt ended, as reported by an executor or a reconciler. */

@@ -15,6 +15,7 @@ import type { Job, JobStatus, Outcome } from '../core/words.js';
 import type { ExecutionContext, Executor, RunningWork } from '../executors/executor.js';
 import { processStartTime } from '../executors/local/processes.js';
 import { jobLogDir, removeJobLogs } from '../paths.js';
+import type { LocalResources } from '../resources/local-resources.js';
 import type { ClaimRequest, FinishedAttempt, StorageEngine, StoreNotice } from '../storage/engine.js';
 import { classifyExit } from './outcome.js';
 import { reconcile } from './reconcile.js';
@@ -49,6 +50,8 @@ export interface WorkerOptions extends WorkerSettings {
   prepare?: () => Promise<void>;
   /** Claim only these jobs, and advertise no queue, so no submit counts on this worker. */
   onlyJobs?: number[];
+  /** Local resources: what this worker hands out (GPUs, CPUs, memory) and how. */
+  resources?: LocalResources;
 }
 
 interface ActiveAttempt {
@@ -119,6 +122,7 @@ export class Worker {
       wakeAddress,
       startedAt: now,
       heartbeatAt: now,
+      inventory: this.options.resources?.inventory ?? null,
     });
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
     const { queues, concurrency } = this.options;
@@ -197,7 +201,11 @@ export class Worker {
     const executor = this.executors.find((candidate) => candidate.runs(job.type));
     if (!executor) throw new Error(`claimed job ${job.id} of type ${job.type}, which no executor runs`);
     this.options.onEvent?.({ kind: 'started', job });
-    const work = executor.start(job, this.contextFor(job));
+    // Local resources: a job that was allocated some starts with them (env, affinity, memory limit).
+    const resources = this.options.resources;
+    const work = resources
+      ? resources.start(job, executor, this.contextFor(job))
+      : executor.start(job, this.contextFor(job));
     const attempt: ActiveAttempt = {
       job,
       work,
@@ -317,6 +325,7 @@ export class Worker {
       onlyIds: this.options.onlyJobs,
       limit,
       leaseMs: this.options.leaseMs,
+      resources: this.options.resources?.claim,
     };
   }
 

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { InvalidInputError, NotFoundError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
+import type { Allocation, AllocationRecord } from '../../core/resources.js';
 import type { NewJob } from '../../core/spec.js';
 import { refuse, transition } from '../../core/states.js';
 import type {
@@ -22,6 +23,7 @@ import type {
   WorkerInfo,
 } from '../../core/words.js';
 import type {
+  AllocationFilter,
   ClaimRequest,
   ClearRequest,
   EngineCapabilities,
@@ -47,6 +49,7 @@ import {
   type WorkerRow,
   workerFromRow,
 } from '../rows.js';
+import { SqliteAllocations } from './allocations.js';
 import { SqliteCatalog } from './catalog.js';
 import { ExternalJobs } from './external.js';
 import { claimFilter, INSERT_JOB, insertJobsSql, insertValues, whereClause } from './statements.js';
@@ -77,6 +80,7 @@ export class SqliteEngine implements StorageEngine {
     (text) => this.sql(text),
     (work) => this.write(work),
   );
+  private readonly allocationStore = new SqliteAllocations((text) => this.sql(text));
   private readonly external = new ExternalJobs(
     (text) => this.sql(text),
     (work) => this.write(work),
@@ -132,7 +136,9 @@ export class SqliteEngine implements StorageEngine {
 
   async reset(): Promise<void> {
     this.write(() => {
-      this.db.exec('DELETE FROM executions; DELETE FROM job_deps; DELETE FROM jobs; DELETE FROM workers;');
+      this.db.exec(
+        'DELETE FROM allocations; DELETE FROM executions; DELETE FROM job_deps; DELETE FROM jobs; DELETE FROM workers;',
+      );
       this.db.exec("DELETE FROM sqlite_sequence WHERE name = 'jobs'");
     });
   }
@@ -318,7 +324,8 @@ export class SqliteEngine implements StorageEngine {
   private claimNow(request: ClaimRequest): Job[] {
     const now = request.now ?? Date.now();
     {
-      const ids = this.pickRunnable(request, now);
+      const allocations = new Map<number, Allocation>();
+      const ids = this.pickRunnable(request, now, allocations);
       if (ids.length === 0) return [];
       // Set-wise statements per batch, not per job: the claim is the hot path. The attempt's
       // executions row is written when it ends; until then the job row describes it (see get()).
@@ -332,6 +339,9 @@ export class SqliteEngine implements StorageEngine {
       const rows = this.sql('SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(?))').all(idList) as JobRow[];
       const order = new Map(ids.map((id, index) => [id, index]));
       rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+      // Local resources: what each started attempt holds, recorded in the claim's transaction.
+      if (allocations.size > 0)
+        this.allocationStore.record(allocations, new Map(rows.map((row) => [row.id, row.run_no])), request);
       return this.attachDeps(rows);
     }
   }
@@ -339,8 +349,9 @@ export class SqliteEngine implements StorageEngine {
   /**
    * The ids to claim: runnable jobs in priority order, skipping paused queues and queues whose
    * capacity is used up. Claims are serialized by the write lock, so capacities hold across workers.
+   * A resource-aware claim fills `allocations` with what each picked job will hold.
    */
-  private pickRunnable(request: ClaimRequest, now: number): number[] {
+  private pickRunnable(request: ClaimRequest, now: number, allocations: Map<number, Allocation>): number[] {
     const limits = this.sql(
       'SELECT name, capacity, paused FROM queues WHERE capacity IS NOT NULL OR paused = 1',
     ).all() as {
@@ -361,6 +372,15 @@ export class SqliteEngine implements StorageEngine {
       }
     }
     const picked: number[] = [];
+    if (request.resources) {
+      const { selected, queues } = this.allocationStore.pick({ ...request, resources: request.resources }, now, closed);
+      const fitting = selected.map((choice) => ({ id: choice.id, queue: queues.get(choice.id) as string }));
+      pickWithinRoom(fitting, room, closed, picked, request.limit);
+      for (const choice of selected) {
+        if (choice.allocation && picked.includes(choice.id)) allocations.set(choice.id, choice.allocation);
+      }
+      return picked;
+    }
     // A second round is needed only when a capacity filled up while walking the first.
     for (let round = 0; round < 4 && picked.length < request.limit; round++) {
       const { clause, args } = claimFilter(request, closed);
@@ -375,6 +395,10 @@ export class SqliteEngine implements StorageEngine {
       if (!filled || candidates.length === 0) break;
     }
     return picked;
+  }
+
+  async allocations(filter: AllocationFilter): Promise<AllocationRecord[]> {
+    return this.allocationStore.list(filter);
   }
 
   async recordProcess(jobId: number, attempt: number, pid: number, pidStart: number | null): Promise<void> {
@@ -746,11 +770,13 @@ export class SqliteEngine implements StorageEngine {
 
   private insertWorker(worker: WorkerInfo): void {
     this.sql(
-      `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at,
+           inventory)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, pid_start = excluded.pid_start, queues = excluded.queues,
            concurrency = max(excluded.concurrency, workers.concurrency),
-           wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at`,
+           wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at,
+           inventory = coalesce(excluded.inventory, workers.inventory)`,
     ).run(
       worker.id,
       worker.host,
@@ -761,6 +787,7 @@ export class SqliteEngine implements StorageEngine {
       worker.wakeAddress,
       worker.startedAt,
       worker.heartbeatAt,
+      worker.inventory ? JSON.stringify(worker.inventory) : null,
     );
   }
 
