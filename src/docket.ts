@@ -15,6 +15,7 @@ import { InvalidInputError, NotFoundError } from './core/errors.js';
 import { type JobGroupDefinition, type JobTypeDefinition, type StoredJobType, storedPart } from './core/job-types.js';
 import { lazy } from './core/lazy.js';
 import { JobTypeRegistry } from './core/registry.js';
+import type { Inventory } from './core/resources.js';
 import { canonicalKey, normalizeSpec } from './core/spec.js';
 import { canMove, refuse } from './core/states.js';
 import {
@@ -28,6 +29,7 @@ import {
   type JobStatus,
   type JobWithAttempts,
   type StatusCounts,
+  type WorkerInfo,
 } from './core/words.js';
 import { HandlerExecutor } from './executors/handler/handler.js';
 import { LocalCommandExecutor } from './executors/local/command.js';
@@ -35,6 +37,7 @@ import { attemptTag, signalTree, stopTree } from './executors/local/processes.js
 import { jobLogDir, removeJobLogs } from './paths.js';
 import { detectInventory } from './resources/inventory.js';
 import { LocalResources } from './resources/local-resources.js';
+import { annotatePending, attachAllocations, checkSubmittable } from './resources/view.js';
 import { SlurmScheduler } from './schedulers/slurm/scheduler.js';
 import type { QueueInfo, QueueSettings, RefreshResult, StorageEngine, SubmitResult } from './storage/engine.js';
 import { isPostgresUrl } from './storage/postgres/connection.js';
@@ -255,6 +258,16 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return type === COMMAND_TYPE || this.registry.handlerTypes().includes(type);
   }
 
+  /** The live workers, with the queues they serve and what they have (`inventory`: GPUs, CPUs, memory). */
+  async workers(): Promise<WorkerInfo[]> {
+    return (await this.engine.listWorkers()).filter(this.isLive);
+  }
+
+  /** What a worker started here would hand out (found now, or as configured). */
+  inventory(): Inventory {
+    return detectInventory(this.config.resources);
+  }
+
   /** True when a live worker serves the queue (one that a submit would wake). */
   async hasWorkerFor(queue: string): Promise<boolean> {
     const leaseMs = this.config.worker.leaseMs;
@@ -265,10 +278,9 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     const now = Date.now();
     const cwd = process.cwd();
     const stored = await this.storedTypeMap();
-    const results = await this.engine.submit(
-      specs.map((spec) => normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored))),
-      { connection: options.connection },
-    );
+    const newJobs = specs.map((spec) => normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored)));
+    await checkSubmittable(this.engine, newJobs, this.isLive); // local resources: refuse what no worker could fit
+    const results = await this.engine.submit(newJobs, { connection: options.connection });
     await this.handOver(results);
     const jobs = results.map((result) => result.job);
     if (this.listenerCount('job') > 0) {
@@ -321,6 +333,9 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     await this.syncSchedulers(1000);
     const job = await this.engine.get(id);
     if (!job) throw new NotFoundError(`job ${id} does not exist; see docket list --all`);
+    // Local resources: what each attempt held, and why a pending job waits.
+    await attachAllocations(this.engine, job);
+    await annotatePending(this.engine, [job], this.isLive);
     return job;
   }
 
@@ -333,8 +348,13 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
 
   async list(filter: JobFilter = {}): Promise<Job[]> {
     await this.syncSchedulers(1000);
-    return this.engine.list(filter);
+    const jobs = await this.engine.list(filter);
+    await annotatePending(this.engine, jobs, this.isLive); // local resources: why pending jobs wait
+    return jobs;
   }
+
+  /** Whether a registered worker is alive (by pid on its own machine, else by heartbeat). */
+  private readonly isLive = (worker: WorkerInfo): boolean => workerAlive(worker, this.config.worker.leaseMs);
 
   /** A count for every state, zeros included (DataJoint's progress; per type, queue or tenant). */
   counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'> = {}): Promise<StatusCounts> {

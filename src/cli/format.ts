@@ -51,6 +51,7 @@ export function jobJson(job: Job): Record<string, unknown> {
     worker_id: job.workerId,
     resources: resourcesJson(job),
     time_limit_s: job.timeLimitSeconds,
+    pending_reason: job.pendingReason ?? null,
   };
 }
 
@@ -62,6 +63,7 @@ function resourcesJson(job: Job): Record<string, unknown> {
     gpu_count: r.gpuCount ?? null,
     partition: r.partition ?? null,
     account: r.account ?? null,
+    pin: r.pin ?? null,
   };
 }
 
@@ -77,6 +79,15 @@ export function attemptJson(attempt: Attempt): Record<string, unknown> {
     host: attempt.host,
     pid: attempt.pid,
     worker_id: attempt.workerId,
+    allocation: attempt.allocation
+      ? {
+          gpus: attempt.allocation.gpus,
+          cpus: attempt.allocation.cpus,
+          memory_bytes: attempt.allocation.memoryBytes,
+          pinned: attempt.allocation.pinned,
+          memory_enforced: attempt.allocation.memoryEnforced,
+        }
+      : null,
   };
 }
 
@@ -145,6 +156,7 @@ function note(job: Job): string {
   if (job.status === 'running' && job.progress !== null) {
     return `${Math.round(job.progress * 100)}%${job.progressMessage ? ` ${job.progressMessage}` : ''}`;
   }
+  if (job.pendingReason) return job.pendingReason;
   if (job.error) return truncate(job.error.split('\n')[0] ?? '', 60);
   return '';
 }

@@ -11,7 +11,7 @@
  */
 
 /** Every state a job can be in. */
-import type { Inventory } from './resources.js';
+import type { Allocation, Inventory } from './resources.js';
 
 export const JOB_STATUSES = [
   'pending',
@@ -107,6 +107,8 @@ export interface Attempt {
   host: string | null;
   pid: number | null;
   workerId: string | null;
+  /** What the attempt held of its host's GPUs, CPUs and memory (local resources), if it asked for any. */
+  allocation?: Allocation | null;
 }
 
 /** The stored record of a job. Times are ms since the epoch. */
@@ -166,6 +168,11 @@ export interface Job {
   startedAt: number | null;
   endedAt: number | null;
   updatedAt: number;
+  /**
+   * Why a pending job waits, when docket can say (local resources: "needs 2 GPUs; 1 of 4 free on
+   * host-a"). Filled in by the facade's reads, not stored.
+   */
+  pendingReason?: string | null;
 }
 
 /** A job with its history of attempts, as `docket status` shows it. */

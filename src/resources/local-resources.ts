@@ -9,6 +9,7 @@ import type { ExecutionContext, Executor, RunningWork } from '../executors/execu
 import type { ResourceClaim } from '../storage/engine.js';
 import { selectFitting } from './fit.js';
 import { followCgroup, jobForLaunch } from './launch.js';
+import { describeInventory } from './reasons.js';
 
 export class LocalResources {
   /** What the claims of this worker allocated, until each job starts. */
@@ -24,6 +25,11 @@ export class LocalResources {
         return selected;
       },
     };
+  }
+
+  /** The inventory in one line, as `docket worker` prints it at start. */
+  describe(): string {
+    return describeInventory(this.inventory);
   }
 
   /** Starts a claimed job with its allocation's environment, affinity and memory limit. */

@@ -126,7 +126,8 @@ export class Worker {
     });
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
     const { queues, concurrency } = this.options;
-    this.log.info({ worker: this.id, queues, concurrency, types: this.types }, 'worker started');
+    const resources = this.options.resources?.describe(); // local resources: what it found
+    this.log.info({ worker: this.id, queues, concurrency, types: this.types, resources }, 'worker started');
     try {
       await this.loop();
     } finally {
