@@ -71,10 +71,11 @@ export function selectFitting(
     }
     const demand = demandOf(candidate.resources);
     if (!couldEverFit(demand, inventory)) continue;
+    // What is left once the head's needs are set aside (none of what it is short of).
     const fits =
-      demand.gpus <= free.gpus.length - reserved.gpus &&
-      demand.cpus <= free.cpus.length - reserved.cpus &&
-      demand.memoryBytes <= free.memoryBytes - reserved.memoryBytes;
+      demand.gpus <= Math.max(0, free.gpus.length - reserved.gpus) &&
+      demand.cpus <= Math.max(0, free.cpus.length - reserved.cpus) &&
+      demand.memoryBytes <= Math.max(0, free.memoryBytes - reserved.memoryBytes);
     if (fits) {
       selected.push({ id: candidate.id, allocation: take(free, demand, candidate.resources, inventory) });
       freeSlots--;
