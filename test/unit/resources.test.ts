@@ -84,7 +84,9 @@ describe('GPU detection', () => {
       present = false;
     }
     if (!present) {
-      console.warn('\n*** NO GPU HERE: nvidia-smi is absent; GPU detection was tested against recorded output only ***\n');
+      console.warn(
+        '\n*** NO GPU HERE: nvidia-smi is absent; GPU detection was tested against recorded output only ***\n',
+      );
       expect(gpusFromNvidiaSmi()).toBeNull();
       return;
     }
@@ -195,7 +197,8 @@ describe('the fit policy', () => {
 
 describe('pending reasons and refusals', () => {
   const worker = (host: string, inv: Inventory): KnownWorker =>
-    ({ id: host, host, pid: 1, pidStart: 1, queues: ['*'], concurrency: 8, inventory: inv }) as KnownWorker & WorkerInfo;
+    ({ id: host, host, pid: 1, pidStart: 1, queues: ['*'], concurrency: 8, inventory: inv }) as KnownWorker &
+      WorkerInfo;
   const pendingJob = (resources: Job['resources']): Job =>
     ({ status: 'pending', scheduler: 'local', queue: 'default', resources, blockedBy: 0, runAt: 0 }) as Job;
   const held = (gpus: string[]): AllocationRecord => ({
@@ -211,7 +214,11 @@ describe('pending reasons and refusals', () => {
   });
 
   it('says what the job needs and what is free where', () => {
-    const reason = pendingReason(pendingJob({ gpuCount: 2 }), [worker('host-a', inventory(4, 8))], [held(['0', '1', '2'])]);
+    const reason = pendingReason(
+      pendingJob({ gpuCount: 2 }),
+      [worker('host-a', inventory(4, 8))],
+      [held(['0', '1', '2'])],
+    );
     expect(reason).toBe('needs 2 GPUs; 1 of 4 free on host-a');
     expect(pendingReason(pendingJob({ gpuCount: 1 }), [worker('host-a', inventory(4, 8))], [])).toBeNull();
     expect(pendingReason(pendingJob({ gpuCount: 5 }), [worker('host-a', inventory(4, 8))], [])).toBe(
@@ -222,7 +229,9 @@ describe('pending reasons and refusals', () => {
   it('refuses what no live worker could fit, naming the flag', () => {
     const workers = [worker('host-a', inventory(4, 8)), worker('host-b', inventory(2, 16))];
     const local = { scheduler: 'local' as const, queue: 'default' };
-    expect(() => refuseImpossible({ ...local, resources: { gpuCount: 5 } }, workers)).toThrow(/^--gpu-count: needs 5 GPUs/);
+    expect(() => refuseImpossible({ ...local, resources: { gpuCount: 5 } }, workers)).toThrow(
+      /^--gpu-count: needs 5 GPUs/,
+    );
     expect(() => refuseImpossible({ ...local, resources: { cpuCount: 32 } }, workers)).toThrow(/^--cpu-count:/);
     expect(() => refuseImpossible({ ...local, resources: { memoryBytes: 2 ** 40 } }, workers)).toThrow(/^--memory:/);
     expect(() => refuseImpossible({ ...local, resources: { gpuCount: 4 } }, workers)).not.toThrow();
