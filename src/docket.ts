@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type ConfigInput, type DocketConfig, resolveConfig } from './config/config.js';
+import { checkHome, checkSqlitePath } from './config/locations.js';
 import type { LoadedWorkerConfig } from './config/worker-config.js';
 import { nextTick } from './core/cron.js';
 import { InvalidInputError, NotFoundError } from './core/errors.js';
@@ -126,6 +127,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   /** Opens (and migrates) the store named by the configuration. */
   static async open(options: OpenOptions = {}): Promise<Docket> {
     const config = resolveConfig(options);
+    checkHome(config);
     const engine = await openEngine(config);
     try {
       await engine.migrate();
@@ -606,5 +608,6 @@ async function openEngine(config: DocketConfig): Promise<StorageEngine> {
       `${config.db.split(':')[0]}: databases are not supported; use a SQLite file path or postgres://`,
     );
   }
+  checkSqlitePath(config);
   return new SqliteEngine({ path: config.db });
 }

@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { EXIT } from '../../core/errors.js';
 import type { Job } from '../../core/words.js';
-import { action, emit, loadTypes, withDocket } from '../context.js';
+import { action, emit, loadTypes, onBrokenPipe, withDocket } from '../context.js';
 import { followJob } from '../follow.js';
 import { jobJson } from '../format.js';
 import { addJobOptions, type SubmitFlags, specFromFlags } from './submit.js';
@@ -49,6 +49,10 @@ export function register(program: Command): void {
         const interrupt = () => void docket.cancel(job.id, 'interrupted (docket run received SIGINT)').catch(() => {});
         process.once('SIGINT', interrupt);
         process.once('SIGTERM', interrupt);
+        // A closed stdout (`docket run … | head`) stops the job as SIGPIPE would stop a command.
+        const unregister = onBrokenPipe(() =>
+          docket.cancel(job.id, 'output closed (the reader of docket run went away)'),
+        );
         try {
           const final = await followJob(docket, job.id, options.json ? { stdout: null, stderr: null } : {});
           if (options.json) emit(options, jobJson(final), () => '');
@@ -58,6 +62,7 @@ export function register(program: Command): void {
         } finally {
           process.off('SIGINT', interrupt);
           process.off('SIGTERM', interrupt);
+          unregister();
           worker?.stop();
           await working;
         }

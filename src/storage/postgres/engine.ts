@@ -46,7 +46,17 @@ import {
 import { PostgresAllocations } from './allocations.js';
 import { PostgresCatalog } from './catalog.js';
 import { type ClaimRow, claimCtes, claimResult, completionValues, type QueueLimits, SETTINGS } from './claims.js';
-import { channelOf, createPool, type PostgresTarget, parseTarget, redact } from './connection.js';
+import {
+  channelOf,
+  createPool,
+  numericTypes,
+  type PostgresTarget,
+  parseTarget,
+  qualifyQuery,
+  quoteIdent,
+  redact,
+  schemaQualifier,
+} from './connection.js';
 import { PostgresExternalJobs } from './external.js';
 import { listenForNotices } from './notices.js';
 import {
@@ -96,6 +106,7 @@ export class PostgresEngine implements StorageEngine {
   private readonly allocationStore = new PostgresAllocations(this);
   private readonly listeners = new Set<Client>();
   private idSequence: string | null = null;
+  private readonly qualify: (text: string) => string;
 
   private constructor(
     /** @internal */
@@ -103,6 +114,7 @@ export class PostgresEngine implements StorageEngine {
     private readonly target: PostgresTarget,
   ) {
     this.schema = target.schema;
+    this.qualify = schemaQualifier(target.schema);
     this.channel = channelOf(target.schema);
     this.catalog = new PostgresCatalog(pool, (work) => this.transaction(work), this.channel);
   }
@@ -131,19 +143,22 @@ export class PostgresEngine implements StorageEngine {
   }
 
   /**
-   * Runs `work` on the caller's connection, in the caller's transaction. The connection's search
-   * path is pointed at docket's schema for the duration and then restored, so the caller's own
-   * statements see what they saw before.
+   * Runs `work` on the caller's connection, in the caller's transaction, which must be open: on a
+   * pool or an idle client each statement would commit on its own, and the jobs would exist before
+   * (or without) the caller's writes. Statements name docket's tables with their schema, so the
+   * caller's search path (and tables of the same names on it) play no part and stay as they were.
    */
   private async inOutsideTransaction<T>(db: Queryable, work: (client: Queryable) => Promise<T>): Promise<T> {
-    const { rows } = await db.query("SELECT current_setting('search_path') AS path");
-    const before = rows[0].path as string;
-    await db.query("SELECT set_config('search_path', $1, true)", [this.schema]);
-    try {
-      return await work(db);
-    } finally {
-      await db.query("SELECT set_config('search_path', $1, true)", [before]);
-    }
+    await assertInTransaction(db);
+    const types = await numericTypes();
+    // Unnamed statements: a named one would clash on a client shared by dockets of two schemas.
+    const qualifying: Queryable = {
+      query: (config, values) => {
+        const query = typeof config === 'string' ? { text: config } : config;
+        return db.query({ ...qualifyQuery(query, this.qualify, false), types }, values);
+      },
+    };
+    return work(qualifying);
   }
 
   /** @internal */
@@ -167,14 +182,16 @@ export class PostgresEngine implements StorageEngine {
     try {
       // A session lock: of many workers starting at once, one migrates and the others then see it done.
       await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`docket:migrate:${this.schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.schema}.docket_migrations (
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(this.schema)}.docket_migrations (
         version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
       const from = await this.versionOn(client);
       assertNotNewer(from, latest, `schema ${this.schema}`);
       for (const migration of migrations.slice(from)) {
         await client.query('BEGIN');
         try {
+          // Migration files name tables plainly: they are created in (and altered within) the schema.
+          await client.query("SELECT set_config('search_path', $1, true)", [quoteIdent(this.schema)]);
           await client.query(migration.sql);
           await client.query('INSERT INTO docket_migrations (version, name) VALUES ($1, $2)', [
             migration.version,
@@ -214,12 +231,15 @@ export class PostgresEngine implements StorageEngine {
   }
 
   async reset(): Promise<void> {
-    await this.pool.query('TRUNCATE allocations, executions, job_deps, jobs, workers RESTART IDENTITY');
+    const table = (name: string) => `${quoteIdent(this.schema)}.${name}`;
+    await this.pool.query(
+      `TRUNCATE ${['allocations', 'executions', 'job_deps', 'jobs', 'workers'].map(table).join(', ')} RESTART IDENTITY`,
+    );
   }
 
   /** Drops the whole schema (tests use one schema each). */
   async dropSchema(): Promise<void> {
-    await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+    await this.pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(this.schema)} CASCADE`);
   }
 
   // ── submit and read ──────────────────────────────────────────────────────────────────────────
@@ -296,7 +316,9 @@ export class PostgresEngine implements StorageEngine {
 
   private async nextIds(db: Queryable, count: number): Promise<number[]> {
     this.idSequence ??= (
-      await this.rows<{ name: string }>(db, "SELECT pg_get_serial_sequence('jobs', 'id') AS name")
+      await this.rows<{ name: string }>(db, "SELECT pg_get_serial_sequence($1, 'id') AS name", [
+        `${quoteIdent(this.schema)}.jobs`,
+      ])
     )[0]?.name as string;
     const rows = await this.rows<{ id: number }>(db, 'SELECT nextval($1::regclass) AS id FROM generate_series(1, $2)', [
       this.idSequence,
@@ -1134,7 +1156,7 @@ export class PostgresEngine implements StorageEngine {
         const done: string[] = [];
         for (const table of stats.rows as { relname: string; live: number; dead: number }[]) {
           if (table.dead <= 1_000 || table.dead <= table.live * 0.1) continue;
-          await client.query(`VACUUM (ANALYZE) ${this.schema}.${table.relname}`);
+          await client.query(`VACUUM (ANALYZE) ${quoteIdent(this.schema)}.${quoteIdent(table.relname)}`);
           done.push(`vacuumed ${table.relname} (${table.dead} dead row versions)`);
         }
         return done;
@@ -1154,12 +1176,35 @@ export class PostgresEngine implements StorageEngine {
   }
 }
 
-/** The caller's `pg` client (or pool): anything with a `query` method. */
+/** The caller's `pg` client: anything with a `query` method, but not a pool (see assertInTransaction). */
 function asQueryable(connection: unknown): Queryable {
   if (connection === null || typeof (connection as Queryable).query !== 'function') {
-    throw new InvalidInputError('connection', 'must be a pg client (or pool) with a query method');
+    throw new InvalidInputError('connection', 'must be a pg client, the one on which you called BEGIN');
+  }
+  const pool = connection as { connect?: unknown; totalCount?: unknown };
+  if (typeof pool.connect === 'function' && typeof pool.totalCount === 'number') {
+    throw new InvalidInputError(
+      'connection',
+      'a pool is not a transaction: take a client from it (pool.connect()), call BEGIN on it and pass that client',
+    );
   }
   return connection as Queryable;
+}
+
+/**
+ * Refuses a connection that is not inside a transaction. A setting made local to the transaction
+ * (set_config's `true`) outlives the statement only when a transaction is open: outside one, the
+ * statement was its own transaction and the setting is gone by the next.
+ */
+async function assertInTransaction(db: Queryable): Promise<void> {
+  await db.query("SELECT set_config('docket.in_caller_transaction', 'yes', true)");
+  const { rows } = await db.query("SELECT current_setting('docket.in_caller_transaction', true) AS inside");
+  if (rows[0]?.inside !== 'yes') {
+    throw new InvalidInputError(
+      'connection',
+      'the client is not inside a transaction: call BEGIN on it first (and COMMIT after), so the jobs exist exactly when your writes do',
+    );
+  }
 }
 
 /** An executions row: the attempt, and the job it belongs to. */
