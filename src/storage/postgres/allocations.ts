@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL engine's part of local resources: the resource-aware pick of a claim and the
  * allocations table. Claims on one host are serialized by an advisory lock named after the host
- * (what the host's attempts hold is read under it), and candidates are locked with SKIP LOCKED as
- * in every claim. See ResourceClaim in ../engine.ts.
+ * (what the host's attempts hold is read under it); only the jobs chosen are locked, with SKIP
+ * LOCKED as in every claim. See ResourceClaim in ../engine.ts.
  */
 import type { Allocation, AllocationRecord, ClaimCandidate, Selected } from '../../core/resources.js';
 import type { AllocationFilter, ClaimRequest } from '../engine.js';
@@ -53,7 +53,7 @@ export class PostgresAllocations {
       db,
       `SELECT id, queue, resources FROM jobs
        WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${scheduler} AND run_at <= ${at} ${filter}
-       ORDER BY priority DESC, id LIMIT ${params.add(WINDOW)} FOR UPDATE SKIP LOCKED`,
+       ORDER BY priority DESC, id LIMIT ${params.add(WINDOW)}`,
       params.values,
     );
     const candidates: ClaimCandidate[] = rows.map((row) => ({
@@ -64,7 +64,23 @@ export class PostgresAllocations {
     const held = (await this.engine.rows<AllocationRow>(db, `${HELD} AND j.host = $1`, [request.host])).map(
       allocationFromRow,
     );
-    const selected = request.resources.select(held, candidates, request.limit);
+    const chosen = request.resources.select(held, candidates, request.limit);
+    // Only the chosen rows are locked (not the whole window, which would hide it from claimers on
+    // other hosts); one that another claimer took meanwhile is dropped, and the others' devices stay
+    // valid, since each was free on its own.
+    const ids = chosen.map((choice) => choice.id);
+    const locked = new Set(
+      ids.length === 0
+        ? []
+        : (
+            await this.engine.rows<{ id: number }>(
+              db,
+              "SELECT id FROM jobs WHERE id = ANY($1::int8[]) AND status = 'pending' ORDER BY id FOR UPDATE SKIP LOCKED",
+              [ids],
+            )
+          ).map((row) => Number(row.id)),
+    );
+    const selected = chosen.filter((choice) => locked.has(choice.id));
     return { selected, queues: new Map(candidates.map((candidate) => [candidate.id, candidate.queue])) };
   }
 
