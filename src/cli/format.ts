@@ -1,4 +1,5 @@
 /** How the CLI shows records: snake_case JSON documents, and readable tables for people. */
+import type { Inventory } from '../core/resources.js';
 import type { Attempt, Job, JobWithAttempts, StatusCounts } from '../core/words.js';
 import { JOB_STATUSES } from '../core/words.js';
 
@@ -170,4 +171,21 @@ export function countsTable(counts: StatusCounts): string {
     ['STATUS', 'COUNT'],
     [...JOB_STATUSES.map((status) => [status, counts[status]]), ['total', counts.total]],
   );
+}
+
+/** The JSON form of a worker's inventory (local resources). */
+export function inventoryJson(inventory: Inventory): Record<string, unknown> {
+  return {
+    gpus: inventory.gpus.map((gpu) => ({
+      index: gpu.index,
+      uuid: gpu.uuid,
+      name: gpu.name,
+      memory_bytes: gpu.memoryBytes,
+    })),
+    cpus: inventory.cpus,
+    memory_bytes: inventory.memoryBytes,
+    pin: inventory.pin,
+    memory_enforcement: inventory.memoryEnforcement,
+    sources: inventory.sources,
+  };
 }

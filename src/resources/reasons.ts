@@ -17,6 +17,15 @@ import { formatSize } from '../core/units.js';
 import type { Job, WorkerInfo } from '../core/words.js';
 import { couldEverFit, freeResources } from './fit.js';
 
+/** Bytes for people: `8G`, `23.5G`, `512M` (exact sizes as they were asked for, others rounded). */
+export function humanSize(bytes: number): string {
+  const gib = bytes / 2 ** 30;
+  if (gib >= 1 && !Number.isInteger(gib)) return `${gib.toFixed(1)}G`;
+  const mib = bytes / 2 ** 20;
+  if (mib >= 1 && !Number.isInteger(mib) && gib < 1) return `${Math.round(mib)}M`;
+  return formatSize(bytes);
+}
+
 /** A live worker of the job's queue that says what it has. */
 export type KnownWorker = WorkerInfo & { inventory: Inventory };
 
@@ -51,7 +60,7 @@ const DIMENSIONS: {
     total: (inventory) => inventory.memoryBytes,
     free: (free) => free.memoryBytes,
     say: (n) => `${formatSize(n)} of memory`,
-    amount: formatSize,
+    amount: humanSize,
   },
 ];
 
@@ -131,7 +140,7 @@ export function describeInventory(inventory: Inventory): string {
   return [
     `${gpus} (${inventory.sources.gpus})`,
     `CPUs ${formatCpuList(inventory.cpus)} (${inventory.sources.cpus})`,
-    `memory ${formatSize(inventory.memoryBytes)} (${inventory.sources.memory})`,
+    `memory ${humanSize(inventory.memoryBytes)} (${inventory.sources.memory})`,
     `memory limits ${inventory.sources.enforcement}`,
     inventory.pin ? 'jobs pinned to their cores' : 'jobs not pinned unless they ask (--pin)',
   ].join('; ');

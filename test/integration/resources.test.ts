@@ -190,6 +190,17 @@ describe('local resources: refusals and reasons', () => {
     }
   });
 
+  it('config show and the worker registration show the inventory', async () => {
+    const shown = await t.json(['config', 'show']);
+    expect(shown.resources.gpus.map((gpu: { index: string }) => gpu.index)).toEqual(['0', '1', '2', '3']);
+    expect(shown.resources.cpus).toHaveLength(8);
+    expect(shown.resources.memory_bytes).toBe(16 * 2 ** 30);
+    expect(shown.resources.sources.gpus).toBe('env DOCKET_GPUS');
+    await startWorker({ DOCKET_GPUS: '1,3' });
+    const [worker] = await docket.workers();
+    expect(worker?.inventory?.gpus.map((gpu) => gpu.index)).toEqual(['1', '3']);
+  });
+
   it('without a live worker the job is accepted, then list and status say why it waits', async () => {
     const job = await docket.submit({ command: 'true', resources: { gpuCount: 5 } });
     await startWorker();

@@ -166,6 +166,21 @@ describe('the fit policy', () => {
     ]);
   });
 
+  it("pins by the worker's default unless the job says otherwise, and only jobs that ask for cores", () => {
+    const pinning = { ...inventory(0, 8), pin: true };
+    const asked = (pin?: boolean): ClaimCandidate => ({
+      id: 1,
+      queue: 'q',
+      resources: { cpuCount: 2, ...(pin !== undefined && { pin }) },
+    });
+    expect(selectFitting(pinning, [], [asked()], 1)[0]?.allocation?.pinned).toBe(true);
+    expect(selectFitting(pinning, [], [asked(false)], 1)[0]?.allocation?.pinned).toBe(false);
+    expect(selectFitting(inventory(0, 8), [], [asked(true)], 1)[0]?.allocation?.pinned).toBe(true);
+    expect(
+      selectFitting(pinning, [], [{ id: 2, queue: 'q', resources: { memoryBytes: 1 } }], 1)[0]?.allocation?.pinned,
+    ).toBe(false);
+  });
+
   it('passes over jobs this worker could never fit (left to other workers)', () => {
     const chosen = selectFitting(inventory(2, 8), [], [job(1, 3), job(2, 1)], 8);
     expect(chosen.map((choice) => choice.id)).toEqual([2]);

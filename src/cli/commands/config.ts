@@ -6,6 +6,7 @@ import { detectInventory } from '../../resources/inventory.js';
 import { describeInventory } from '../../resources/reasons.js';
 import { isPostgresUrl, parseTarget, redact } from '../../storage/postgres/connection.js';
 import { action, emit, globals, withDocket } from '../context.js';
+import { inventoryJson } from '../format.js';
 
 export function register(program: Command): void {
   const config = program.command('config').description('show settings or reset the database');
@@ -39,7 +40,7 @@ export function register(program: Command): void {
             cluster: settings.slurm.cluster,
           },
           // Local resources: what a worker started here would hand out.
-          resources: inventory,
+          resources: inventoryJson(inventory),
           sources: settings.sources,
         };
         emit(options, json, () =>
