@@ -179,8 +179,17 @@ export interface StorageEngine {
   listLive(scheduler: SchedulerName): Promise<Job[]>;
   /** Queues with pending jobs of a scheduler (to decide whether a worker is needed). */
   pendingQueues(scheduler: SchedulerName): Promise<string[]>;
-  /** Earliest run-at among pending, unblocked jobs in these queues, or null if there are none. */
-  nextRunAt(queues: readonly string[], types: readonly string[], scheduler: SchedulerName): Promise<number | null>;
+  /**
+   * Earliest run-at among pending, unblocked jobs in these queues (only those later than `after`,
+   * when given: a worker asks past its last claim, so jobs that could not start then — waiting for
+   * resources or a queue's room — do not make it poll), or null if there are none.
+   */
+  nextRunAt(
+    queues: readonly string[],
+    types: readonly string[],
+    scheduler: SchedulerName,
+    after?: number,
+  ): Promise<number | null>;
 
   /** Atomically moves up to `limit` runnable jobs to running under the worker's lease. */
   claim(request: ClaimRequest): Promise<Job[]>;

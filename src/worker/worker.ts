@@ -87,6 +87,8 @@ export class Worker {
   /** The first heartbeat does the housekeeping at once. */
   private lastMaintainedAt = 0;
   private beats = 0;
+  /** When the loop last claimed (see sleepTime). */
+  private lastClaimAt = 0;
 
   constructor(
     private readonly engine: StorageEngine,
@@ -173,6 +175,7 @@ export class Worker {
         await this.wakeup.wait(this.options.pollMs);
         continue;
       }
+      this.lastClaimAt = Date.now();
       const jobs = await this.engine.claim(this.claimRequest(free));
       for (const job of jobs) this.launch(job);
       if (jobs.length === free) continue; // more may be waiting: claim again without sleeping
@@ -190,7 +193,9 @@ export class Worker {
   /** How long to sleep when there is nothing to claim: until the next delayed job, a poll, or idle exit. */
   private async sleepTime(): Promise<number> {
     let ms = this.options.pollMs;
-    const next = await this.engine.nextRunAt(this.options.queues, this.types, 'local');
+    // Jobs due at the last claim that it did not start (waiting for resources or a queue's room)
+    // wait for a wake-up (a job's end, a submit), not a poll.
+    const next = await this.engine.nextRunAt(this.options.queues, this.types, 'local', this.lastClaimAt);
     if (next !== null) ms = Math.min(ms, Math.max(0, next - Date.now()));
     if (this.options.exitWhenIdle && this.active.size === 0) {
       ms = Math.min(ms, Math.max(0, this.lastBusyAt + this.options.idleExitMs - Date.now()));

@@ -8,10 +8,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobSpec } from '../../src/core/words.js';
 import { Docket } from '../../src/docket.js';
+import { LocalCommandExecutor } from '../../src/executors/local/command.js';
 import { memoryEnforcement } from '../../src/resources/cgroup.js';
+import { detectInventory } from '../../src/resources/inventory.js';
+import { LocalResources } from '../../src/resources/local-resources.js';
+import { Worker } from '../../src/worker/worker.js';
 import { BIN, makeHome, type TestHome, waitFor } from '../helpers/cli.js';
 
 const INVENTORY = { DOCKET_GPUS: '0,1,2,3', DOCKET_CPUS: '8', DOCKET_MEMORY: '16G' };
@@ -170,6 +175,50 @@ describe('local resources: GPUs', () => {
     const endedBefore = all.filter((window) => window.end <= bigWindow.start).length;
     expect(endedBefore).toBeLessThanOrEqual(8);
     expectNoSharing(all, 4);
+  });
+});
+
+describe('local resources: waiting', () => {
+  it('a worker whose next job waits for a GPU sleeps until one is freed (no busy polling)', async () => {
+    let claims = 0;
+    const counting = new Proxy(docket.engine, {
+      get(target, property) {
+        const value = Reflect.get(target, property);
+        if (typeof value !== 'function') return value;
+        if (property === 'claim') claims++;
+        return value.bind(target);
+      },
+    });
+    const inventory = detectInventory({ gpus: '0', cpus: '2', memory: '1G', pin: false });
+    const worker = new Worker(
+      counting,
+      [new LocalCommandExecutor()],
+      ['command'],
+      {
+        ...docket.config.worker,
+        pollMs: 1000,
+        queues: ['*'],
+        logsDir: docket.config.logsDir,
+        exitWhenIdle: false,
+        shutdownGraceMs: 1000,
+        resources: new LocalResources(inventory),
+      },
+      pino({ level: 'silent' }),
+    );
+    const running = worker.run();
+    try {
+      const [first, second] = await docket.submitMany([recorder(1, 2), recorder(1, 0.1)]);
+      await waitFor('the first job to run', async () => (await docket.get(first!.id)).status === 'running');
+      claims = 0;
+      // A measurement window, not a synchronization: how often the worker claims while nothing fits.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(claims).toBeLessThanOrEqual(4);
+      expect((await docket.get(second!.id)).pendingReason).toMatch(/^needs 1 GPU; 0 of 1 free on /);
+      await waitAllEnded([first!.id, second!.id]);
+    } finally {
+      worker.stop();
+      await running;
+    }
   });
 });
 

@@ -430,14 +430,16 @@ export class PostgresEngine implements StorageEngine {
     queues: readonly string[],
     types: readonly string[],
     scheduler: SchedulerName,
+    after?: number,
   ): Promise<number | null> {
     const params = new Params();
     const schedulerParam = params.add(scheduler);
     const filter = claimFilter(params, { queues, types }, []);
+    const later = after === undefined ? '' : `AND run_at > ${params.add(after)}`;
     const [row] = await this.rows<{ next: number | null }>(
       this.pool,
       `SELECT min(run_at) AS next FROM jobs
-       WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${schedulerParam} ${filter}`,
+       WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${schedulerParam} ${filter} ${later}`,
       params.values,
     );
     return row?.next ?? null;

@@ -305,13 +305,15 @@ export class SqliteEngine implements StorageEngine {
     queues: readonly string[],
     types: readonly string[],
     scheduler: SchedulerName,
+    after = Number.MIN_SAFE_INTEGER,
   ): Promise<number | null> {
     const { clause, args } = claimFilter({ queues, types }, new Set());
     return (this.sql(
-      `SELECT min(run_at) FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ? ${clause}`,
+      `SELECT min(run_at) FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ? ${clause}
+       AND run_at > ?`,
     )
       .pluck()
-      .get(scheduler, ...args) ?? null) as number | null;
+      .get(scheduler, ...args, after) ?? null) as number | null;
   }
 
   // ── the worker's hot path ────────────────────────────────────────────────────────────────────
