@@ -50,6 +50,9 @@ import { Worker, type WorkerEvent, type WorkerOptions } from './worker/worker.js
 
 const loadPino = lazy<typeof import('pino')>('pino');
 
+/** Jobs `list()` returns when no limit is given. */
+export const DEFAULT_PAGE_SIZE = 1000;
+
 export interface OpenOptions extends ConfigInput {
   /** Reconcile and start on-demand workers (the CLI's daemonless mode). Default: true. */
   manageWorkers?: boolean;
@@ -209,7 +212,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     if (!this.manageWorkers) return;
     const { liveWorkers } = await reconcile(this.engine, this.config.worker.leaseMs, this.config.worker.graceMs);
     if (!startWorkers || !this.shouldStartWorkers()) return;
-    const queues = await this.engine.pendingQueues('local');
+    const queues = await this.engine.runnableQueues('local');
     const unserved = queues.filter((queue) => !liveWorkers.some((worker) => serves(worker, queue)));
     if (unserved.length > 0) await this.startWorker(unserved[0] as string);
   }
@@ -341,18 +344,36 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return job;
   }
 
-  /** The job of a type with this key, or null. */
+  /** The job of a type with this key, or null (one indexed lookup). */
   async findByKey(type: string, key: string | Record<string, unknown>, tenant = DEFAULT_TENANT): Promise<Job | null> {
-    const canonical = canonicalKey(key);
-    const jobs = await this.engine.list({ type, tenant });
-    return jobs.find((job) => job.key === canonical) ?? null;
+    const [job] = await this.engine.list({ type, tenant, key: canonicalKey(key), limit: 1 });
+    return job ?? null;
   }
 
+  /**
+   * One page of jobs: at most `filter.limit`, by default DEFAULT_PAGE_SIZE — a store can hold
+   * millions. Walk everything with `iterate`.
+   */
   async list(filter: JobFilter = {}): Promise<Job[]> {
     await this.syncSchedulers(1000);
-    const jobs = await this.engine.list(filter);
+    const jobs = await this.engine.list({ ...filter, limit: filter.limit ?? DEFAULT_PAGE_SIZE });
     await annotatePending(this.engine, jobs, this.isLive); // local resources: why pending jobs wait
     return jobs;
+  }
+
+  /**
+   * Every job that matches, page by page (keyset paging on the id, so memory stays at one page and
+   * jobs added or removed meanwhile neither repeat nor shift the pages).
+   */
+  async *iterate(filter: Omit<JobFilter, 'limit' | 'offset' | 'afterId'> = {}, { pageSize = DEFAULT_PAGE_SIZE } = {}) {
+    await this.syncSchedulers(1000);
+    let afterId: number | undefined;
+    for (;;) {
+      const page = await this.engine.list({ ...filter, limit: pageSize, afterId });
+      yield* page;
+      if (page.length < pageSize) return;
+      afterId = (page[page.length - 1] as Job).id;
+    }
   }
 
   /** Whether a registered worker is alive (by pid on its own machine, else by heartbeat). */

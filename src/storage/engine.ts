@@ -55,6 +55,8 @@ export interface SubmitResult {
 export interface ClaimRequest {
   workerId: string;
   host: string;
+  /** The claimer's machine identity (worker/machine.ts), recorded on each attempt. */
+  machine?: string | null;
   pid: number;
   /** Queues to claim from; `*` claims from every queue. */
   queues: readonly string[];
@@ -94,6 +96,34 @@ export interface LostAttempt {
   jobId: number;
   attempt: number;
   reason: string;
+  /**
+   * The owner's process was seen gone on this machine, so it cannot renew the lease: settle even if
+   * the lease has not lapsed. Otherwise the attempt is settled only if its lease has lapsed when
+   * it is settled (checked in the same transaction, under the row's lock), so an owner that renewed
+   * in the meantime keeps its job.
+   */
+  processGone?: boolean;
+}
+
+/** A job a worker holds, as its heartbeat reports it. */
+export interface HeldJob {
+  id: number;
+  runNo: number;
+  status: JobStatus;
+  startedAt: number | null;
+}
+
+/** A live attempt whose owner is not among the live workers: what reconciliation needs to judge it. */
+export interface SuspectAttempt {
+  id: number;
+  runNo: number;
+  status: JobStatus;
+  workerId: string;
+  host: string | null;
+  machine: string | null;
+  pid: number | null;
+  pidStart: number | null;
+  leaseExpiresAt: number | null;
 }
 
 /** A finished attempt, for recording many in one transaction. */
@@ -122,7 +152,10 @@ export interface RefreshRequest {
   jobs: NewJob[];
   type: string;
   tenant: string;
-  /** Also remove pending jobs of the type whose key is not among these. */
+  /**
+   * Also remove pending jobs of the type whose key is not among these — but never a job without a
+   * key (it is not part of any key set) nor one that other jobs wait for (they would wait for ever).
+   */
   removeMissing: boolean;
 }
 
@@ -130,6 +163,8 @@ export interface RefreshResult {
   added: number;
   existing: number;
   removed: number;
+  /** Pending jobs whose key left the set but that were kept because other jobs depend on them. */
+  kept: number;
 }
 
 export interface ClearRequest {
@@ -137,6 +172,8 @@ export interface ClearRequest {
   /** Only jobs that ended before this time (ms). */
   endedBefore?: number;
   queue?: string;
+  /** Remove at most this many (oldest first), so a big clear goes in short transactions. */
+  limit?: number;
 }
 
 /**
@@ -175,10 +212,18 @@ export interface StorageEngine {
   get(id: number): Promise<JobWithAttempts | null>;
   list(filter: JobFilter): Promise<Job[]>;
   counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'>): Promise<StatusCounts>;
-  /** Running and suspended jobs of a scheduler, for reconciliation. */
+  /** Running and suspended jobs of a scheduler. */
   listLive(scheduler: SchedulerName): Promise<Job[]>;
-  /** Queues with pending jobs of a scheduler (to decide whether a worker is needed). */
-  pendingQueues(scheduler: SchedulerName): Promise<string[]>;
+  /**
+   * Running and suspended attempts of a scheduler whose owner is not one of `liveWorkerIds`, for
+   * reconciliation: when every worker is alive this reads no job at all.
+   */
+  listSuspect(scheduler: SchedulerName, liveWorkerIds: readonly string[]): Promise<SuspectAttempt[]>;
+  /**
+   * Queues with jobs of a scheduler that could run now: pending, not blocked, due, in a queue that
+   * is not paused (to decide whether a worker is needed).
+   */
+  runnableQueues(scheduler: SchedulerName): Promise<string[]>;
   /**
    * Earliest run-at among pending, unblocked jobs in these queues (only those later than `after`,
    * when given: a worker asks past its last claim, so jobs that could not start then — waiting for
@@ -198,8 +243,12 @@ export interface StorageEngine {
   /** Records the process that runs an attempt (pid and start time). */
   recordProcess(jobId: number, attempt: number, pid: number, pidStart: number | null): Promise<void>;
   setProgress(jobId: number, attempt: number, progress: number | null, message: string | null): Promise<void>;
-  /** Renews the leases of all the worker's jobs and its own heartbeat. */
-  heartbeat(workerId: string, leaseMs: number): Promise<void>;
+  /**
+   * Renews the leases of all the worker's jobs and its own heartbeat, in one transaction. Returns
+   * the jobs the worker holds (running or suspended under it), or null when the worker is not
+   * registered (its registration was removed, e.g. by `config reset-db`).
+   */
+  heartbeat(workerId: string, leaseMs: number): Promise<HeldJob[] | null>;
   /**
    * Records an attempt's outcome if that attempt still owns the job (returns null otherwise: the
    * job was cancelled, reclaimed or moved on). Applies the retry policy and settles dependents.
@@ -219,7 +268,10 @@ export interface StorageEngine {
    * kept in the history but does not count against max attempts. Null if the attempt no longer owns it.
    */
   release(jobId: number, attempt: number, reason: string): Promise<Job | null>;
-  /** Settles attempts whose owner is gone: retried if attempts remain, failed otherwise. */
+  /**
+   * Settles attempts whose owner is gone: retried if attempts remain, failed otherwise. An attempt
+   * whose lease is still valid as it is settled is left alone, unless `processGone` says why.
+   */
   settleLost(lost: LostAttempt[]): Promise<void>;
 
   cancel(id: number, reason: string): Promise<Job>;
@@ -252,10 +304,18 @@ export interface StorageEngine {
   removeWorker(id: string): Promise<void>;
   listWorkers(): Promise<WorkerInfo[]>;
   /**
-   * Removes the worker's registration if none of its queues has pending or live jobs — one
-   * atomic step, so a submit either sees the worker gone (and starts another) or is seen by it.
+   * Removes the worker's registration unless its queues hold work for it: a running job, a job
+   * suspended under it, or a pending job it could run that is unblocked, in a queue that is not
+   * paused, and due before `dueBefore` (ms). Jobs that cannot run soon (paused, delayed, blocked)
+   * keep no on-demand worker alive: the next submit, resume or CLI call starts one when they can.
+   * A submit either sees the worker gone (and starts another) or is seen by it.
    */
-  retireIfIdle(workerId: string, queues: readonly string[], types: readonly string[]): Promise<boolean>;
+  retireIfIdle(
+    workerId: string,
+    queues: readonly string[],
+    types: readonly string[],
+    dueBefore: number,
+  ): Promise<boolean>;
 
   // ── jobs of external schedulers (SLURM) ──────────────────────────────────────────────────────
 

@@ -53,7 +53,7 @@ describe('postgres: schema and migrations', () => {
     await client.connect();
     cleanups.push(() => client.end());
     const { rows } = await client.query(`SELECT version FROM ${engine.schema}.docket_migrations ORDER BY version`);
-    expect(rows.map((row) => row.version)).toEqual([1, 2, 3]);
+    expect(rows.map((row) => row.version)).toEqual([1, 2, 3, 4]);
   });
 
   it('refuses a schema newer than the code, and changes nothing', async () => {
@@ -66,7 +66,7 @@ describe('postgres: schema and migrations', () => {
     await client.query(`INSERT INTO ${schema}.docket_migrations (version, name) VALUES (99, '0099_future.sql')`);
     const result = await cli(['list']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/schema version 99, newer than this docket understands \(3\); upgrade docket/);
+    expect(result.stderr).toMatch(/schema version 99, newer than this docket understands \(4\); upgrade docket/);
     expect((await client.query(`SELECT count(*)::int AS n FROM ${schema}.jobs`)).rows[0].n).toBe(1);
   });
 

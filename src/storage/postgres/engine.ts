@@ -3,7 +3,7 @@ import { InvalidInputError, NotFoundError, StorageError } from '../../core/error
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { Allocation, AllocationRecord } from '../../core/resources.js';
 import type { NewJob } from '../../core/spec.js';
-import { refuse, transition } from '../../core/states.js';
+import { refuse, refuseRequeueBehind, transition } from '../../core/states.js';
 import type {
   Attempt,
   Job,
@@ -21,6 +21,7 @@ import type {
   ClearRequest,
   EngineCapabilities,
   FinishedAttempt,
+  HeldJob,
   LostAttempt,
   ObservedState,
   QueueInfo,
@@ -30,6 +31,7 @@ import type {
   StorageEngine,
   StoreNotice,
   SubmitResult,
+  SuspectAttempt,
   WriteOptions,
 } from '../engine.js';
 import { assertNotNewer, loadMigrations, migrationsDir } from '../migrate.js';
@@ -40,6 +42,7 @@ import {
   type JobRow,
   jobFromRow,
   newJobRecord,
+  suspectFromRow,
   type WorkerRow,
   workerFromRow,
 } from '../rows.js';
@@ -91,6 +94,11 @@ export interface PostgresOptions {
 }
 
 const LIVE = "('running', 'suspended')";
+/**
+ * The jobs that take a slot of their queue's capacity: running ones, and suspended ones whose
+ * process is only stopped (SIGSTOP) — resuming continues them in place, so they keep their slot.
+ */
+const HOLDS_SLOT = "(status = 'running' OR (status = 'suspended' AND pid IS NOT NULL AND worker_id IS NOT NULL))";
 
 export class PostgresEngine implements StorageEngine {
   readonly capabilities: EngineCapabilities = {
@@ -359,15 +367,20 @@ export class PostgresEngine implements StorageEngine {
         ['scheduler', filter.scheduler],
         ['tenant', filter.tenant],
         ['type', filter.type],
+        ['key', filter.key],
       ],
       filter.statuses,
     );
     const order = filter.order === 'desc' ? 'DESC' : 'ASC';
+    const after =
+      filter.afterId === undefined
+        ? ''
+        : `${where ? 'AND' : 'WHERE'} id ${order === 'DESC' ? '<' : '>'} ${params.add(filter.afterId)}`;
     const limit = filter.limit === undefined ? '' : `LIMIT ${params.add(filter.limit)}`;
     const offset = `OFFSET ${params.add(filter.offset ?? 0)}`;
     const rows = await this.rows<JobRow>(
       this.pool,
-      `SELECT * FROM jobs ${where} ORDER BY id ${order} ${limit} ${offset}`,
+      `SELECT * FROM jobs ${where} ${after} ORDER BY id ${order} ${limit} ${offset}`,
       params.values,
     );
     return this.attachDeps(this.pool, rows);
@@ -417,11 +430,22 @@ export class PostgresEngine implements StorageEngine {
     return rows.map((row) => jobFromRow(row));
   }
 
-  async pendingQueues(scheduler: SchedulerName): Promise<string[]> {
+  async listSuspect(scheduler: SchedulerName, liveWorkerIds: readonly string[]): Promise<SuspectAttempt[]> {
+    const rows = await this.rows<JobRow>(
+      this.pool,
+      `SELECT * FROM jobs WHERE status IN ${LIVE} AND scheduler = $1 AND worker_id IS NOT NULL
+       AND NOT (worker_id = ANY($2::text[])) ORDER BY id`,
+      [scheduler, liveWorkerIds],
+    );
+    return rows.map(suspectFromRow);
+  }
+
+  async runnableQueues(scheduler: SchedulerName): Promise<string[]> {
     const rows = await this.rows<{ queue: string }>(
       this.pool,
-      "SELECT DISTINCT queue FROM jobs WHERE status = 'pending' AND scheduler = $1",
-      [scheduler],
+      `SELECT DISTINCT queue FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = $1 AND run_at <= $2
+       AND NOT EXISTS (SELECT 1 FROM queues WHERE queues.name = jobs.queue AND paused = 1)`,
+      [scheduler, Date.now()],
     );
     return rows.map((row) => row.queue);
   }
@@ -514,7 +538,7 @@ export class PostgresEngine implements StorageEngine {
     );
     const running = await this.rows<{ queue: string; n: number }>(
       db,
-      "SELECT queue, count(*)::int AS n FROM jobs WHERE status = 'running' AND queue = ANY($1::text[]) GROUP BY queue",
+      `SELECT queue, count(*)::int AS n FROM jobs WHERE ${HOLDS_SLOT} AND queue = ANY($1::text[]) GROUP BY queue`,
       [names],
     );
     const room = new Map(names.map((name) => [name, limits.limited.get(name) as number]));
@@ -593,15 +617,21 @@ export class PostgresEngine implements StorageEngine {
     );
   }
 
-  async heartbeat(workerId: string, leaseMs: number): Promise<void> {
+  async heartbeat(workerId: string, leaseMs: number): Promise<HeldJob[] | null> {
     const now = Date.now();
-    await this.pool.query(
-      prepared(
-        `WITH leases AS (UPDATE jobs SET lease_expires_at = $1 WHERE worker_id = $2 AND status IN ${LIVE})
-         UPDATE workers SET heartbeat_at = $3 WHERE id = $2`,
-        [now + leaseMs, workerId, now],
-      ),
+    const rows = await this.rows<{ id: number | null; run_no: number; status: JobStatus; started_at: number | null }>(
+      this.pool,
+      `WITH leases AS (
+         UPDATE jobs SET lease_expires_at = $1 WHERE worker_id = $2 AND status IN ${LIVE}
+         RETURNING id, run_no, status, started_at
+       ), me AS (UPDATE workers SET heartbeat_at = $3 WHERE id = $2 RETURNING id)
+       SELECT leases.* FROM me LEFT JOIN leases ON true ORDER BY leases.id`,
+      [now + leaseMs, workerId, now],
     );
+    if (rows.length === 0) return null; // no registration: `me` was empty
+    return rows
+      .filter((row) => row.id !== null)
+      .map((row) => ({ id: row.id as number, runNo: row.run_no, status: row.status, startedAt: row.started_at }));
   }
 
   async finish(jobId: number, attempt: number, outcome: Outcome): Promise<Job | null> {
@@ -838,16 +868,33 @@ export class PostgresEngine implements StorageEngine {
 
   async settleLost(lost: LostAttempt[]): Promise<void> {
     if (lost.length === 0) return;
-    await this.transaction((db) =>
-      this.settleMany(
+    await this.transaction(async (db) => {
+      // The rows are locked first: an owner's renewal either committed before this read or waits
+      // for this transaction (and then renews nothing, the attempt being settled).
+      const now = Date.now();
+      const leases = new Map(
+        (
+          await this.rows<{ id: number; run_no: number; lease_expires_at: number | null }>(
+            db,
+            'SELECT id, run_no, lease_expires_at FROM jobs WHERE id = ANY($1::int8[]) ORDER BY id FOR UPDATE',
+            [[...new Set(lost.map((item) => item.jobId))].sort((a, b) => a - b)],
+          )
+        ).map((row) => [row.id, row]),
+      );
+      const lapsed = lost.filter((item) => {
+        const row = leases.get(item.jobId);
+        if (item.processGone || !row || row.run_no !== item.attempt) return true;
+        return row.lease_expires_at == null || row.lease_expires_at < now;
+      });
+      await this.settleMany(
         db,
-        lost.map((item) => ({
+        lapsed.map((item) => ({
           jobId: item.jobId,
           attempt: item.attempt,
           outcome: { status: 'failed', error: item.reason },
         })),
-      ),
-    );
+      );
+    });
   }
 
   async release(jobId: number, attempt: number, reason: string): Promise<Job | null> {
@@ -935,6 +982,13 @@ export class PostgresEngine implements StorageEngine {
           [id],
         )
       ).map((row) => row.depends_on);
+      const [ended] = await this.rows<{ id: number; status: JobStatus }>(
+        db,
+        `SELECT id, status FROM jobs WHERE id = ANY($1::int8[])
+         AND status IN ('failed', 'timeout', 'cancelled', 'skipped') ORDER BY id LIMIT 1`,
+        [parents],
+      );
+      if (ended) throw refuseRequeueBehind(id, current.status as JobStatus, ended.id, ended.status);
       const [{ n: blockedBy }] = (await this.rows<{ n: number }>(
         db,
         "SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::int8[]) AND status != 'completed'",
@@ -970,9 +1024,10 @@ export class PostgresEngine implements StorageEngine {
     if (request.endedBefore !== undefined)
       where.push(`coalesce(ended_at, updated_at) < ${params.add(request.endedBefore)}`);
     if (request.queue !== undefined) where.push(`queue = ${params.add(request.queue)}`);
+    const limit = request.limit === undefined ? '' : `ORDER BY id LIMIT ${params.add(request.limit)}`;
     const rows = await this.rows<{ id: number }>(
       this.pool,
-      `DELETE FROM jobs WHERE ${where.join(' AND ')} RETURNING id`,
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE ${where.join(' AND ')} ${limit}) RETURNING id`,
       params.values,
     );
     return rows.map((row) => row.id);
@@ -983,17 +1038,28 @@ export class PostgresEngine implements StorageEngine {
       const results = request.jobs.length > 0 ? await this.insertJobs(db, request.jobs, Date.now()) : [];
       const added = results.filter((result) => result.created).length;
       let removed = 0;
+      let kept = 0;
       if (request.removeMissing) {
-        const result = await db.query(
-          prepared(
-            `DELETE FROM jobs WHERE type = $1 AND tenant = $2 AND status = 'pending'
-             AND (key IS NULL OR NOT (key = ANY($3::text[])))`,
-            [request.type, request.tenant, request.jobs.map((job) => job.key)],
-          ),
+        // Lock the jobs whose key left the set first; the delete's fresh snapshot then sees any
+        // dependent that a concurrent submit (which locks its parents) committed meanwhile.
+        const missing = await this.rows<{ id: number }>(
+          db,
+          `SELECT id FROM jobs WHERE type = $1 AND tenant = $2 AND status = 'pending' AND key IS NOT NULL
+             AND NOT (key = ANY($3::text[])) ORDER BY id FOR UPDATE`,
+          [request.type, request.tenant, request.jobs.map((job) => job.key)],
         );
-        removed = result.rowCount ?? 0;
+        const [counts] = await this.rows<{ removed: number }>(
+          db,
+          `WITH removed AS (
+             DELETE FROM jobs AS j WHERE j.id = ANY($1::int8[])
+               AND NOT EXISTS (SELECT 1 FROM job_deps AS d WHERE d.depends_on = j.id) RETURNING j.id
+           ) SELECT count(*)::int AS removed FROM removed`,
+          [missing.map((row) => row.id)],
+        );
+        removed = counts?.removed ?? 0;
+        kept = missing.length - removed;
       }
-      return { added, existing: request.jobs.length - added, removed };
+      return { added, existing: request.jobs.length - added, removed, kept };
     });
   }
 
@@ -1002,9 +1068,9 @@ export class PostgresEngine implements StorageEngine {
       const [{ job: current, created }] = (await this.insertJobs(db, [job], Date.now())) as [SubmitResult];
       if (current.status === 'skipped' && current.error === 'ignored') return current;
       const locked = (await this.lockRow(db, current.id)) as JobRow;
-      if (!created && !['pending', 'failed', 'timeout', 'cancelled', 'skipped'].includes(locked.status)) {
-        throw refuse(current.id, locked.status as JobStatus, 'skip');
-      }
+      // A job skipped for its dependency is only marked ignored; any other state moves (or is refused) here.
+      if (!created && locked.status !== 'skipped')
+        transition(current.id, locked.status as JobStatus, 'skipped', 'skip');
       const now = Date.now();
       const [row] = await this.rows<JobRow>(
         db,
@@ -1069,10 +1135,11 @@ export class PostgresEngine implements StorageEngine {
   private async insertWorker(db: Queryable, worker: WorkerInfo): Promise<void> {
     await db.query(
       prepared(
-        `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at,
+        `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at, machine,
            inventory)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, pid_start = excluded.pid_start, queues = excluded.queues,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (id) DO UPDATE SET machine = excluded.machine, pid = excluded.pid, pid_start = excluded.pid_start,
+           queues = excluded.queues,
            concurrency = greatest(excluded.concurrency, workers.concurrency),
            wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at,
            inventory = coalesce(excluded.inventory, workers.inventory)`,
@@ -1086,6 +1153,7 @@ export class PostgresEngine implements StorageEngine {
           worker.wakeAddress,
           worker.startedAt,
           worker.heartbeatAt,
+          worker.machine ?? null,
           worker.inventory ? JSON.stringify(worker.inventory) : null,
         ],
       ),
@@ -1117,22 +1185,35 @@ export class PostgresEngine implements StorageEngine {
     return (await this.rows<WorkerRow>(this.pool, 'SELECT * FROM workers ORDER BY started_at')).map(workerFromRow);
   }
 
-  async retireIfIdle(workerId: string, queues: readonly string[], types: readonly string[]): Promise<boolean> {
-    return this.transaction(async (db) => {
-      // Waits for submits in flight and holds new ones until this commits: a submit either
-      // committed before the count (and keeps the worker) or sees the worker gone afterwards.
-      await db.query('LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE');
-      const params = new Params();
-      const filter = claimFilter(params, { queues, types }, []);
-      const [row] = await this.rows<{ n: number }>(
-        db,
-        `SELECT count(*)::int AS n FROM jobs WHERE status IN ('pending', 'running', 'suspended') AND scheduler = 'local' ${filter}`,
-        params.values,
-      );
-      if ((row?.n ?? 0) > 0) return false;
-      await db.query(prepared('DELETE FROM workers WHERE id = $1', [workerId]));
-      return true;
-    });
+  /**
+   * Without locking the jobs table (which would stall every worker's writes): the registration is
+   * removed first, in its own commit, and only then is the work looked for. A submit commits its job
+   * and then reads the registrations; if it still saw this worker, its job committed before the
+   * removal and so before the look, which finds it, and the worker registers again and stays.
+   * Otherwise the submit saw no worker and started one.
+   */
+  async retireIfIdle(
+    workerId: string,
+    queues: readonly string[],
+    types: readonly string[],
+    dueBefore: number,
+  ): Promise<boolean> {
+    const [registration] = await this.rows<WorkerRow>(this.pool, 'DELETE FROM workers WHERE id = $1 RETURNING *', [
+      workerId,
+    ]);
+    const params = new Params();
+    const filter = claimFilter(params, { queues, types }, []);
+    const [row] = await this.rows<{ busy: boolean }>(
+      this.pool,
+      `SELECT EXISTS (SELECT 1 FROM jobs WHERE scheduler = 'local' ${filter} AND (status = 'running'
+         OR (status = 'suspended' AND worker_id = ${params.add(workerId)})
+         OR (status = 'pending' AND blocked_by = 0 AND run_at < ${params.add(dueBefore)}
+             AND NOT EXISTS (SELECT 1 FROM queues WHERE queues.name = jobs.queue AND paused = 1)))) AS busy`,
+      params.values,
+    );
+    if (!row?.busy) return true;
+    if (registration) await this.insertWorker(this.pool, workerFromRow(registration));
+    return false;
   }
 
   // ── housekeeping ─────────────────────────────────────────────────────────────────────────────
