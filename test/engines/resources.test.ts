@@ -95,7 +95,9 @@ describe(`local resources in the store: ${TEST_ENGINE}`, () => {
     await submit(4, { resources: { gpuCount: 1 } });
     const claimed = await engine.claim(claimOn('host-a'));
     await engine.release(claimed[0]!.id, claimed[0]!.runNo, 'worker shut down');
-    await engine.settleLost([{ jobId: claimed[1]!.id, attempt: claimed[1]!.runNo, reason: 'worker died' }]);
+    await engine.settleLost([
+      { jobId: claimed[1]!.id, attempt: claimed[1]!.runNo, reason: 'worker died', processGone: true },
+    ]);
     await engine.cancel(claimed[2]!.id, 'cancelled');
     const held = await engine.allocations({ held: true });
     expect(held.map((record) => record.jobId)).toEqual([claimed[3]!.id]);
