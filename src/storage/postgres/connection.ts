@@ -60,6 +60,7 @@ const DOCKET_TABLES = [
   'docket_store',
   'api_tokens',
   'job_events',
+  'allocations',
 ];
 /**
  * A reference to one of docket's tables: the table name right after a keyword that names a table
