@@ -113,24 +113,33 @@ export interface Worker {
   pid: number;
   queues: string[];
   concurrency: number;
-  running: number | number[];
-  running_jobs?: number[];
-  last_heartbeat: string;
+  running_jobs: number[];
+  last_heartbeat_at: string;
   started_at?: string;
-  stale?: boolean;
+  /** False once the worker's lease lapsed (its process is gone or stuck). */
+  alive?: boolean;
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
 }
 
 export interface StatsBucket {
-  minute: string;
+  /** The start of the minute (ISO-8601). */
+  start: string;
   /** Jobs finished in that minute by outcome. */
-  finished: Partial<Record<JobState, number>>;
+  counts: Partial<Record<JobState, number>>;
+  /** Wait and run seconds of the jobs finished in that minute, when the server gives them. */
+  wait_s?: Percentiles;
+  run_s?: Percentiles;
 }
 
 export interface Stats {
-  window: string;
   buckets: StatsBucket[];
-  wait_s?: { p50: number | null; p95: number | null };
-  run_s?: { p50: number | null; p95: number | null };
+  finished?: number;
+  wait_s?: Percentiles;
+  run_s?: Percentiles;
 }
 
 export interface JobType {

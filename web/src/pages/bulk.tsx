@@ -6,7 +6,7 @@ import type { JobAction } from '../session';
 import type { ActionResult } from '../types';
 import type { Filters } from './jobs';
 
-/** The most jobs one "all matching" action touches; the server works through them in batches. */
+/** The most jobs one "all matching" action may touch (the server's cap); it works through them in batches. */
 export const BULK_MAX = 10_000;
 const ACTIONS: [JobAction, string][] = [
   ['cancel', 'Cancel'],
@@ -26,7 +26,9 @@ export function BulkActions(props: { selected: number[]; filters: Filters; total
   const [scope, setScope] = useState<'selected' | 'matching'>('selected');
   const [outcome, setOutcome] = useState<ActionResult | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const count = scope === 'selected' ? props.selected.length : Math.min(props.total, BULK_MAX);
+  const count = scope === 'selected' ? props.selected.length : props.total;
+  // The server refuses an "all matching" action over more than BULK_MAX jobs rather than do part of it.
+  const tooMany = scope === 'matching' && props.total > BULK_MAX;
 
   const run = async ({ action, scope: target }: Pending) => {
     setPending(null);
@@ -61,7 +63,7 @@ export function BulkActions(props: { selected: number[]; filters: Filters; total
           key={action}
           type="button"
           class={action === 'delete' || action === 'cancel' ? 'danger' : undefined}
-          disabled={count === 0}
+          disabled={count === 0 || tooMany}
           onClick={() => setPending({ action, scope })}
         >
           {label}
@@ -76,14 +78,14 @@ export function BulkActions(props: { selected: number[]; filters: Filters; total
       >
         {pending?.scope === 'matching' ? (
           <p>
-            This acts on every job matching the current filter — {props.total} now
-            {props.total > BULK_MAX ? `, of which the first ${BULK_MAX} are taken` : ''}. Jobs whose state does not
-            allow it are left as they are.
+            This acts on every job matching the current filter: {props.total} now. Jobs whose state does not allow it
+            are left as they are.
           </p>
         ) : (
           <p>Jobs whose state does not allow it are left as they are.</p>
         )}
       </Confirm>
+      {tooMany && <span class="muted">More than {BULK_MAX} jobs match: narrow the filter to act on all of them.</span>}
       <ErrorNote error={error} />
       {outcome && (
         <p class="result" role="status">

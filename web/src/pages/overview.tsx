@@ -57,8 +57,8 @@ function WorkerTable({ workers }: { workers: Worker[] }) {
         </thead>
         <tbody>
           {workers.map((worker) => {
-            const stale = worker.stale ?? now - Date.parse(worker.last_heartbeat) > STALE_AFTER_MS;
-            const running = Array.isArray(worker.running) ? worker.running : (worker.running_jobs ?? null);
+            const stale = worker.alive === false || now - Date.parse(worker.last_heartbeat_at) > STALE_AFTER_MS;
+            const running = worker.running_jobs ?? [];
             return (
               <tr key={worker.id} class={stale ? 'stale' : undefined}>
                 <td>
@@ -69,19 +69,17 @@ function WorkerTable({ workers }: { workers: Worker[] }) {
                 <td>{(worker.queues ?? []).join(', ') || 'all'}</td>
                 <td>{worker.concurrency}</td>
                 <td>
-                  {running
-                    ? running.length === 0
-                      ? '0'
-                      : running.map((id, index) => (
-                          <span key={id}>
-                            {index > 0 && ', '}
-                            <a href={href(`/jobs/${id}`)}>#{id}</a>
-                          </span>
-                        ))
-                    : String(worker.running)}
+                  {running.length === 0
+                    ? '0'
+                    : running.map((id, index) => (
+                        <span key={id}>
+                          {index > 0 && ', '}
+                          <a href={href(`/jobs/${id}`)}>#{id}</a>
+                        </span>
+                      ))}
                 </td>
                 <td>
-                  <Time iso={worker.last_heartbeat} />
+                  <Time iso={worker.last_heartbeat_at} />
                   {stale && <strong class="stale-note"> stale</strong>}
                 </td>
               </tr>
@@ -97,22 +95,38 @@ const OUTCOMES = STATES.filter((state) => !['pending', 'running', 'suspended'].i
 
 function StatsCharts({ stats }: { stats: Stats }) {
   const buckets = stats.buckets ?? [];
-  const times = useMemo(() => buckets.map((bucket) => Date.parse(bucket.minute) / 1000), [buckets]);
+  const times = useMemo(() => buckets.map((bucket) => Date.parse(bucket.start) / 1000), [buckets]);
   const finished = useMemo<ChartSeries[]>(
     () =>
-      OUTCOMES.filter((outcome) => buckets.some((bucket) => (bucket.finished?.[outcome] ?? 0) > 0)).map((outcome) => ({
+      OUTCOMES.filter((outcome) => buckets.some((bucket) => (bucket.counts?.[outcome] ?? 0) > 0)).map((outcome) => ({
         label: outcome,
         colorVar: `--state-${outcome}`,
-        values: buckets.map((bucket) => bucket.finished?.[outcome] ?? 0),
+        values: buckets.map((bucket) => bucket.counts?.[outcome] ?? 0),
       })),
     [buckets],
   );
-  const total = buckets.reduce(
-    (sum, bucket) => sum + Object.values(bucket.finished ?? {}).reduce((a, b) => a + (b ?? 0), 0),
-    0,
-  );
-  const seconds = (value: number | null | undefined) =>
-    value === null || value === undefined ? '–' : duration(value * 1000);
+  // Per-minute percentiles, when the server gives them.
+  const timing = useMemo<ChartSeries[]>(() => {
+    if (!buckets.some((bucket) => bucket.wait_s || bucket.run_s)) return [];
+    const line = (
+      label: string,
+      colorVar: string,
+      pick: (bucket: Stats['buckets'][number]) => number | null | undefined,
+    ) => ({
+      label,
+      colorVar,
+      values: buckets.map((bucket) => pick(bucket) ?? null),
+    });
+    return [
+      line('wait p50', '--state-pending', (bucket) => bucket.wait_s?.p50),
+      line('wait p95', '--state-suspended', (bucket) => bucket.wait_s?.p95),
+      line('run p50', '--state-running', (bucket) => bucket.run_s?.p50),
+      line('run p95', '--state-cancelled', (bucket) => bucket.run_s?.p95),
+    ];
+  }, [buckets]);
+  const total =
+    stats.finished ??
+    buckets.reduce((sum, bucket) => sum + Object.values(bucket.counts ?? {}).reduce((a, b) => a + (b ?? 0), 0), 0);
   return (
     <div class="stats">
       <dl class="figures">
@@ -136,8 +150,23 @@ function StatsCharts({ stats }: { stats: Stats }) {
       {total === 0 ? (
         <p class="muted">No job finished in the last hour.</p>
       ) : (
-        <Chart title="Jobs finished per minute, by outcome" times={times} series={finished} bars valueLabel={String} />
+        <div class="charts">
+          <Chart
+            title="Jobs finished per minute, by outcome"
+            times={times}
+            series={finished}
+            bars
+            valueLabel={String}
+          />
+          {timing.length > 0 && (
+            <Chart title="Wait and run time per minute (p50, p95)" times={times} series={timing} valueLabel={seconds} />
+          )}
+        </div>
       )}
     </div>
   );
+}
+
+function seconds(value: number | null | undefined): string {
+  return value === null || value === undefined ? '–' : duration(value * 1000);
 }
