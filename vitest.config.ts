@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-/** Test files that run against PostgreSQL as well: the behaviour suite and the worker semantics. */
+/** Test files that run against PostgreSQL as well: the behaviour suite, the worker semantics, the dashboard. */
 const BOTH_ENGINES = [
   'test/engines/**/*.test.ts',
   'test/integration/handlers.test.ts',
   'test/integration/workers.test.ts',
+  'test/browser/**/*.test.ts',
 ];
 /** Files about one engine only say so in their name. */
 const POSTGRES_ONLY = 'test/**/postgres*.test.ts';

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The dashboard in a real browser against a real `docket serve` and a real worker: every page
  * renders real data (screenshots light and dark), the job list follows the store live, a running
@@ -55,7 +57,12 @@ async function watchRows(page: Page): Promise<void> {
         if (!(`${id}:any` in seen)) seen[`${id}:any`] = Date.now();
       }
     };
-    new MutationObserver(look).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    new MutationObserver(look).observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      characterData: true,
+    });
     look();
   });
 }
@@ -72,10 +79,36 @@ async function seenAt(page: Page, id: number, state: string): Promise<number> {
 
 describe('pages with real data', () => {
   it('overview, jobs, a job, queues, types and submit render what the store holds', async () => {
-    const done = await d.cli<{ id: number }>(['submit', '--job-name', 'render-ok', '--queue', 'render', '--cmd', 'echo rendered; echo warn >&2']);
-    const failed = await d.cli<{ id: number }>(['submit', '--job-name', 'render-fail', '--queue', 'render', '--cmd', 'exit 3']);
+    const done = await d.cli<{ id: number }>([
+      'submit',
+      '--job-name',
+      'render-ok',
+      '--queue',
+      'render',
+      '--cmd',
+      'echo rendered; echo warn >&2',
+    ]);
+    const failed = await d.cli<{ id: number }>([
+      'submit',
+      '--job-name',
+      'render-fail',
+      '--queue',
+      'render',
+      '--cmd',
+      'exit 3',
+    ]);
     const typed = await d.cli<{ id: number }>(['submit', '--type', 'greet', '--params', '{"who":"ada","times":2}']);
-    const waiting = await d.cli<{ id: number }>(['submit', '--job-name', 'render-waits', '--after', String(failed.id), '--delay', '1h', '--cmd', 'true']);
+    const waiting = await d.cli<{ id: number }>([
+      'submit',
+      '--job-name',
+      'render-waits',
+      '--after',
+      String(failed.id),
+      '--delay',
+      '1h',
+      '--cmd',
+      'true',
+    ]);
     await until(done.id, 'completed');
     await until(failed.id, 'failed');
     await until(typed.id, 'completed');
@@ -193,7 +226,13 @@ describe('job data is text', () => {
   const SCRIPT = '<script>window.pwned=2</script>';
 
   it('names, params, errors and logs holding HTML show it literally and run nothing', async () => {
-    const echoed = await d.cli<{ id: number }>(['submit', '--job-name', IMG + SCRIPT, '--cmd', `printf '%s\\n' '${IMG}' '${SCRIPT}'; echo '${IMG}' >&2`]);
+    const echoed = await d.cli<{ id: number }>([
+      'submit',
+      '--job-name',
+      IMG + SCRIPT,
+      '--cmd',
+      `printf '%s\\n' '${IMG}' '${SCRIPT}'; echo '${IMG}' >&2`,
+    ]);
     const thrown = await d.cli<{ id: number }>([
       'submit',
       '--job-name',
@@ -237,4 +276,3 @@ describe('job data is text', () => {
     await page.close();
   });
 });
-

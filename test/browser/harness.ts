@@ -9,8 +9,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { TEST_ENGINE } from '../helpers/engines.js';
 import { BIN, makeHome, ROOT, type TestHome, waitFor } from '../helpers/cli.js';
+import { TEST_ENGINE } from '../helpers/engines.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -80,7 +80,10 @@ export interface Dashboard {
   /** `docket ARGS --json` in the project folder (the CLI is how tests check what changed). */
   cli<T = unknown>(args: string[]): Promise<T>;
   /** A call to the HTTP API with a token (the admin's by default). */
-  http(path: string, options?: { token?: string; method?: string; body?: unknown }): Promise<{ status: number; body: any }>;
+  http(
+    path: string,
+    options?: { token?: string; method?: string; body?: unknown },
+  ): Promise<{ status: number; body: any }>;
   /** A new tab signed in with `token` (the admin's by default), at `hash` (e.g. `#/jobs`). */
   open(hash?: string, token?: string): Promise<Page>;
   close(): Promise<void>;
@@ -93,7 +96,12 @@ export async function startDashboard(options: { basePath?: string } = {}): Promi
   mkdirSync(join(project, 'handlers'), { recursive: true });
   writeFileSync(join(project, 'docket.config.ts'), CONFIG);
   writeFileSync(join(project, 'handlers', 'greet.ts'), HANDLER);
-  const env = { ...(process.env as Record<string, string>), DOCKET_HOME: t.home, DOCKET_ON_DEMAND: '0', DOCKET_GRACE: '2s' };
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    DOCKET_HOME: t.home,
+    DOCKET_ON_DEMAND: '0',
+    DOCKET_GRACE: '2s',
+  };
   if (TEST_ENGINE === 'postgres') env.DOCKET_DB = t.db;
   else delete env.DOCKET_DB;
   const children: ChildProcess[] = [];
@@ -135,7 +143,9 @@ export async function startDashboard(options: { basePath?: string } = {}): Promi
     server.stderr?.on('data', (chunk) => (out += chunk));
     const loginUrl = await waitFor(
       `docket serve to print its login URL (output so far: ${out})`,
-      () => /(http:\/\/127\.0\.0\.1:\d+\/\S*\?token=[^\s"']+)/.exec(out)?.[1] ?? (server.exitCode !== null ? Promise.reject(new Error(out)) : null),
+      () =>
+        /(http:\/\/127\.0\.0\.1:\d+\/\S*\?token=[^\s"']+)/.exec(out)?.[1] ??
+        (server.exitCode !== null ? Promise.reject(new Error(out)) : null),
       30_000,
     );
     const adminToken = new URL(loginUrl).searchParams.get('token') as string;

@@ -215,7 +215,7 @@ function FilterForm(props: {
             value={String(props.limit)}
             onChange={(event) => go({ limit: Number(event.currentTarget.value) })}
           >
-            {LIMITS.map((value) => (
+            {(LIMITS.includes(props.limit) ? LIMITS : [...LIMITS, props.limit].sort((a, b) => a - b)).map((value) => (
               <option key={value} value={value}>
                 {value}
               </option>
