@@ -1,0 +1,183 @@
+/**
+ * The dashboard's first view with 100,000 jobs stored: a real `docket serve` on a SQLite store
+ * seeded with 100,000 jobs (80 % completed and 10 % failed over the last hour, 10 % delayed),
+ * opened in Debian's Chromium. Prints, per page, the time from navigation start until its data is
+ * on screen (the first, cold load and the median of the warm ones), the API calls behind them, and
+ * the bundle's weight. Run with `npm run bench:dashboard` after `npm run build`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
+import { chromium } from 'playwright-core';
+import type { JobSpec } from '../src/core/words.js';
+import { Docket } from '../src/docket.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin', 'docket.js');
+const JOBS = Number(process.env.DOCKET_BENCH_JOBS ?? 100_000);
+const WARM_RUNS = 5;
+const PORT = 7790 + Math.floor(Math.random() * 100);
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+  '--disable-quic',
+];
+
+/** Page → what must be on screen for its first view to count as shown. */
+const PAGES: [string, string, string][] = [
+  ['overview', '#/', 'table.queues tbody tr'],
+  ['jobs (newest 50)', '#/jobs', 'tbody tr[data-job-id]'],
+  ['jobs filtered (failed, q0)', '#/jobs?status=failed&queue=q0', 'tbody tr[data-job-id]'],
+  ['a job', '#/jobs/50000', '.job-head .state'],
+];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+function bundleWeight(): { raw: number; gzip: number; files: number } {
+  const folder = join(ROOT, 'web', 'dist', 'assets');
+  let raw = 0;
+  let gzip = 0;
+  const files = readdirSync(folder);
+  for (const file of files) {
+    const bytes = readFileSync(join(folder, file));
+    raw += bytes.length;
+    gzip += gzipSync(bytes, { level: 9 }).length;
+  }
+  const html = readFileSync(join(ROOT, 'web', 'dist', 'index.html'));
+  return { raw: raw + html.length, gzip: gzip + gzipSync(html).length, files: files.length + 1 };
+}
+
+async function seed(home: string): Promise<void> {
+  const started = Date.now();
+  const docket = await Docket.open({ home });
+  const later = Date.now() + 86_400_000;
+  for (let offset = 0; offset < JOBS; offset += 1000) {
+    const specs: JobSpec[] = [];
+    for (let index = offset; index < Math.min(JOBS, offset + 1000); index += 1) {
+      specs.push({ argv: ['true'], name: `job-${index}`, queue: `q${index % 5}`, priority: index % 3, runAt: later });
+    }
+    await docket.submitMany(specs);
+  }
+  await docket.close();
+  // Give 90 % of them a finished history spread over the last hour (direct SQL: a benchmark fixture).
+  const db = new Database(join(home, 'docket.db'));
+  const now = Date.now();
+  db.prepare(
+    `UPDATE jobs SET status = CASE WHEN id % 10 < 8 THEN 'completed' ELSE 'failed' END,
+       exit_code = CASE WHEN id % 10 < 8 THEN 0 ELSE 1 END, attempts = 1, run_no = 1,
+       run_at = created_at, started_at = ? - (id % 3600) * 1000 - 2000, ended_at = ? - (id % 3600) * 1000
+     WHERE id % 10 < 9`,
+  ).run(now, now);
+  db.close();
+  console.log(`seeded ${JOBS} jobs in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function main(): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'docket-bench-dashboard-'));
+  const userData = mkdtempSync(join(tmpdir(), 'docket-bench-chromium-'));
+  let server: ChildProcess | null = null;
+  const browser = { close: async () => undefined as unknown } as { close: () => Promise<unknown> };
+  try {
+    await seed(home);
+    const env: NodeJS.ProcessEnv = { ...process.env, DOCKET_HOME: home, DOCKET_ON_DEMAND: '0' };
+    delete env.DOCKET_DB;
+    server = spawn(process.execPath, [BIN, 'serve', '--port', String(PORT)], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    server.stdout?.on('data', (chunk) => (out += chunk));
+    server.stderr?.on('data', (chunk) => (out += chunk));
+    const deadline = Date.now() + 60_000;
+    let loginUrl = '';
+    for (;;) {
+      loginUrl = /(http:\/\/\S+\?token=\S+)/.exec(out)?.[1] ?? '';
+      if (loginUrl) break;
+      if (Date.now() > deadline || server.exitCode !== null)
+        throw new Error(`docket serve printed no login URL: ${out}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const token = new URL(loginUrl).searchParams.get('token') as string;
+    const base = loginUrl.split('?')[0] as string;
+
+    const api: [string, number][] = [];
+    for (const path of [
+      'jobs?limit=50',
+      'jobs?status=failed&queue=q0&limit=50',
+      'queues',
+      'stats?window=1h',
+      'jobs/50000',
+    ]) {
+      const times: number[] = [];
+      for (let run = 0; run < WARM_RUNS; run += 1) {
+        const start = performance.now();
+        const response = await fetch(base + path, { headers: { authorization: `Bearer ${token}` } });
+        await response.arrayBuffer();
+        if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+        times.push(performance.now() - start);
+      }
+      api.push([path, median(times)]);
+    }
+
+    const context = await chromium.launchPersistentContext(userData, {
+      executablePath: '/usr/bin/chromium',
+      args: CHROMIUM_ARGS,
+      headless: true,
+    });
+    browser.close = () => context.close();
+    const rows: [string, number, number][] = [];
+    for (const [label, hash, selector] of PAGES) {
+      const times: number[] = [];
+      for (let run = 0; run <= WARM_RUNS; run += 1) {
+        const page = await context.newPage();
+        await page.goto(`${base}?token=${token}${hash}`);
+        const shown = await page.waitForFunction(
+          (css) => (document.querySelector(css) ? performance.now() : false),
+          selector,
+          {
+            polling: 'raf',
+            timeout: 30_000,
+          },
+        );
+        times.push((await shown.jsonValue()) as number);
+        await page.close();
+      }
+      rows.push([label, times[0] as number, median(times.slice(1))]);
+    }
+
+    const weight = bundleWeight();
+    console.log(
+      `\nDashboard first view with ${JOBS.toLocaleString('en')} jobs stored (SQLite, Chromium ${context.browser()?.version() ?? ''})`,
+    );
+    console.log('| page | first load (cold) | warm, median of 5 |');
+    console.log('|---|---|---|');
+    for (const [label, cold, warm] of rows) console.log(`| ${label} | ${cold.toFixed(0)} ms | ${warm.toFixed(0)} ms |`);
+    console.log('\n| API call | median of 5 |');
+    console.log('|---|---|');
+    for (const [path, ms] of api) console.log(`| GET /${path} | ${ms.toFixed(1)} ms |`);
+    console.log(
+      `\nbundle: ${weight.files} files, ${(weight.raw / 1024).toFixed(1)} KiB, ${(weight.gzip / 1024).toFixed(1)} KiB gzipped`,
+    );
+  } finally {
+    await browser.close().catch(() => undefined);
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server?.once('exit', resolve));
+    }
+    rmSync(home, { recursive: true, force: true });
+    rmSync(userData, { recursive: true, force: true });
+  }
+}
+
+await main();
