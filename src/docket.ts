@@ -32,6 +32,7 @@ import {
 import { HandlerExecutor } from './executors/handler/handler.js';
 import { LocalCommandExecutor } from './executors/local/command.js';
 import { attemptTag, signalTree, stopTree } from './executors/local/processes.js';
+import { JobService } from './job-service.js';
 import { jobLogDir, removeJobLogs } from './paths.js';
 import { SlurmScheduler } from './schedulers/slurm/scheduler.js';
 import type { QueueInfo, QueueSettings, RefreshResult, StorageEngine, SubmitResult } from './storage/engine.js';
@@ -99,6 +100,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   private lastSchedulerSync = 0;
   private releaseTimer: NodeJS.Timeout | null = null;
   private unsavedTypes = false;
+  private jobService: JobService | null = null;
 
   private constructor(
     readonly config: Readonly<DocketConfig>,
@@ -129,6 +131,12 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       throw error;
     }
     return new Docket(config, engine, options.manageWorkers ?? true, options.logger);
+  }
+
+  /** The tenant-scoped view the HTTP API uses (tokens, events, overviews, stats). */
+  get service(): JobService {
+    this.jobService ??= new JobService(this);
+    return this.jobService;
   }
 
   async close(): Promise<void> {
@@ -245,6 +253,12 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   /** Submits many jobs in one transaction: all are stored, or none (a bad one refuses the batch). */
   async submitMany(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
     await this.saveTypes();
+    return (await this.submitResolved(specs, options)).map((result) => result.job);
+  }
+
+  /** `submitMany` that also says, for each job, whether it was created or its key already existed. */
+  async submitReporting(specs: JobSpec[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
+    await this.saveTypes();
     return this.submitResolved(specs, options);
   }
 
@@ -259,7 +273,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return (await this.engine.listWorkers()).some((worker) => serves(worker, queue) && workerAlive(worker, leaseMs));
   }
 
-  private async submitResolved(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
+  private async submitResolved(specs: JobSpec[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
     const now = Date.now();
     const cwd = process.cwd();
     const stored = await this.storedTypeMap();
@@ -274,7 +288,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     }
     const queues = jobs.filter((job) => job.status === 'pending' && job.scheduler === 'local').map((job) => job.queue);
     await this.notifyWorkers(new Set(queues), options.startWorkers ?? true);
-    return jobs;
+    return results;
   }
 
   /**

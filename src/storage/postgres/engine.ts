@@ -15,11 +15,17 @@ import type {
   WorkerInfo,
 } from '../../core/words.js';
 import type {
+  ApiToken,
+  AttemptCount,
   ClaimRequest,
   ClearRequest,
   EngineCapabilities,
   FinishedAttempt,
+  FinishedTimes,
+  JobEventRecord,
+  JobSearch,
   LostAttempt,
+  NewApiToken,
   ObservedState,
   QueueInfo,
   QueueSettings,
@@ -41,6 +47,7 @@ import {
   type WorkerRow,
   workerFromRow,
 } from '../rows.js';
+import { PostgresApiStore } from './api.js';
 import { PostgresCatalog } from './catalog.js';
 import { type ClaimRow, claimCtes, claimResult, completionValues, type QueueLimits } from './claims.js';
 import { channelOf, createPool, type PostgresTarget, parseTarget, redact } from './connection.js';
@@ -89,6 +96,7 @@ export class PostgresEngine implements StorageEngine {
   readonly schema: string;
   private readonly channel: string;
   private readonly catalog: PostgresCatalog;
+  private readonly api: PostgresApiStore;
   private readonly external = new PostgresExternalJobs(this);
   private readonly listeners = new Set<Client>();
   private idSequence: string | null = null;
@@ -101,6 +109,7 @@ export class PostgresEngine implements StorageEngine {
     this.schema = target.schema;
     this.channel = channelOf(target.schema);
     this.catalog = new PostgresCatalog(pool, (work) => this.transaction(work), this.channel);
+    this.api = new PostgresApiStore(this, target.connectionString);
   }
 
   static async connect(options: PostgresOptions): Promise<PostgresEngine> {
@@ -211,6 +220,8 @@ export class PostgresEngine implements StorageEngine {
 
   async reset(): Promise<void> {
     await this.pool.query('TRUNCATE executions, job_deps, jobs, workers RESTART IDENTITY');
+    // Event ids keep growing, so a client's Last-Event-ID never points past new events.
+    await this.pool.query('TRUNCATE job_events');
   }
 
   /** Drops the whole schema (tests use one schema each). */
@@ -311,8 +322,11 @@ export class PostgresEngine implements StorageEngine {
     return (await this.attachDeps(db, [row]))[0] as Job;
   }
 
-  async get(id: number): Promise<JobWithAttempts | null> {
-    const [row] = await this.rows<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1', [id]);
+  async get(id: number, tenant?: string): Promise<JobWithAttempts | null> {
+    const [row] =
+      tenant === undefined
+        ? await this.rows<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1', [id])
+        : await this.rows<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1 AND tenant = $2', [id, tenant]);
     if (!row) return null;
     const executions = (
       await this.rows<ExecutionRow>(this.pool, 'SELECT * FROM executions WHERE job_id = $1 ORDER BY attempt', [id])
@@ -1102,7 +1116,7 @@ export class PostgresEngine implements StorageEngine {
       try {
         const stats = await client.query(
           `SELECT relname, n_live_tup::int8 AS live, n_dead_tup::int8 AS dead FROM pg_stat_user_tables
-           WHERE schemaname = $1 AND relname IN ('jobs', 'executions', 'job_deps', 'workers')`,
+           WHERE schemaname = $1 AND relname IN ('jobs', 'executions', 'job_deps', 'workers', 'job_events')`,
           [this.schema],
         );
         const done: string[] = [];
@@ -1125,6 +1139,60 @@ export class PostgresEngine implements StorageEngine {
   /** LISTENs for the notices of this docket (see notices.ts). */
   listen(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>> {
     return listenForNotices(this.target.connectionString, this.schema, this.listeners, onNotice);
+  }
+
+  // ── what the HTTP API reads ──────────────────────────────────────────────────────────────────
+
+  search(query: JobSearch): Promise<{ jobs: Job[]; total: number }> {
+    return this.api.search(query);
+  }
+
+  dependents(id: number): Promise<number[]> {
+    return this.api.dependents(id);
+  }
+
+  remove(ids: number[], tenant?: string): Promise<number[]> {
+    return this.api.remove(ids, tenant);
+  }
+
+  queueOverview(tenant?: string): Promise<(QueueInfo & { oldestPendingAt: number | null })[]> {
+    return this.api.queueOverview(tenant);
+  }
+
+  finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]> {
+    return this.api.finishedSince(since, tenant);
+  }
+
+  attemptCounts(): Promise<AttemptCount[]> {
+    return this.api.attemptCounts();
+  }
+
+  createToken(token: NewApiToken): Promise<ApiToken> {
+    return this.api.createToken(token);
+  }
+
+  tokenByHash(hash: string): Promise<ApiToken | null> {
+    return this.api.tokenByHash(hash);
+  }
+
+  listTokens(): Promise<ApiToken[]> {
+    return this.api.listTokens();
+  }
+
+  revokeToken(id: number): Promise<boolean> {
+    return this.api.revokeToken(id);
+  }
+
+  eventsAfter(afterId: number, limit: number, tenant?: string): Promise<JobEventRecord[]> {
+    return this.api.eventsAfter(afterId, limit, tenant);
+  }
+
+  lastEventId(): Promise<number> {
+    return this.api.lastEventId();
+  }
+
+  watchEvents(onEvents: () => void): Promise<() => Promise<void>> {
+    return this.api.watchEvents(onEvents);
   }
 }
 
