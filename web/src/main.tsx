@@ -5,4 +5,6 @@ import './style.css';
 import 'uplot/dist/uPlot.min.css';
 
 adoptTokenFromUrl();
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = ''; // the static "Loading…" placeholder
+render(<App />, root);
