@@ -102,6 +102,8 @@ describe('pages with real data', () => {
       'submit',
       '--job-name',
       'render-waits',
+      '--queue',
+      'render',
       '--after',
       String(failed.id),
       '--delay',

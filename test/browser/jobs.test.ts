@@ -151,6 +151,7 @@ describe('actions on one job', () => {
 
     await page.goto(`${d.base}#/jobs/${runner.id}`);
     const actions = page.locator('fieldset.actions');
+    await page.locator('.job-head .state[data-state="running"]').waitFor();
     expect(await actions.getByRole('button').allTextContents()).toEqual(['Cancel', 'Suspend']);
     await actions.getByRole('button', { name: 'Suspend' }).click();
     await until(runner.id, 'suspended');

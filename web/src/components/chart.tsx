@@ -18,6 +18,7 @@ export function Chart(props: {
   /** Seconds since the epoch, one per point. */
   times: number[];
   series: ChartSeries[];
+  /** Stacked bars (counts) instead of lines. */
   bars?: boolean;
   valueLabel: (value: number) => string;
 }) {
@@ -28,6 +29,12 @@ export function Chart(props: {
     const axisColor = cssColor('--muted');
     const gridColor = cssColor('--grid');
     const bars = props.bars ? uPlot.paths.bars?.({ size: [0.8, 12] }) : undefined;
+    // Stacked bars: each series is drawn as its running total, the tallest first, so every outcome
+    // shows as its own band; the legend still reads each series' own value.
+    const raw = props.series.map((series) => series.values);
+    const drawn = props.bars ? stack(raw) : raw;
+    const order = props.series.map((_series, index) => index);
+    if (props.bars) order.reverse();
     const options: uPlot.Options = {
       width: Math.max(280, element.clientWidth),
       height: 200,
@@ -46,21 +53,24 @@ export function Chart(props: {
       ],
       series: [
         {},
-        ...props.series.map((series) => ({
-          label: series.label,
-          stroke: cssColor(series.colorVar),
-          fill: props.bars ? cssColor(series.colorVar) : undefined,
-          width: 2,
-          paths: bars,
-          value: (_plot: uPlot, value: number | null) => (value === null ? '–' : props.valueLabel(value)),
-        })),
+        ...order.map((index) => {
+          const series = props.series[index] as ChartSeries;
+          return {
+            label: series.label,
+            stroke: cssColor(series.colorVar),
+            fill: props.bars ? cssColor(series.colorVar) : undefined,
+            width: props.bars ? 0 : 2,
+            paths: bars,
+            points: { show: !props.bars },
+            value: (_plot: uPlot, _value: number | null, _series: number, at: number | null) => {
+              const own = at === null ? null : (raw[index]?.[at] ?? null);
+              return own === null ? '–' : props.valueLabel(own);
+            },
+          };
+        }),
       ],
     };
-    const plot = new uPlot(
-      options,
-      [props.times, ...props.series.map((series) => series.values)] as uPlot.AlignedData,
-      element,
-    );
+    const plot = new uPlot(options, [props.times, ...order.map((index) => drawn[index])] as uPlot.AlignedData, element);
     const observer = new ResizeObserver(() => plot.setSize({ width: Math.max(280, element.clientWidth), height: 200 }));
     observer.observe(element);
     const scheme = matchMedia('(prefers-color-scheme: dark)');
@@ -73,4 +83,15 @@ export function Chart(props: {
     };
   }, [props.times, props.series, props.bars, props.valueLabel]);
   return <figure class="chart" aria-label={props.title} ref={box} />;
+}
+
+/** Running totals per point, series by series (nulls count as 0). */
+function stack(series: (number | null)[][]): (number | null)[][] {
+  const totals: number[] = [];
+  return series.map((values) =>
+    values.map((value, at) => {
+      totals[at] = (totals[at] ?? 0) + (value ?? 0);
+      return totals[at] as number;
+    }),
+  );
 }

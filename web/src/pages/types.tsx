@@ -23,20 +23,12 @@ export function TypesPage() {
               <strong>{type.id}</strong> {type.description ? <span class="muted">— {type.description}</span> : null}
             </summary>
             <dl class="facts">
-              {Object.entries(type)
-                .filter(([key]) => !SHOWN_APART.has(key))
-                .map(([key, value]) => (
-                  <div key={key}>
-                    <dt>{key}</dt>
-                    <dd>
-                      {typeof value === 'object' && value !== null ? (
-                        <code>{JSON.stringify(value)}</code>
-                      ) : (
-                        String(value ?? '–')
-                      )}
-                    </dd>
-                  </div>
-                ))}
+              {typeFacts(type).map(([key, value]) => (
+                <div key={key}>
+                  <dt>{key}</dt>
+                  <dd>{value}</dd>
+                </div>
+              ))}
             </dl>
             <h3>Params schema</h3>
             <Pre label={`params schema of ${type.id}`} text={prettyJson(type.params_schema)} />
@@ -74,4 +66,19 @@ export function TypesPage() {
       </section>
     </section>
   );
+}
+
+/** A type's settings as label/value pairs: its defaults spelled out, unset ones left out. */
+function typeFacts(type: JobType): [string, string][] {
+  const facts: [string, string][] = [];
+  for (const [key, value] of Object.entries(type)) {
+    if (SHOWN_APART.has(key) || value === null || value === undefined) continue;
+    if (key === 'defaults' && typeof value === 'object') {
+      for (const [name, setting] of Object.entries(value as Record<string, unknown>)) {
+        if (setting !== null && setting !== undefined)
+          facts.push([`default ${name.replace(/_/g, ' ')}`, String(setting)]);
+      }
+    } else facts.push([key, typeof value === 'object' ? JSON.stringify(value) : String(value)]);
+  }
+  return facts;
 }
