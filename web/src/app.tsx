@@ -127,7 +127,7 @@ function Page({ path, params }: { path: string; params: URLSearchParams }) {
     case '/types':
       return <TypesPage />;
     case '/submit':
-      return <SubmitPage params={params} />;
+      return <SubmitPage params={params} key={params.get('type') ?? ''} />;
     default:
       return (
         <section>
