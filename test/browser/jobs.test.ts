@@ -265,3 +265,47 @@ describe('bulk actions', () => {
     expect(await statusOf(otherQueue.id)).toBe('pending');
   });
 });
+
+describe('queues and tenants', () => {
+  it('an admin pauses, resumes and sets the capacity of a queue from the queues page', async () => {
+    const job = await submit(['--queue', 'knobs', '--job-name', 'knob', '--delay', '1h', '--cmd', 'true']);
+    const queueOf = async () =>
+      (await d.cli<{ name: string; capacity: number | null; paused: boolean }[]>(['queue', 'list'])).find(
+        (queue) => queue.name === 'knobs',
+      );
+    await page.goto(`${d.base}#/queues`);
+    const row = page.locator('tr[data-queue="knobs"]');
+    await row.getByRole('button', { name: 'Pause knobs' }).click();
+    await waitFor('the queue to be paused', async () => (await queueOf())?.paused === true);
+    await row.locator('.paused', { hasText: 'paused' }).waitFor();
+    await row.getByRole('button', { name: 'Resume knobs' }).click();
+    await waitFor('the queue to be resumed', async () => (await queueOf())?.paused === false);
+    await row.getByLabel('Capacity').fill('3');
+    await row.getByRole('button', { name: 'Set' }).click();
+    await waitFor('the capacity to be 3', async () => (await queueOf())?.capacity === 3);
+    await row.getByLabel('Capacity').fill('');
+    await row.getByRole('button', { name: 'Set' }).click();
+    await waitFor('the capacity to be lifted', async () => (await queueOf())?.capacity === null);
+    expect(await statusOf(job.id)).toBe('pending');
+  });
+
+  it("an admin's tenant filter shows one tenant's jobs, as the API does; a member sees only its own", async () => {
+    const other = await d.cli<{ token: string }>(['token', 'create', '--tenant', 'acme', '--role', 'member']);
+    const made = await d.http('jobs', {
+      token: other.token,
+      method: 'POST',
+      body: { cmd: 'true', name: 'acme-job', delay_sec: 3600 },
+    });
+    expect(made.status).toBe(201);
+    expect(await idsShown('tenant=acme')).toEqual([made.body.id]);
+    expect(await idsFromApi('tenant=acme')).toEqual([made.body.id]);
+    expect(await idsShown('tenant=default&q=acme')).toEqual([]);
+
+    const member = await d.open('#/jobs?q=acme-job', other.token);
+    await member.locator(`tr[data-job-id="${made.body.id}"]`).waitFor();
+    expect(await member.getByLabel('Tenant').count()).toBe(0); // the filter is for admins
+    await member.goto(`${d.base}#/jobs?q=render`);
+    await member.locator('p.summary', { hasText: '0 jobs match' }).waitFor();
+    await member.close();
+  });
+});
