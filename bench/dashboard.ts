@@ -35,8 +35,8 @@ const CHROMIUM_ARGS = [
 const PAGES: [string, string, string][] = [
   ['overview', '#/', 'table.queues tbody tr'],
   ['jobs (newest 50)', '#/jobs', 'tbody tr[data-job-id]'],
-  ['jobs filtered (failed, q0)', '#/jobs?status=failed&queue=q0', 'tbody tr[data-job-id]'],
-  ['a job', '#/jobs/50000', '.job-head .state'],
+  ['jobs filtered (failed, q2)', '#/jobs?status=failed&queue=q2', 'tbody tr[data-job-id]'],
+  ['a job', `#/jobs/${Math.ceil(JOBS / 2)}`, '.job-head .state'],
 ];
 
 function median(values: number[]): number {
@@ -44,18 +44,25 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-function bundleWeight(): { raw: number; gzip: number; files: number } {
-  const folder = join(ROOT, 'web', 'dist', 'assets');
-  let raw = 0;
-  let gzip = 0;
-  const files = readdirSync(folder);
+/** The bundle's weight: what the first view loads (the page, its script and style) and the rest (lazy chunks). */
+function bundleWeight(): { first: [number, number]; all: [number, number]; files: number } {
+  const dist = join(ROOT, 'web', 'dist');
+  const html = readFileSync(join(dist, 'index.html'), 'utf8');
+  const firstFiles = new Set([...html.matchAll(/(?:src|href)="\.\/assets\/([^"]+)"/g)].map((match) => match[1]));
+  const first: [number, number] = [html.length, gzipSync(html, { level: 9 }).length];
+  const all: [number, number] = [...first];
+  const files = readdirSync(join(dist, 'assets'));
   for (const file of files) {
-    const bytes = readFileSync(join(folder, file));
-    raw += bytes.length;
-    gzip += gzipSync(bytes, { level: 9 }).length;
+    const bytes = readFileSync(join(dist, 'assets', file));
+    const gzip = gzipSync(bytes, { level: 9 }).length;
+    all[0] += bytes.length;
+    all[1] += gzip;
+    if (firstFiles.has(file)) {
+      first[0] += bytes.length;
+      first[1] += gzip;
+    }
   }
-  const html = readFileSync(join(ROOT, 'web', 'dist', 'index.html'));
-  return { raw: raw + html.length, gzip: gzip + gzipSync(html).length, files: files.length + 1 };
+  return { first, all, files: files.length + 1 };
 }
 
 async function seed(home: string): Promise<void> {
@@ -114,10 +121,10 @@ async function main(): Promise<void> {
     const api: [string, number][] = [];
     for (const path of [
       'jobs?limit=50',
-      'jobs?status=failed&queue=q0&limit=50',
+      'jobs?status=failed&queue=q2&limit=50',
       'queues',
       'stats?window=1h',
-      'jobs/50000',
+      `jobs/${Math.ceil(JOBS / 2)}`,
     ]) {
       const times: number[] = [];
       for (let run = 0; run < WARM_RUNS; run += 1) {
@@ -141,15 +148,17 @@ async function main(): Promise<void> {
       const times: number[] = [];
       for (let run = 0; run <= WARM_RUNS; run += 1) {
         const page = await context.newPage();
+        page.on('pageerror', (error) => console.error(`${label}: ${error.message}`));
         await page.goto(`${base}?token=${token}${hash}`);
-        const shown = await page.waitForFunction(
-          (css) => (document.querySelector(css) ? performance.now() : false),
-          selector,
-          {
+        const shown = await page
+          .waitForFunction((css) => (document.querySelector(css) ? performance.now() : false), selector, {
             polling: 'raf',
             timeout: 30_000,
-          },
-        );
+          })
+          .catch(async (error: Error) => {
+            const body = (await page.textContent('body'))?.slice(0, 300);
+            throw new Error(`${label}: ${selector} never showed (${error.message}); the page says: ${body}`);
+          });
         times.push((await shown.jsonValue()) as number);
         await page.close();
       }
@@ -166,9 +175,9 @@ async function main(): Promise<void> {
     console.log('\n| API call | median of 5 |');
     console.log('|---|---|');
     for (const [path, ms] of api) console.log(`| GET /${path} | ${ms.toFixed(1)} ms |`);
-    console.log(
-      `\nbundle: ${weight.files} files, ${(weight.raw / 1024).toFixed(1)} KiB, ${(weight.gzip / 1024).toFixed(1)} KiB gzipped`,
-    );
+    const kib = ([raw, gzip]: [number, number]) =>
+      `${(raw / 1024).toFixed(1)} KiB (${(gzip / 1024).toFixed(1)} KiB gzipped)`;
+    console.log(`\nbundle: first view ${kib(weight.first)}; all ${weight.files} files ${kib(weight.all)}`);
   } finally {
     await browser.close().catch(() => undefined);
     if (server && server.exitCode === null) {

@@ -2,7 +2,6 @@ import { render } from 'preact';
 import { App } from './app';
 import { adoptTokenFromUrl } from './auth';
 import './style.css';
-import 'uplot/dist/uPlot.min.css';
 
 adoptTokenFromUrl();
 const root = document.getElementById('app')!;

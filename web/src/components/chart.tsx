@@ -1,6 +1,9 @@
-/** A uPlot chart that follows its container's width and the page's light/dark colours. */
+/**
+ * A uPlot chart that follows its container's width and the page's light/dark colours. uPlot is
+ * loaded on first use (its own chunk), so pages without a chart do not pay for it.
+ */
 import { useEffect, useRef } from 'preact/hooks';
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 
 export interface ChartSeries {
   label: string;
@@ -26,9 +29,22 @@ export function Chart(props: {
   useEffect(() => {
     const element = box.current;
     if (!element) return;
+    let cleanup: (() => void) | null = null;
+    let cancelled = false;
+    void loadUPlot().then((UPlot) => {
+      if (!cancelled) cleanup = draw(UPlot, element);
+    });
+    return () => {
+      cancelled = true;
+      cleanup?.();
+    };
+  }, [props.times, props.series, props.bars, props.valueLabel]);
+  return <figure class="chart" aria-label={props.title} ref={box} />;
+
+  function draw(UPlot: typeof uPlot, element: HTMLDivElement): () => void {
     const axisColor = cssColor('--muted');
     const gridColor = cssColor('--grid');
-    const bars = props.bars ? uPlot.paths.bars?.({ size: [0.8, 12] }) : undefined;
+    const bars = props.bars ? UPlot.paths.bars?.({ size: [0.8, 12] }) : undefined;
     // Stacked bars: each series is drawn as its running total, the tallest first, so every outcome
     // shows as its own band; the legend still reads each series' own value.
     const raw = props.series.map((series) => series.values);
@@ -70,7 +86,7 @@ export function Chart(props: {
         }),
       ],
     };
-    const plot = new uPlot(options, [props.times, ...order.map((index) => drawn[index])] as uPlot.AlignedData, element);
+    const plot = new UPlot(options, [props.times, ...order.map((index) => drawn[index])] as uPlot.AlignedData, element);
     const observer = new ResizeObserver(() => plot.setSize({ width: Math.max(280, element.clientWidth), height: 200 }));
     observer.observe(element);
     const scheme = matchMedia('(prefers-color-scheme: dark)');
@@ -81,8 +97,13 @@ export function Chart(props: {
       scheme.removeEventListener('change', redraw);
       plot.destroy();
     };
-  }, [props.times, props.series, props.bars, props.valueLabel]);
-  return <figure class="chart" aria-label={props.title} ref={box} />;
+  }
+}
+
+let uPlotModule: Promise<typeof uPlot> | null = null;
+function loadUPlot(): Promise<typeof uPlot> {
+  uPlotModule ??= Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([module]) => module.default);
+  return uPlotModule;
 }
 
 /** Running totals per point, series by series (nulls count as 0). */
