@@ -11,8 +11,9 @@ export interface Loaded<T> {
 }
 
 /**
- * GETs `path` now and again whenever `path` changes, when one of `eventTypes` arrives (debounced,
- * so a burst of events costs one request), and every `pollMs` while the event stream is down.
+ * GETs `path` now and again whenever `path` changes, when one of `eventTypes` arrives (debounced
+ * by `debounceMs`, so a burst of events costs one request), and every `pollMs` while the event
+ * stream is down (or always, with `pollWhileLive`, for figures no event announces).
  */
 export function useApi<T>(
   path: string | null,
@@ -20,6 +21,8 @@ export function useApi<T>(
     eventTypes?: string[];
     onEvent?: (type: string, data: Record<string, unknown>) => boolean;
     pollMs?: number;
+    pollWhileLive?: boolean;
+    debounceMs?: number;
   } = {},
 ): Loaded<T> {
   const [state, setState] = useState<{ data: T | null; error: unknown; loading: boolean }>({
@@ -51,7 +54,7 @@ export function useApi<T>(
     timer.current = setTimeout(() => {
       timer.current = null;
       load();
-    }, 150);
+    }, options.debounceMs ?? 150);
   }, [load]);
   useEffect(() => () => (timer.current ? clearTimeout(timer.current) : undefined), []);
 
@@ -66,10 +69,10 @@ export function useApi<T>(
 
   const pollMs = options.pollMs ?? 5000;
   useEffect(() => {
-    if (live === 'live' || pollMs <= 0) return;
+    if ((live === 'live' && !options.pollWhileLive) || pollMs <= 0) return;
     const poll = setInterval(load, pollMs);
     return () => clearInterval(poll);
-  }, [live, load, pollMs]);
+  }, [live, load, pollMs, options.pollWhileLive]);
 
   return { ...state, reload: load };
 }

@@ -31,11 +31,23 @@ export function Chart(props: {
     if (!element) return;
     let cleanup: (() => void) | null = null;
     let cancelled = false;
-    void loadUPlot().then((UPlot) => {
-      if (!cancelled) cleanup = draw(UPlot, element);
-    });
+    // Colours are read from CSS when drawing: a change of the system's theme draws the chart again.
+    const scheme = matchMedia('(prefers-color-scheme: dark)');
+    let generation = 0;
+    const redraw = () => {
+      if (cancelled) return;
+      cleanup?.();
+      cleanup = null;
+      const mine = ++generation;
+      void loadUPlot().then((UPlot) => {
+        if (!cancelled && mine === generation) cleanup = draw(UPlot, element);
+      });
+    };
+    redraw();
+    scheme.addEventListener('change', redraw);
     return () => {
       cancelled = true;
+      scheme.removeEventListener('change', redraw);
       cleanup?.();
     };
   }, [props.times, props.series, props.bars, props.valueLabel]);
@@ -89,12 +101,8 @@ export function Chart(props: {
     const plot = new UPlot(options, [props.times, ...order.map((index) => drawn[index])] as uPlot.AlignedData, element);
     const observer = new ResizeObserver(() => plot.setSize({ width: Math.max(280, element.clientWidth), height: 200 }));
     observer.observe(element);
-    const scheme = matchMedia('(prefers-color-scheme: dark)');
-    const redraw = () => plot.redraw();
-    scheme.addEventListener('change', redraw);
     return () => {
       observer.disconnect();
-      scheme.removeEventListener('change', redraw);
       plot.destroy();
     };
   }

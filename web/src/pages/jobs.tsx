@@ -127,8 +127,10 @@ function FilterForm(props: {
 }) {
   const { filters, go } = props;
   const statuses = new Set((filters.status ?? '').split(',').filter(Boolean));
-  const queues = useApi<unknown>('queues', { pollMs: 0 });
-  const types = useApi<unknown>('job-types', { pollMs: 0 });
+  // The suggestions are asked for once the form is first used, so they never delay the list.
+  const [suggest, setSuggest] = useState(false);
+  const queues = useApi<unknown>(suggest ? 'queues' : null, { pollMs: 0 });
+  const types = useApi<unknown>(suggest ? 'job-types' : null, { pollMs: 0 });
   const toggle = (state: string, on: boolean) => {
     const next = new Set(statuses);
     if (on) next.add(state);
@@ -156,7 +158,12 @@ function FilterForm(props: {
     </div>
   );
   return (
-    <form class="filters" aria-label="Filter jobs" onSubmit={(event) => event.preventDefault()}>
+    <form
+      class="filters"
+      aria-label="Filter jobs"
+      onSubmit={(event) => event.preventDefault()}
+      onFocusIn={() => setSuggest(true)}
+    >
       <fieldset class="states">
         <legend>State</legend>
         {[...STATES, ...PENDING_KINDS].map((state) => (
@@ -173,7 +180,7 @@ function FilterForm(props: {
         ))}
       </fieldset>
       <div class="row">
-        {text('q', 'Search name or key')}
+        {text('q', 'Name contains')}
         {text(
           'queue',
           'Queue',

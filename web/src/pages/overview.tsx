@@ -5,23 +5,25 @@ import { ErrorNote, Time } from '../components/ui';
 import { listOf, useApi } from '../data';
 import { duration, useNow } from '../format';
 import { href } from '../router';
-import { type Queue, STATES, type Stats, type Worker } from '../types';
-import { queueRows } from './queues';
+import { STATES, type Stats, type Worker } from '../types';
+import { queueRows, useQueues } from './queues';
 
 /** A worker whose heartbeat is older than this is shown as stale. */
 const STALE_AFTER_MS = 60_000;
 
 export function OverviewPage() {
-  const queues = useApi<unknown>('queues', { eventTypes: ['queue.counts', 'job.created', 'job.state'] });
-  const workers = useApi<unknown>('workers', { pollMs: 10_000 });
-  const stats = useApi<Stats>('stats?window=1h', { eventTypes: ['job.state'], pollMs: 60_000 });
+  const queues = useQueues();
+  const workers = useApi<unknown>('workers', { pollMs: 10_000, pollWhileLive: true });
+  // The figures are per minute: refreshed once a minute, and asked for only once the queues are on
+  // screen (over a large history they cost the server the most).
+  const stats = useApi<Stats>(queues.list === null ? null : 'stats?window=1h', { pollMs: 60_000, pollWhileLive: true });
   return (
     <section class="stack">
       <h1>Overview</h1>
       <section aria-labelledby="queues-heading">
         <h2 id="queues-heading">Queues</h2>
         <ErrorNote error={queues.error} />
-        {queues.data !== null && queueRows(listOf<Queue>(queues.data, 'queues'), false)}
+        {queues.list !== null && queueRows(queues.list, false)}
       </section>
       <section aria-labelledby="workers-heading">
         <h2 id="workers-heading">Workers</h2>

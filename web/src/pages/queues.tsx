@@ -1,24 +1,53 @@
 /** Queues: counts by state, capacity, paused; admins pause, resume and set capacity here. */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
 import { ErrorNote } from '../components/ui';
 import { listOf, useApi } from '../data';
 import { duration } from '../format';
+import { useLiveEvents } from '../live';
 import { href } from '../router';
 import { useSession } from '../session';
 import { type Queue, STATES } from '../types';
 
 export function QueuesPage() {
   const me = useSession();
-  const queues = useApi<unknown>('queues', { eventTypes: ['queue.counts', 'job.created', 'job.state'] });
+  const queues = useQueues();
   return (
     <section class="stack">
       <h1>Queues</h1>
       {me.role !== 'admin' && <p class="muted">Only an admin token may pause queues or change their capacity.</p>}
       <ErrorNote error={queues.error} />
-      {queues.data !== null && queueRows(listOf<Queue>(queues.data, 'queues'), me.role === 'admin', queues.reload)}
+      {queues.list !== null && queueRows(queues.list, me.role === 'admin', queues.reload)}
     </section>
   );
+}
+
+/**
+ * The queues, kept current by the stream's `queue.counts` events (patched in place: no request),
+ * reloaded for a queue not seen before, and every 30 s for the oldest pending age.
+ */
+export function useQueues(): { list: Queue[] | null; error: unknown; reload: () => void } {
+  const loaded = useApi<unknown>('queues', { pollMs: 30_000, pollWhileLive: true });
+  const [list, setList] = useState<Queue[] | null>(null);
+  useEffect(() => setList(loaded.data === null ? null : listOf<Queue>(loaded.data, 'queues')), [loaded.data]);
+  useLiveEvents(
+    (type, data) => {
+      if (type !== 'queue.counts') return;
+      const name = data.queue;
+      const counts = data.counts as Queue['counts'] | undefined;
+      if (typeof name !== 'string' || !counts) return;
+      setList((current) => {
+        if (current === null) return current;
+        if (!current.some((queue) => queue.name === name)) {
+          loaded.reload();
+          return current;
+        }
+        return current.map((queue) => (queue.name === name ? { ...queue, counts, running: counts.running } : queue));
+      });
+    },
+    [loaded.reload],
+  );
+  return { list, error: loaded.error, reload: loaded.reload };
 }
 
 function oldestAge(queue: Queue): string {
