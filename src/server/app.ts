@@ -107,7 +107,8 @@ export async function buildServer(docket: Docket, options: ServerOptions = {}): 
   });
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
-    const access = config?.access ?? 'admin';
+    // Unknown routes answer 404 to anyone (they hold nothing); known ones default to admin only.
+    const access = request.is404 ? 'public' : (config?.access ?? 'admin');
     if (access === 'public') return;
     request.principal = await authenticate(docket.service, request, access, config?.tokenInQuery === true);
   });

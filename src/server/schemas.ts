@@ -282,5 +282,11 @@ export const Stats = Type.Object({
 export const IdParams = Type.Object({ id: JobId }, { additionalProperties: false });
 export const NameParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
+/** Error responses of a route: each an RFC 9457 problem document. */
 export const problemResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, Type.Ref('Problem')]));
+  Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: 'problem document', content: { 'application/problem+json': { schema: Type.Ref('Problem') } } },
+    ]),
+  );

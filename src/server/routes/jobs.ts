@@ -38,7 +38,11 @@ export function registerJobRoutes(api: FastifyInstance, service: JobService): vo
         tags: ['jobs'],
         summary: 'Submit a job (201), or get the existing job of its key (200, Idempotent-Replayed: true)',
         body: Type.Ref('NewJob'),
-        response: { 200: Type.Ref('Job'), 201: Type.Ref('Job'), ...problemResponses(400, 401, 403, 404, 409, 413) },
+        response: {
+          200: Type.Ref('Job'),
+          201: Type.Ref('Job'),
+          ...problemResponses(400, 401, 403, 404, 409, 413, 415),
+        },
       },
     },
     async (request, reply) => {
@@ -60,7 +64,7 @@ export function registerJobRoutes(api: FastifyInstance, service: JobService): vo
         response: {
           200: Type.Object({ jobs: Type.Array(Type.Ref('Job')), created: Type.Integer() }),
           201: Type.Object({ jobs: Type.Array(Type.Ref('Job')), created: Type.Integer() }),
-          ...problemResponses(400, 401, 403, 404, 409, 413),
+          ...problemResponses(400, 401, 403, 404, 409, 413, 415),
         },
       },
     },
@@ -159,7 +163,7 @@ export function registerJobRoutes(api: FastifyInstance, service: JobService): vo
         summary:
           'Cancel, retry, delete, suspend or resume many jobs (by ids or by a filter), at most 10,000, in steps of 200',
         body: BatchAction,
-        response: { 200: BatchResult, ...problemResponses(400, 401, 403) },
+        response: { 200: BatchResult, ...problemResponses(400, 401, 403, 413, 415) },
       },
     },
     async (request) => {

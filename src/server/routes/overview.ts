@@ -83,7 +83,7 @@ export function registerOverviewRoutes(api: FastifyInstance, docket: Docket): vo
         summary: 'Set a queue’s capacity (null: no limit) or pause/resume it (admins)',
         params: QueueName,
         body: QueuePatch,
-        response: { 200: Queue, ...problemResponses(400, 401, 403) },
+        response: { 200: Queue, ...problemResponses(400, 401, 403, 413, 415) },
       },
     },
     async (request) => {
