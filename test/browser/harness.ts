@@ -83,6 +83,7 @@ export interface Dashboard {
   http(
     path: string,
     options?: { token?: string; method?: string; body?: unknown },
+    // biome-ignore lint/suspicious/noExplicitAny: tests read JSON documents loosely
   ): Promise<{ status: number; body: any }>;
   /** A new tab signed in with `token` (the admin's by default), at `hash` (e.g. `#/jobs`). */
   open(hash?: string, token?: string): Promise<Page>;
