@@ -190,7 +190,12 @@ describe('bulk actions', () => {
       jobs.push(await submit(['--queue', 'sel', '--job-name', `sel-${index}`, '--delay', '1h', '--cmd', 'true']));
     const [first, second, third, fourth] = jobs as [CliJob, CliJob, CliJob, CliJob];
     await page.goto(`${d.base}#/jobs?queue=sel`);
-    await page.locator('p.summary', { hasText: '4 jobs match' }).waitFor();
+    await page
+      .locator('p.summary', { hasText: '4 jobs match' })
+      .waitFor()
+      .catch(async (error) => {
+        throw new Error(`${error.message}; url ${page.url()}; main: ${(await page.textContent('main'))?.slice(0, 400)}`);
+      });
     await page.getByLabel(`Select job ${first.id}`).check();
     await page.getByLabel(`Select job ${third.id}`).check();
     await page.locator('fieldset.bulk').getByRole('button', { name: 'Cancel' }).click();

@@ -48,14 +48,18 @@ export function useApi<T>(
   }, [path]);
 
   useEffect(load, [load]);
+  // A reload scheduled by an event fires later: it must load the path current *then* (a stale
+  // closure would fetch the old path and, being newer, win over the current one).
+  const latestLoad = useRef(load);
+  latestLoad.current = load;
 
   const schedule = useCallback(() => {
     if (timer.current) return;
     timer.current = setTimeout(() => {
       timer.current = null;
-      load();
+      latestLoad.current();
     }, options.debounceMs ?? 150);
-  }, [load]);
+  }, [options.debounceMs]);
   useEffect(() => () => (timer.current ? clearTimeout(timer.current) : undefined), []);
 
   useLiveEvents(
