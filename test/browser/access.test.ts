@@ -6,10 +6,12 @@
  * action and the server refuses its forged writes; sign-out forgets the token; the dashboard works
  * under `--base-path`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../helpers/cli.js';
 import { type Dashboard, screenshots, startDashboard } from './harness.js';
 
+// A browser, a server and a worker share two loaded cores with other test files: generous time per test.
+vi.setConfig({ testTimeout: 180_000 });
 let d: Dashboard;
 
 beforeAll(async () => {

@@ -183,6 +183,8 @@ export async function startDashboard(options: { basePath?: string } = {}): Promi
       viewport: { width: 1280, height: 900 },
     });
     const context = browser;
+    // Waits are for conditions, never fixed sleeps; on a loaded machine a page may take a while.
+    context.setDefaultTimeout(60_000);
     return {
       t,
       project,

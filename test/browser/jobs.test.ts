@@ -6,10 +6,12 @@
  * matching jobs — changes exactly the jobs it should, as the CLI sees them afterwards.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../helpers/cli.js';
 import { type Dashboard, startDashboard } from './harness.js';
 
+// A browser, a server and a worker share two loaded cores with other test files: generous time per test.
+vi.setConfig({ testTimeout: 180_000 });
 let d: Dashboard;
 let page: Page;
 
@@ -194,7 +196,9 @@ describe('bulk actions', () => {
       .locator('p.summary', { hasText: '4 jobs match' })
       .waitFor()
       .catch(async (error) => {
-        throw new Error(`${error.message}; url ${page.url()}; main: ${(await page.textContent('main'))?.slice(0, 400)}`);
+        throw new Error(
+          `${error.message}; url ${page.url()}; main: ${(await page.textContent('main'))?.slice(0, 400)}`,
+        );
       });
     await page.getByLabel(`Select job ${first.id}`).check();
     await page.getByLabel(`Select job ${third.id}`).check();
