@@ -162,3 +162,32 @@ describe('a viewer token', () => {
     await page.close();
   });
 });
+
+describe('the keyboard', () => {
+  it('a page opens with the focus on its content; Tab walks labelled controls with a visible focus ring', async () => {
+    const page = await d.open('#/jobs');
+    await page.locator('p.summary', { hasText: 'match' }).waitFor();
+    const focused = () =>
+      page.evaluate(() => {
+        const element = document.activeElement as HTMLElement;
+        const label = element.id ? document.querySelector(`label[for="${element.id}"]`)?.textContent : null;
+        return {
+          id: element.id,
+          text: (element.textContent ?? '').trim() || (element as HTMLInputElement).value || label,
+          outline: getComputedStyle(element).outlineStyle,
+        };
+      });
+    expect((await focused()).id).toBe('main');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ text: 'pending', outline: 'solid' });
+    await page.keyboard.press('Space');
+    await page.waitForURL(/status=pending/);
+    // Before the navigation sits a skip link that only shows when focused.
+    await page.locator('header .brand').focus();
+    await page.keyboard.press('Shift+Tab');
+    expect(await focused()).toMatchObject({ text: 'Skip to content', outline: 'solid' });
+    await page.keyboard.press('Enter');
+    expect((await focused()).id).toBe('main');
+    await page.close();
+  });
+});
