@@ -73,7 +73,12 @@ export const BATCH_ACTION_MAX = 10_000;
 /** Jobs changed per step of a batch action. */
 const BATCH_STEP = 200;
 
+/** Counts of recent listings kept for reuse (see `search`). */
+const TOTALS_CACHED = 256;
+
 export class JobService {
+  private readonly totals = new Map<string, { eventId: number; total: number }>();
+
   constructor(private readonly docket: Docket) {}
 
   private get engine() {
@@ -87,7 +92,7 @@ export class JobService {
     // A dependency must be the tenant's own job: another tenant's is as unknown as a missing one.
     const wanted = [...new Set(specs.flatMap((spec) => spec.dependsOn ?? []))];
     if (wanted.length > 0) {
-      const found = new Set((await this.engine.search(this.idQuery(wanted, owner.tenant))).jobs.map((job) => job.id));
+      const found = new Set((await this.engine.search(this.idQuery(wanted, owner.tenant))).map((job) => job.id));
       const missing = wanted.find((id) => !found.has(id));
       if (missing !== undefined) throw new InvalidInputError('depends_on', `job ${missing} does not exist`);
     }
@@ -107,12 +112,12 @@ export class JobService {
     const job = await this.get(id, scope);
     const [dependents, queues, dependencies] = await Promise.all([
       this.engine.dependents(id),
-      job.status === 'pending' ? this.docket.listQueues() : Promise.resolve([]),
-      job.blockedBy > 0 ? this.engine.search(this.idQuery(job.dependsOn)) : Promise.resolve({ jobs: [], total: 0 }),
+      job.status === 'pending' ? this.engine.queueSettings() : Promise.resolve([]),
+      job.blockedBy > 0 ? this.engine.search(this.idQuery(job.dependsOn)) : Promise.resolve([]),
     ]);
     const reason = stateReason(job, {
       queuePaused: queues.some((queue) => queue.name === job.queue && queue.paused),
-      dependencies: new Map(dependencies.jobs.map((dep) => [dep.id, dep.status])),
+      dependencies: new Map(dependencies.map((dep) => [dep.id, dep.status])),
       now: Date.now(),
     });
     return { ...job, dependents, stateReason: reason };
@@ -122,8 +127,27 @@ export class JobService {
     return { ids, tenant, order: 'created_at', descending: false, limit: ids.length, offset: 0, now: Date.now() };
   }
 
-  search(query: JobSearch): Promise<{ jobs: Job[]; total: number }> {
-    return this.engine.search(query);
+  /**
+   * One page of jobs and the real number of matches. Counting every match of a large table on
+   * every page is the costly part, so a count is reused while the event log shows no change since
+   * (every insert, state change and deletion of a job logs an event); filters that depend on the
+   * clock (`delayed`) are always counted afresh.
+   */
+  async search(query: JobSearch): Promise<{ jobs: Job[]; total: number }> {
+    const jobs = await this.engine.search(query);
+    // A short page (past the first offset only if it has rows) tells the total without counting.
+    if (jobs.length < query.limit && (jobs.length > 0 || query.offset === 0)) {
+      return { jobs, total: query.offset + jobs.length };
+    }
+    if (query.statuses?.includes('delayed')) return { jobs, total: await this.engine.countJobs(query) };
+    const key = JSON.stringify({ ...query, limit: 0, offset: 0, order: '', descending: false, now: 0 });
+    const eventId = await this.engine.lastEventId();
+    const cached = this.totals.get(key);
+    if (cached && cached.eventId === eventId) return { jobs, total: cached.total };
+    const total = await this.engine.countJobs(query);
+    if (this.totals.size >= TOTALS_CACHED) this.totals.delete(this.totals.keys().next().value as string);
+    this.totals.set(key, { eventId, total });
+    return { jobs, total };
   }
 
   /** Applies an action to one job of the scope; an illegal move is an InvalidStateError, nothing changed. */
@@ -167,10 +191,10 @@ export class JobService {
     let ids: number[];
     if (target.ids) {
       const found = await this.engine.search({ ...this.idQuery(target.ids, scope.tenant), limit: target.ids.length });
-      ids = found.jobs.map((job) => job.id);
+      ids = found.map((job) => job.id);
     } else {
       const query = { ...(target.search as JobSearch), tenant: scope.tenant, limit: limit + 1, offset: 0 };
-      ids = (await this.engine.search(query)).jobs.map((job) => job.id);
+      ids = (await this.engine.search(query)).map((job) => job.id);
     }
     if (ids.length > limit) {
       throw new InvalidInputError(

@@ -16,7 +16,7 @@ import { register as submit } from './commands/submit.js';
 import { register as token } from './commands/token.js';
 import { register as wait } from './commands/wait.js';
 import { register as worker } from './commands/worker.js';
-import { takeExitCode } from './context.js';
+import { endOnBrokenPipe, isBrokenPipe, takeExitCode } from './context.js';
 
 export function buildProgram(): Command {
   const program = new Command('docket')
@@ -55,11 +55,17 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the exit code (documented in the README). */
 export async function main(argv: string[]): Promise<number> {
+  // A reader that went away (`docket list | head`) ends the command quietly, as it does `ls`.
+  process.stdout.on('error', (error) => {
+    if (isBrokenPipe(error)) void endOnBrokenPipe();
+    else process.stderr.write(`docket: cannot write the output: ${error.message}\n`);
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return takeExitCode();
   } catch (error) {
+    if (isBrokenPipe(error)) return endOnBrokenPipe();
     if (error instanceof CommanderError) {
       // Help and version exit 0; everything else commander refuses is bad usage.
       return error.exitCode === 0 ? 0 : EXIT.usage;

@@ -113,7 +113,7 @@ export class EventHub {
         this.again = false;
         for (;;) {
           const events = await this.service.eventsAfter(this.cursor, PAGE, {});
-          for (const event of events) this.dispatch(event);
+          this.deliver(events);
           if (events.length > 0) this.cursor = (events[events.length - 1] as JobEventRecord).id;
           if (events.length < PAGE) break;
         }
@@ -125,12 +125,22 @@ export class EventHub {
     }
   }
 
-  private dispatch(event: JobEventRecord): void {
-    this.changedQueues.add(event.queue);
+  /** Hands a page of events out: each serialised once, one write per client per page. */
+  private deliver(events: JobEventRecord[]): void {
+    if (events.length === 0) return;
+    const texts = events.map(eventText);
+    for (const event of events) this.changedQueues.add(event.queue);
     for (const client of this.clients) {
-      if (client.scope.tenant !== undefined && client.scope.tenant !== event.tenant) continue;
-      if (client.held) client.held.push(event);
-      else if (event.id > client.lastSent) this.send(client, event);
+      let out = '';
+      events.forEach((event, index) => {
+        if (client.scope.tenant !== undefined && client.scope.tenant !== event.tenant) return;
+        if (client.held) client.held.push(event);
+        else if (event.id > client.lastSent) {
+          client.lastSent = event.id;
+          out += texts[index];
+        }
+      });
+      if (out) this.write(client, out);
     }
     this.countsTimer ??= setTimeout(() => void this.sendCounts(), COUNTS_EVERY_MS);
   }

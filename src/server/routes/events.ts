@@ -48,7 +48,7 @@ export function registerEventRoutes(api: FastifyInstance, service: JobService, h
       schema: {
         tags: ['events'],
         summary:
-          'Server-sent events: job.created, job.state, job.progress (each with an id; reconnect with Last-Event-ID) and queue.counts',
+          'Server-sent events: job.created, job.state, job.progress, job.deleted (each with an id; reconnect with Last-Event-ID) and queue.counts',
         querystring: EventsQuery,
         produces: ['text/event-stream'],
         response: { 200: Type.String({ description: 'text/event-stream' }), ...problemResponses(400, 401, 403) },

@@ -47,7 +47,7 @@ export class PostgresApiStore {
     return this.engine.pool;
   }
 
-  async search(query: JobSearch): Promise<{ jobs: Job[]; total: number }> {
+  async search(query: JobSearch): Promise<Job[]> {
     const params = new Params();
     const where = searchWhere(query, (value) => params.add(value), 'ILIKE');
     const limit = params.add(query.limit);
@@ -57,18 +57,23 @@ export class PostgresApiStore {
       `SELECT * FROM jobs ${where} ${searchOrder(query)} LIMIT ${limit} OFFSET ${offset}`,
       params.values,
     );
-    let total: number;
-    // A short page (past the first offset only if it has rows) tells the total without counting.
-    if (rows.length < query.limit && (rows.length > 0 || query.offset === 0)) total = query.offset + rows.length;
-    else {
-      const [row] = await this.engine.rows<{ n: number }>(
-        this.pool,
-        `SELECT count(*)::int8 AS n FROM jobs ${where}`,
-        params.values.slice(0, -2),
-      );
-      total = Number(row?.n ?? 0);
-    }
-    return { jobs: await this.engine.attachDeps(this.pool, rows), total };
+    return this.engine.attachDeps(this.pool, rows);
+  }
+
+  async countJobs(query: JobSearch): Promise<number> {
+    const params = new Params();
+    const where = searchWhere(query, (value) => params.add(value), 'ILIKE');
+    const [row] = await this.engine.rows<{ n: number }>(
+      this.pool,
+      `SELECT count(*)::int8 AS n FROM jobs ${where}`,
+      params.values,
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  async queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]> {
+    const rows = await this.engine.rows<QueueRow>(this.pool, 'SELECT name, capacity, paused FROM queues ORDER BY name');
+    return rows.map((row) => ({ name: row.name, capacity: row.capacity, paused: Number(row.paused) === 1 }));
   }
 
   async dependents(id: number): Promise<number[]> {

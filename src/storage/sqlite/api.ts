@@ -43,7 +43,24 @@ export class SqliteApiStore {
     private readonly attachDeps: (rows: JobRow[]) => Job[],
   ) {}
 
-  search(query: JobSearch): { jobs: Job[]; total: number } {
+  search(query: JobSearch): Job[] {
+    const { where, args } = this.where(query);
+    const rows = this.sql(`SELECT * FROM jobs ${where} ${searchOrder(query)} LIMIT ? OFFSET ?`).all(
+      ...args,
+      query.limit,
+      query.offset,
+    ) as JobRow[];
+    return this.attachDeps(rows);
+  }
+
+  countJobs(query: JobSearch): number {
+    const { where, args } = this.where(query);
+    return this.sql(`SELECT count(*) FROM jobs ${where}`)
+      .pluck()
+      .get(...args) as number;
+  }
+
+  private where(query: JobSearch): { where: string; args: unknown[] } {
     const args: unknown[] = [];
     const where = searchWhere(
       query,
@@ -53,19 +70,15 @@ export class SqliteApiStore {
       },
       'LIKE',
     );
-    const rows = this.sql(`SELECT * FROM jobs ${where} ${searchOrder(query)} LIMIT ? OFFSET ?`).all(
-      ...args,
-      query.limit,
-      query.offset,
-    ) as JobRow[];
-    // A full page from the first offset, or a short page, tells the total without counting.
-    const total =
-      rows.length < query.limit && (rows.length > 0 || query.offset === 0)
-        ? query.offset + rows.length
-        : (this.sql(`SELECT count(*) FROM jobs ${where}`)
-            .pluck()
-            .get(...args) as number);
-    return { jobs: this.attachDeps(rows), total };
+    return { where, args };
+  }
+
+  queueSettings(): Omit<QueueInfo, 'counts'>[] {
+    return (this.sql('SELECT name, capacity, paused FROM queues ORDER BY name').all() as QueueRow[]).map((row) => ({
+      name: row.name,
+      capacity: row.capacity,
+      paused: row.paused === 1,
+    }));
   }
 
   dependents(id: number): number[] {

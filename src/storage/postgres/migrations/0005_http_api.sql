@@ -26,12 +26,14 @@ CREATE TABLE job_events (
   tenant    text   NOT NULL,
   queue     text   NOT NULL,
   type      text   NOT NULL,
-  kind      text   NOT NULL, -- created | state | progress
+  kind      text   NOT NULL, -- created | state | progress | deleted
   status    text   NOT NULL,
   progress  double precision
 );
 
-CREATE FUNCTION docket_log_job_events() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The function keeps the schema's search path of this migration: the connections that fire it name
+-- docket's tables with their schema and never set a search path of their own.
+CREATE FUNCTION docket_log_job_events() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
   logged bigint;
   last_id bigint;
@@ -40,6 +42,11 @@ BEGIN
     INSERT INTO job_events (at, job_id, tenant, queue, type, kind, status, progress)
     SELECT n.updated_at, n.id, n.tenant, n.queue, n.type, 'created', n.status, n.progress
     FROM new_rows n ORDER BY n.id;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO job_events (at, job_id, tenant, queue, type, kind, status, progress)
+    SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint, o.id, o.tenant, o.queue, o.type, 'deleted', o.status,
+           o.progress
+    FROM old_rows o ORDER BY o.id;
   ELSE
     INSERT INTO job_events (at, job_id, tenant, queue, type, kind, status, progress)
     SELECT n.updated_at, n.id, n.tenant, n.queue, n.type,
@@ -52,7 +59,7 @@ BEGIN
   END IF;
   GET DIAGNOSTICS logged = ROW_COUNT;
   IF logged > 0 THEN
-    last_id := currval(pg_get_serial_sequence(TG_TABLE_SCHEMA || '.job_events', 'id'));
+    last_id := currval(pg_get_serial_sequence(quote_ident(TG_TABLE_SCHEMA) || '.job_events', 'id'));
     IF last_id / 1000 > (last_id - logged) / 1000 THEN
       DELETE FROM job_events WHERE id <= last_id - 100000;
     END IF;
@@ -64,6 +71,8 @@ $$;
 
 CREATE TRIGGER jobs_events_insert AFTER INSERT ON jobs
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION docket_log_job_events();
+CREATE TRIGGER jobs_events_delete AFTER DELETE ON jobs
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION docket_log_job_events();
 CREATE TRIGGER jobs_events_update AFTER UPDATE ON jobs
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION docket_log_job_events();
 

@@ -26,7 +26,7 @@ CREATE TABLE job_events (
   tenant    TEXT    NOT NULL,
   queue     TEXT    NOT NULL,
   type      TEXT    NOT NULL,
-  kind      TEXT    NOT NULL, -- created | state | progress
+  kind      TEXT    NOT NULL, -- created | state | progress | deleted
   status    TEXT    NOT NULL,
   progress  REAL
 );
@@ -46,6 +46,11 @@ WHEN new.status = old.status
   AND (new.progress IS NOT old.progress OR new.progress_message IS NOT old.progress_message) BEGIN
   INSERT INTO job_events (at, job_id, tenant, queue, type, kind, status, progress)
   VALUES (new.updated_at, new.id, new.tenant, new.queue, new.type, 'progress', new.status, new.progress);
+END;
+
+CREATE TRIGGER jobs_event_deleted AFTER DELETE ON jobs BEGIN
+  INSERT INTO job_events (at, job_id, tenant, queue, type, kind, status, progress)
+  VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), old.id, old.tenant, old.queue, old.type, 'deleted', old.status, old.progress);
 END;
 
 CREATE TRIGGER job_events_window AFTER INSERT ON job_events WHEN new.id % 1000 = 0 BEGIN
