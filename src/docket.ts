@@ -4,7 +4,7 @@
  * workers, starting on-demand workers — happens here once, around the storage port.
  */
 import { EventEmitter } from 'node:events';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -33,9 +33,17 @@ import {
 import { HandlerExecutor } from './executors/handler/handler.js';
 import { LocalCommandExecutor } from './executors/local/command.js';
 import { attemptTag, signalTree, stopTree } from './executors/local/processes.js';
-import { jobLogDir, removeJobLogs } from './paths.js';
+import { JobService } from './job-service.js';
+import { jobLogDir, removeJobLogs, storeLogsDir } from './paths.js';
 import { SlurmScheduler } from './schedulers/slurm/scheduler.js';
-import type { QueueInfo, QueueSettings, RefreshResult, StorageEngine, SubmitResult } from './storage/engine.js';
+import type {
+  QueueInfo,
+  QueueSettings,
+  RefreshResult,
+  StorageEngine,
+  StoreIdentity,
+  SubmitResult,
+} from './storage/engine.js';
 import { isPostgresUrl } from './storage/postgres/connection.js';
 import { SqliteEngine } from './storage/sqlite/engine.js';
 import { serves, startWorkerOnce, wakeWorkers } from './worker/on-demand.js';
@@ -111,14 +119,18 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   private lastSchedulerSync = 0;
   private releaseTimer: NodeJS.Timeout | null = null;
   private unsavedTypes = false;
+  private jobService: JobService | null = null;
 
   private constructor(
+    /** The configuration, its `logsDir` the store's own folder of job logs. */
     readonly config: Readonly<DocketConfig>,
     readonly engine: StorageEngine,
     private readonly manageWorkers: boolean,
     /** Null unless the program asked for on-demand workers (Docket.open's onDemandWorkers). */
     private readonly onDemand: { workerConfig?: string } | null,
     private logger: Logger | undefined,
+    /** Where jobs that ran before logs moved into the store's folder may still have theirs. */
+    private legacyLogs: { root: string; maxId: number },
   ) {
     super();
   }
@@ -141,16 +153,28 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       process.stderr.write(`docket: ${message}\n`);
     };
     const engine = await openEngine(config, (message) => warn(message));
+    let identity: StoreIdentity;
     try {
       await engine.migrate();
+      identity = await engine.identity();
     } catch (error) {
       await engine.close();
       throw error;
     }
     const onDemand = options.onDemandWorkers === true ? { workerConfig: options.workerConfig } : null;
-    const docket = new Docket(config, engine, options.manageWorkers ?? true, onDemand, options.logger);
+    const storeConfig = Object.freeze({ ...config, logsDir: storeLogsDir(config.logsDir, identity.id) });
+    const docket = new Docket(storeConfig, engine, options.manageWorkers ?? true, onDemand, options.logger, {
+      root: config.logsDir,
+      maxId: identity.legacyLogsMaxId,
+    });
     warn = (message) => docket.log.warn(message);
     return docket;
+  }
+
+  /** The tenant-scoped view the HTTP API uses (tokens, events, overviews, stats). */
+  get service(): JobService {
+    this.jobService ??= new JobService(this);
+    return this.jobService;
   }
 
   async close(): Promise<void> {
@@ -275,6 +299,12 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   /** Submits many jobs in one transaction: all are stored, or none (a bad one refuses the batch). */
   async submitMany(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
     await this.saveTypes();
+    return (await this.submitResolved(specs, options)).map((result) => result.job);
+  }
+
+  /** `submitMany` that also says, for each job, whether it was created or its key already existed. */
+  async submitReporting(specs: JobSpec[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
+    await this.saveTypes();
     return this.submitResolved(specs, options);
   }
 
@@ -289,20 +319,23 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return (await this.engine.listWorkers()).some((worker) => serves(worker, queue) && workerAlive(worker, leaseMs));
   }
 
-  private async submitResolved(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
+  private async submitResolved(specs: JobSpec[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
     const now = Date.now();
     const cwd = process.cwd();
     const stored = await this.storedTypeMap();
-    const results = await this.engine.submit(
-      specs.map((spec) => normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored))),
-      { connection: options.connection },
-    );
-    await this.handOver(results);
-    const jobs = results.map((result) => result.job);
+    const jobs = specs.map((spec) => normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored)));
+    const transactional = options.connection !== undefined;
+    // In the caller's transaction, SLURM must not see a job before (or without) the commit: such jobs
+    // are stored to be handed over by the first sync after it, not by this submit.
+    if (transactional)
+      for (const job of jobs) if (job.scheduler === 'slurm') job.runAt = Math.max(job.runAt, now + 1000);
+    const results = await this.engine.submit(jobs, { connection: options.connection });
+    if (!transactional) await this.handOver(results);
+    const submitted = results.map((result) => result.job);
     if (this.listenerCount('job') > 0) {
       for (const result of results) if (result.created) this.emit('job', { event: 'submitted', job: result.job });
     }
-    const waiting = jobs.filter((job) => job.status === 'pending' && job.scheduler === 'local');
+    const waiting = submitted.filter((job) => job.status === 'pending' && job.scheduler === 'local');
     // A job blocked or delayed past an idle period starts no worker now; a CLI call once it can run does.
     const soon = now + this.config.worker.idleExitMs;
     const runnable = waiting.filter((job) => job.blockedBy === 0 && job.runAt <= soon);
@@ -311,7 +344,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       options.startWorkers ?? true,
       new Set(runnable.map((job) => job.queue)),
     );
-    return jobs;
+    return results;
   }
 
   /**
@@ -394,9 +427,13 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return this.engine.counts(filter);
   }
 
-  /** Paths of a job's log files. */
+  /** Paths of a job's log files (for a job older than the store's log folder, where it left them). */
   logPaths(id: number): { stdout: string; stderr: string } {
-    const dir = jobLogDir(this.config.logsDir, id);
+    let dir = jobLogDir(this.config.logsDir, id);
+    if (id <= this.legacyLogs.maxId && !existsSync(dir)) {
+      const legacy = jobLogDir(this.legacyLogs.root, id);
+      if (existsSync(legacy)) dir = legacy;
+    }
     return { stdout: join(dir, 'stdout'), stderr: join(dir, 'stderr') };
   }
 
@@ -487,9 +524,10 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return ids.length;
   }
 
-  /** Drops every job record and log. */
+  /** Drops every job record and log of this store (other stores sharing the home keep theirs). */
   async resetDb(): Promise<void> {
     await this.engine.reset();
+    this.legacyLogs = { ...this.legacyLogs, maxId: 0 };
     rmSync(this.config.logsDir, { recursive: true, force: true });
   }
 

@@ -43,10 +43,10 @@ function cli(args: string[], url = db) {
   });
 }
 
-/** The PostgreSQL migrations this code holds (the schema version it migrates to is their count). */
-const POSTGRES_MIGRATIONS = readdirSync(join(ROOT, 'src', 'storage', 'postgres', 'migrations')).filter((file) =>
-  /^\d{4}_.+\.sql$/.test(file),
-);
+/** The newest schema version: the number of migration files. */
+const LATEST = readdirSync(join(ROOT, 'src', 'storage', 'postgres', 'migrations')).filter((file) =>
+  file.endsWith('.sql'),
+).length;
 
 describe('postgres: schema and migrations', () => {
   it('many processes starting at once migrate exactly once', async () => {
@@ -58,7 +58,7 @@ describe('postgres: schema and migrations', () => {
     await client.connect();
     cleanups.push(() => client.end());
     const { rows } = await client.query(`SELECT version FROM ${engine.schema}.docket_migrations ORDER BY version`);
-    expect(rows.map((row) => row.version)).toEqual(POSTGRES_MIGRATIONS.map((_, index) => index + 1));
+    expect(rows.map((row) => row.version)).toEqual(Array.from({ length: LATEST }, (_, i) => i + 1));
   });
 
   it('refuses a schema newer than the code, and changes nothing', async () => {
@@ -72,9 +72,7 @@ describe('postgres: schema and migrations', () => {
     const result = await cli(['list']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
-      new RegExp(
-        `schema version 99, newer than this docket understands \\(${POSTGRES_MIGRATIONS.length}\\); upgrade docket`,
-      ),
+      new RegExp(`schema version 99, newer than this docket understands \\(${LATEST}\\); upgrade docket`),
     );
     expect((await client.query(`SELECT count(*)::int AS n FROM ${schema}.jobs`)).rows[0].n).toBe(1);
   });

@@ -49,7 +49,18 @@ export function quoteIdent(name: string): string {
 }
 
 /** docket's tables: every reference to one in a statement is qualified with the schema. */
-const DOCKET_TABLES = ['jobs', 'job_deps', 'executions', 'workers', 'queues', 'job_types', 'job_groups'];
+const DOCKET_TABLES = [
+  'jobs',
+  'job_deps',
+  'executions',
+  'workers',
+  'queues',
+  'job_types',
+  'job_groups',
+  'docket_store',
+  'api_tokens',
+  'job_events',
+];
 /**
  * A reference to one of docket's tables: the table name right after a keyword that names a table
  * (`FROM jobs`, `UPDATE jobs AS j`, `INSERT INTO executions`, `LOCK TABLE jobs`, `ON jobs (…)`).
