@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { EXIT } from '../../core/errors.js';
 import type { Job } from '../../core/words.js';
-import { action, emit, loadTypes, onBrokenPipe, withDocket } from '../context.js';
+import { action, emit, loadTypes, onBrokenPipe, stdoutClosed, withDocket } from '../context.js';
 import { followJob } from '../follow.js';
 import { jobJson } from '../format.js';
 import { addJobOptions, type SubmitFlags, specFromFlags } from './submit.js';
@@ -56,7 +56,7 @@ export function register(program: Command): void {
         try {
           const final = await followJob(docket, job.id, options.json ? { stdout: null, stderr: null } : {});
           if (options.json) emit(options, jobJson(final), () => '');
-          else if (final.status !== 'completed')
+          else if (final.status !== 'completed' && !stdoutClosed())
             process.stderr.write(`docket: job ${final.id} ${final.status}${final.error ? `: ${final.error}` : ''}\n`);
           return exitCodeOf(final);
         } finally {
