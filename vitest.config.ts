@@ -5,6 +5,7 @@ const BOTH_ENGINES = [
   'test/engines/**/*.test.ts',
   'test/integration/handlers.test.ts',
   'test/integration/workers.test.ts',
+  'test/server/**/*.test.ts',
 ];
 /** Files about one engine only say so in their name. */
 const POSTGRES_ONLY = 'test/**/postgres*.test.ts';

@@ -166,7 +166,7 @@ describe('postgres: notices reach idle workers', () => {
 
   /** A worker that would poll and heartbeat only every 10 minutes: anything faster came by NOTIFY. */
   async function idleWorker(docket: Docket): Promise<Worker> {
-    worker = docket.worker({ concurrency: 2, pollMs: 600_000, heartbeatMs: 600_000, graceMs: 500 });
+    worker = docket.worker({ concurrency: 2, pollMs: 600_000, heartbeatMs: 600_000, leaseMs: 1_800_000, graceMs: 500 });
     running = worker.run();
     const id = worker.id;
     await waitFor('the worker to register', async () =>

@@ -22,12 +22,18 @@ import type {
   WorkerInfo,
 } from '../../core/words.js';
 import type {
+  ApiToken,
+  AttemptCount,
   ClaimRequest,
   ClearRequest,
   EngineCapabilities,
   FinishedAttempt,
+  FinishedTimes,
   HeldJob,
+  JobEventRecord,
+  JobSearch,
   LostAttempt,
+  NewApiToken,
   ObservedState,
   QueueInfo,
   QueueSettings,
@@ -51,6 +57,7 @@ import {
   type WorkerRow,
   workerFromRow,
 } from '../rows.js';
+import { SqliteApiStore } from './api.js';
 import { SqliteCatalog } from './catalog.js';
 import { ExternalJobs } from './external.js';
 import { claimFilter, INSERT_JOB, insertJobsSql, insertValues, whereClause } from './statements.js';
@@ -90,6 +97,12 @@ export class SqliteEngine implements StorageEngine {
     (text) => this.sql(text),
     (work) => this.write(work),
     (jobId, attempt, outcome) => this.settle(jobId, attempt, outcome),
+    (rows) => this.attachDeps(rows),
+  );
+
+  private readonly api = new SqliteApiStore(
+    (text) => this.sql(text),
+    (work) => this.write(work),
     (rows) => this.attachDeps(rows),
   );
 
@@ -141,7 +154,9 @@ export class SqliteEngine implements StorageEngine {
 
   async reset(): Promise<void> {
     this.write(() => {
-      this.db.exec('DELETE FROM executions; DELETE FROM job_deps; DELETE FROM jobs; DELETE FROM workers;');
+      this.db.exec(
+        'DELETE FROM executions; DELETE FROM job_deps; DELETE FROM jobs; DELETE FROM workers; DELETE FROM job_events;',
+      );
       this.db.exec("DELETE FROM sqlite_sequence WHERE name = 'jobs'");
       // Ids start again at 1: none of them may read logs left in the old place.
       this.db.exec('UPDATE docket_store SET legacy_logs_max_id = 0');
@@ -241,8 +256,12 @@ export class SqliteEngine implements StorageEngine {
     return jobFromRow(row, deps);
   }
 
-  async get(id: number): Promise<JobWithAttempts | null> {
-    const row = this.sql('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  async get(id: number, tenant?: string): Promise<JobWithAttempts | null> {
+    const row = (
+      tenant === undefined
+        ? this.sql('SELECT * FROM jobs WHERE id = ?').get(id)
+        : this.sql('SELECT * FROM jobs WHERE id = ? AND tenant = ?').get(id, tenant)
+    ) as JobRow | undefined;
     if (!row) return null;
     const executions = (
       this.sql('SELECT * FROM executions WHERE job_id = ? ORDER BY attempt').all(id) as ExecutionRow[]
@@ -889,5 +908,67 @@ export class SqliteEngine implements StorageEngine {
 
   async discard(ids: number[]): Promise<void> {
     this.external.discard(ids);
+  }
+
+  // ── what the HTTP API reads ──────────────────────────────────────────────────────────────────
+
+  async search(query: JobSearch): Promise<Job[]> {
+    return this.api.search(query);
+  }
+
+  async countJobs(query: JobSearch): Promise<number> {
+    return this.api.countJobs(query);
+  }
+
+  async queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]> {
+    return this.api.queueSettings();
+  }
+
+  async dependents(id: number): Promise<number[]> {
+    return this.api.dependents(id);
+  }
+
+  async remove(ids: number[], tenant?: string): Promise<number[]> {
+    return this.api.remove(ids, tenant);
+  }
+
+  async queueOverview(tenant?: string): Promise<(QueueInfo & { oldestPendingAt: number | null })[]> {
+    return this.api.queueOverview(tenant);
+  }
+
+  async finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]> {
+    return this.api.finishedSince(since, tenant);
+  }
+
+  async attemptCounts(): Promise<AttemptCount[]> {
+    return this.api.attemptCounts();
+  }
+
+  async createToken(token: NewApiToken): Promise<ApiToken> {
+    return this.api.createToken(token);
+  }
+
+  async tokenByHash(hash: string): Promise<ApiToken | null> {
+    return this.api.tokenByHash(hash);
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    return this.api.listTokens();
+  }
+
+  async revokeToken(id: number): Promise<boolean> {
+    return this.api.revokeToken(id);
+  }
+
+  async eventsAfter(afterId: number, limit: number, tenant?: string): Promise<JobEventRecord[]> {
+    return this.api.eventsAfter(afterId, limit, tenant);
+  }
+
+  async lastEventId(): Promise<number> {
+    return this.api.lastEventId();
+  }
+
+  async watchEvents(onEvents: () => void): Promise<() => Promise<void>> {
+    return this.api.watchEvents(onEvents);
   }
 }
