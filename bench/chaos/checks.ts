@@ -115,6 +115,7 @@ function overlaps(id: number, starts: RunLine[], ends: Map<string, RunLine>, dea
   const spans = starts
     .filter((line) => line.kind === 'h')
     .map((line) => ({
+      pid: line.pid,
       attempt: line.attempt,
       from: line.at,
       to: ends.get(`${id}/${line.attempt}`)?.at ?? deaths.get(line.pid) ?? Number.POSITIVE_INFINITY,
@@ -125,7 +126,9 @@ function overlaps(id: number, starts: RunLine[], ends: Map<string, RunLine>, dea
     const before = spans[i - 1] as (typeof spans)[number];
     const after = spans[i] as (typeof spans)[number];
     if (after.from < before.to) {
-      found.push(`job ${id}: execution ${after.attempt} started while execution ${before.attempt} still ran`);
+      found.push(
+        `job ${id}: execution ${after.attempt} (pid ${after.pid}) started ${before.to - after.from} ms before execution ${before.attempt} (pid ${before.pid}) ended`,
+      );
     }
   }
   return found;

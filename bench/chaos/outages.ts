@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { allJobs, checkDrain, readRuns } from './checks.js';
 import { type ChaosStore, commandJob, handlerJob, pause, ROOT, submitAll, until, type WorkerPool } from './store.js';
-import { brokenWorker, defineChaosTypes, type ScenarioResult, waitRegistered } from './workers.js';
+import { brokenWorker, deathTimes, defineChaosTypes, type ScenarioResult, waitRegistered } from './workers.js';
 
 export interface OutageOptions {
   commands: number;
@@ -69,7 +69,7 @@ export async function outages(store: ChaosStore, pool: WorkerPool, options: Outa
     const locked = readFileSync(worker.log, 'utf8').match(/database is locked|SQLITE_BUSY/g);
     if (locked) violations.push(`worker ${worker.pid} saw "database is locked" ${locked.length} times`);
   }
-  const deaths = new Map(pool.all.filter((w) => w.exit).map((w) => [w.pid, w.exit?.at as number]));
+  const deaths = deathTimes(pool);
   const docket = await store.open();
   try {
     const check = checkDrain(await allJobs(docket), ids, readRuns(store.runs), deaths);

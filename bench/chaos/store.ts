@@ -158,6 +158,8 @@ export interface WorkerProcess {
   exit?: { code: number | null; signal: NodeJS.Signals | null; at: number };
   /** True once the harness killed it on purpose. */
   killed: boolean;
+  /** When the harness sent it SIGKILL, if it did. */
+  sigkilledAt?: number;
   /** True when it was replaced because it failed without exiting. */
   replaced?: boolean;
 }
@@ -250,6 +252,7 @@ export class WorkerPool {
 
   kill(worker: WorkerProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
     worker.killed = true;
+    if (signal === 'SIGKILL') worker.sigkilledAt ??= Date.now();
     try {
       process.kill(worker.pid, signal);
     } catch {
@@ -310,22 +313,6 @@ export function processTable(): Map<number, { ppid: number; environ: string }> {
     }
   }
   return table;
-}
-
-/** Pids of the live descendants of `root` (children, grandchildren…). */
-export function descendants(root: number, table = processTable()): number[] {
-  const found: number[] = [];
-  const frontier = [root];
-  while (frontier.length > 0) {
-    const parent = frontier.pop() as number;
-    for (const [pid, { ppid }] of table) {
-      if (ppid === parent) {
-        found.push(pid);
-        frontier.push(pid);
-      }
-    }
-  }
-  return found;
 }
 
 /** Live processes started by this store's workers (they inherit the marker), workers excluded. */

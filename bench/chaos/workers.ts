@@ -9,7 +9,6 @@ import { allJobs, checkDrain, readRuns } from './checks.js';
 import {
   type ChaosStore,
   commandJob,
-  descendants,
   handlerJob,
   isAlive,
   markedProcesses,
@@ -78,10 +77,12 @@ export async function workerKills(
       const live = pool.live();
       const victim = live[Math.floor(Math.random() * live.length)];
       if (!victim) break;
-      const orphans = descendants(victim.pid, processTable());
       pool.kill(victim);
       const killedAt = Date.now();
       kills++;
+      await until('the killed worker to exit', () => victim.exit !== undefined, 60_000);
+      // Its jobs' processes, even one it spawned an instant before the kill, now hang under no worker.
+      const orphans = orphansOf(store, pool);
       const replacement = pool.start();
       await waitRegistered(docket, pool);
       replacementMs.push(Date.now() - killedAt);
@@ -103,7 +104,7 @@ export async function workerKills(
       violations.push(`the drain did not finish within 10 minutes: ${JSON.stringify(await docket.counts())}`);
     const elapsed = (Date.now() - started) / 1000;
     await pool.stopAll();
-    const deaths = new Map(pool.all.filter((w) => w.exit).map((w) => [w.pid, w.exit?.at as number]));
+    const deaths = deathTimes(pool);
     const leftovers = markedProcesses(store, new Set());
     if (leftovers.length > 0) violations.push(`${leftovers.length} job processes outlived every worker: ${leftovers}`);
     for (const worker of pool.unexpectedExits()) {
@@ -131,6 +132,29 @@ export async function workerKills(
     await pool.stopAll();
     await docket.close();
   }
+}
+
+/**
+ * When each worker died: the moment it was sent SIGKILL, else when its exit was seen (an upper
+ * bound: the harness may notice late).
+ */
+export function deathTimes(pool: WorkerPool): Map<number, number> {
+  return new Map(
+    pool.all.filter((w) => w.exit).map((w) => [w.pid, Math.min(w.sigkilledAt ?? Infinity, w.exit?.at as number)]),
+  );
+}
+
+/** Live processes of the store's jobs with no live worker among their ancestors. */
+function orphansOf(store: ChaosStore, pool: WorkerPool): number[] {
+  const table = processTable();
+  const workers = new Set(pool.all.map((worker) => worker.pid));
+  const live = new Set(pool.live().map((worker) => worker.pid));
+  return markedProcesses(store, workers).filter((pid) => {
+    for (let at = table.get(pid)?.ppid; at !== undefined && at > 1; at = table.get(at)?.ppid) {
+      if (live.has(at)) return false;
+    }
+    return true;
+  });
 }
 
 /** A violation naming a worker whose command failed but whose process did not exit. */
