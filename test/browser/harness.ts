@@ -4,7 +4,7 @@
  * downloaded browser). Everything started here is stopped by `close()`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,12 @@ export interface Dashboard {
 
 /** Starts a worker, `docket serve` (optionally under a base path) and Chromium. */
 export async function startDashboard(options: { basePath?: string } = {}): Promise<Dashboard> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`the dashboard tests need Debian's Chromium at ${CHROMIUM}: apt-get install chromium`);
+  }
+  if (!existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
+    throw new Error('the dashboard is not built: npm run build');
+  }
   const t = makeHome({ DOCKET_ON_DEMAND: '0' });
   const project = join(t.home, 'project');
   mkdirSync(join(project, 'handlers'), { recursive: true });

@@ -139,7 +139,9 @@ function QueueControls({ queue, onChanged }: { queue: Queue; onChanged?: () => v
           void patch({ capacity: capacity.trim() === '' ? null : Number(capacity) });
         }}
       >
-        <label for={id}>Capacity</label>
+        <label for={id}>
+          Capacity<span class="sr-only"> of {queue.name}</span>
+        </label>
         <input
           id={id}
           type="number"

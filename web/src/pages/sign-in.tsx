@@ -31,7 +31,9 @@ export function SignInPage({ notice, onSignedIn }: { notice: unknown; onSignedIn
           value={value}
           onInput={(event) => setValue(event.currentTarget.value)}
         />
-        <button type="submit">Sign in</button>
+        <button type="submit" class="primary">
+          Sign in
+        </button>
       </form>
     </main>
   );
