@@ -6,6 +6,7 @@ const BOTH_ENGINES = [
   'test/integration/handlers.test.ts',
   'test/integration/workers.test.ts',
   'test/integration/resources.test.ts',
+  'test/server/**/*.test.ts',
 ];
 /** Files about one engine only say so in their name. */
 const POSTGRES_ONLY = 'test/**/postgres*.test.ts';

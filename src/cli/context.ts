@@ -23,7 +23,13 @@ export async function withDocket(
   { reconcile = true } = {},
 ): Promise<number> {
   const options = globals(command);
-  const docket = await Docket.open({ db: options.db, home: options.home });
+  // The CLI is daemonless: it starts on-demand workers, which load the worker config found here.
+  const docket = await Docket.open({
+    db: options.db,
+    home: options.home,
+    onDemandWorkers: true,
+    workerConfig: findWorkerConfig(undefined) ?? undefined,
+  });
   try {
     // Showing something never starts a worker; commands that make or await work start one themselves.
     if (reconcile) await docket.reconcile({ startWorkers: false });

@@ -10,8 +10,10 @@ import { register as logs } from './commands/logs.js';
 import { register as progress } from './commands/progress.js';
 import { register as queue } from './commands/queue.js';
 import { register as run } from './commands/run.js';
+import { register as serve } from './commands/serve.js';
 import { register as status } from './commands/status.js';
 import { register as submit } from './commands/submit.js';
+import { register as token } from './commands/token.js';
 import { register as wait } from './commands/wait.js';
 import { register as worker } from './commands/worker.js';
 import { endOnBrokenPipe, isBrokenPipe, takeExitCode } from './context.js';
@@ -39,6 +41,8 @@ export function buildProgram(): Command {
     queue,
     config,
     db,
+    serve,
+    token,
   ]) {
     register(program);
   }

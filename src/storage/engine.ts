@@ -38,6 +38,13 @@ export type StoreNotice =
   /** A job this worker runs was cancelled, suspended or resumed by someone else. */
   | { kind: 'control'; workerId: string };
 
+export interface StoreIdentity {
+  /** A random id, fixed for the store's life. */
+  id: string;
+  /** Jobs up to this id may have logs in the place older versions used; 0 when none can. */
+  legacyLogsMaxId: number;
+}
+
 export interface WriteOptions {
   /**
    * A connection of the caller's, inside the caller's transaction (a `pg` client on PostgreSQL):
@@ -197,6 +204,84 @@ export interface ObservedState {
   host?: string | null;
 }
 
+/** Roles of API tokens: `admin` sees every tenant and changes queues, `member` acts on its tenant's jobs, `viewer` reads. */
+export const TOKEN_ROLES = ['admin', 'member', 'viewer'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+
+/** A stored API token (the secret itself is never stored, only its SHA-256 hash). */
+export interface ApiToken {
+  id: number;
+  name: string | null;
+  tenant: string;
+  user: string | null;
+  role: TokenRole;
+  /** The first characters of the secret, to recognise a token in listings. */
+  prefix: string;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+export type NewApiToken = Omit<ApiToken, 'id' | 'revokedAt'> & { tokenHash: string };
+
+/** One row of the job change log that triggers fill (see the `job_events` migrations). */
+export interface JobEventRecord {
+  id: number;
+  at: number;
+  jobId: number;
+  tenant: string;
+  queue: string;
+  type: string;
+  kind: 'created' | 'state' | 'progress' | 'deleted';
+  status: JobStatus;
+  progress: number | null;
+}
+
+/** Columns a job listing may be ordered by (`created_at` is submission order, the id). */
+export const SEARCH_ORDERS = ['created_at', 'priority', 'started_at', 'ended_at', 'updated_at', 'name'] as const;
+export type SearchOrder = (typeof SEARCH_ORDERS)[number];
+
+/** A page of jobs as the HTTP API asks for it; every field narrows, undefined ones do not. */
+export interface JobSearch {
+  /** Only this tenant's jobs; undefined for every tenant (admins). */
+  tenant?: string;
+  ids?: number[];
+  /** Any of these states; `delayed` and `blocked` are pending jobs waiting for a time or a dependency. */
+  statuses?: (JobStatus | 'delayed' | 'blocked')[];
+  queue?: string;
+  type?: string;
+  group?: string;
+  key?: string;
+  scheduler?: SchedulerName;
+  /** Name contains this text (case-insensitive on ASCII). */
+  nameContains?: string;
+  order: SearchOrder;
+  descending: boolean;
+  limit: number;
+  offset: number;
+  /** The time `delayed` is measured against. */
+  now: number;
+}
+
+/** When a finished job was created, became runnable, started and ended (for stats and metrics). */
+export interface FinishedTimes {
+  queue: string;
+  type: string;
+  status: JobStatus;
+  createdAt: number;
+  runAt: number;
+  startedAt: number | null;
+  endedAt: number;
+}
+
+/** Attempts recorded per queue, type and outcome. */
+export interface AttemptCount {
+  queue: string;
+  type: string;
+  outcome: JobStatus;
+  count: number;
+}
+
 export interface StorageEngine {
   readonly capabilities: EngineCapabilities;
 
@@ -204,12 +289,15 @@ export interface StorageEngine {
   migrate(): Promise<{ from: number; to: number }>;
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
-  /** Drops every record (config reset-db). */
+  /** Drops every record (config reset-db); the store keeps its identity. */
   reset(): Promise<void>;
+  /** The store's identity (made by its first migration): files kept outside it are filed under it. */
+  identity(): Promise<StoreIdentity>;
 
   /** Stores jobs in one transaction; a job whose key exists returns the existing one. */
   submit(jobs: NewJob[], options?: WriteOptions): Promise<SubmitResult[]>;
-  get(id: number): Promise<JobWithAttempts | null>;
+  /** A job with its attempts; with `tenant`, null unless the job is that tenant's. */
+  get(id: number, tenant?: string): Promise<JobWithAttempts | null>;
   list(filter: JobFilter): Promise<Job[]>;
   counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'>): Promise<StatusCounts>;
   /** Running and suspended jobs of a scheduler. */
@@ -353,4 +441,41 @@ export interface StorageEngine {
    * engines whose capabilities say `pushesChanges` implement it.
    */
   listen?(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>>;
+
+  // ── what the HTTP API reads (every job query carries the tenant it is scoped to) ─────────────
+
+  /** One page of matching jobs (`limit` and `offset` of the query). */
+  search(query: JobSearch): Promise<Job[]>;
+  /** How many jobs match the query's filters (its page is ignored). */
+  countJobs(query: JobSearch): Promise<number>;
+  /** Every queue's stored settings (no counts: cheap). */
+  queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]>;
+  /** Ids of the jobs that depend on this one. */
+  dependents(id: number): Promise<number[]>;
+  /** Deletes these jobs if they are finished (and, with `tenant`, that tenant's); returns the ids deleted. */
+  remove(ids: number[], tenant?: string): Promise<number[]>;
+  /** Counts per queue and state (of one tenant, or all) with each queue's settings and oldest pending job. */
+  queueOverview(tenant?: string): Promise<(QueueInfo & { oldestPendingAt: number | null })[]>;
+  /** Jobs (of one tenant, or all) that ended at or after `since`. */
+  finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]>;
+  /** Recorded attempts per queue, type and outcome (for metrics). */
+  attemptCounts(): Promise<AttemptCount[]>;
+
+  createToken(token: NewApiToken): Promise<ApiToken>;
+  /** The token with this hash, revoked and expired ones included (the caller decides). */
+  tokenByHash(hash: string): Promise<ApiToken | null>;
+  listTokens(): Promise<ApiToken[]>;
+  /** Marks a token revoked; false if there is no such token. */
+  revokeToken(id: number): Promise<boolean>;
+
+  /** Job events after `afterId`, oldest first, at most `limit` (of one tenant, or all). */
+  eventsAfter(afterId: number, limit: number, tenant?: string): Promise<JobEventRecord[]>;
+  /** The id of the newest job event (0 when there is none). */
+  lastEventId(): Promise<number>;
+  /**
+   * Calls `onEvents` soon after new job events were logged, by any process: PostgreSQL's
+   * NOTIFY; on SQLite, a cheap indexed check of the newest id a few times a second. Resolves to a
+   * function that stops it.
+   */
+  watchEvents(onEvents: () => void): Promise<() => Promise<void>>;
 }

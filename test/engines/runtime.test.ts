@@ -18,7 +18,7 @@ import { Docket, type JobEvent } from '../../src/docket.js';
 import type { ClaimRequest } from '../../src/storage/engine.js';
 import { reconcile } from '../../src/worker/reconcile.js';
 import type { Worker } from '../../src/worker/worker.js';
-import { BIN, isAlive, makeHome, type TestHome, waitFor } from '../helpers/cli.js';
+import { BIN, isAlive, makeHome, processesWithEnv, type TestHome, uniqueMark, waitFor } from '../helpers/cli.js';
 
 let t: TestHome;
 let docket: Docket;
@@ -349,6 +349,32 @@ describe('bounded bookkeeping (item 17)', () => {
     for (const { job } of jobs) await docket.engine.cancel(job.id, 'x');
     expect(await docket.engine.clear({ statuses: ['cancelled'], limit: 2 })).toHaveLength(2);
     expect(await docket.engine.clear({ statuses: ['cancelled'], limit: 10 })).toHaveLength(3);
+  });
+});
+
+describe('docket run and Ctrl-C (item 18)', () => {
+  it('a second Ctrl-C while the cancel is stopping the job does not leave its processes running', async () => {
+    const mark = uniqueMark();
+    const run = spawn(
+      process.execPath,
+      [BIN, 'run', '--env', `MARK=${mark}`, '--cmd', 'trap "" TERM; echo ready; sleep 30'],
+      {
+        cwd: t.home,
+        env: { ...process.env, DOCKET_HOME: t.home, DOCKET_DB: t.db, DOCKET_ON_DEMAND: '0', DOCKET_GRACE: '2s' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.push(run);
+    let stdout = '';
+    run.stdout?.on('data', (chunk) => (stdout += chunk));
+    run.stderr?.on('data', () => {});
+    const exited = new Promise<number>((resolve) => run.once('close', (code) => resolve(code ?? -1)));
+    await waitFor('the job to start', () => stdout.includes('ready'));
+    run.kill('SIGINT');
+    await waitFor('the cancel to be under way', async () => (await docket.counts({})).cancelled === 1);
+    run.kill('SIGINT'); // the job ignores SIGTERM: its stop waits for the grace period, then SIGKILL
+    expect(await exited).toBe(130);
+    await waitFor('no process of the job to be left', () => processesWithEnv('MARK', mark).length === 0, 10_000);
   });
 });
 

@@ -23,6 +23,8 @@ export interface TestHome {
   home: string;
   /** The store of this test: a SQLite file in the home, or a PostgreSQL schema of its own. */
   db: string;
+  /** The environment its `docket` processes get (home, store, short idle exit). */
+  env: Record<string, string>;
   /** Runs `docket ARGS` with this home; resolves when it exits. */
   run(args: string[], options?: { env?: Record<string, string>; cwd?: string }): Promise<CliResult>;
   /** Runs `docket --json ARGS` and parses stdout. */
@@ -50,6 +52,7 @@ export function makeHome(env: Record<string, string> = {}): TestHome {
   return {
     home,
     db,
+    env: baseEnv,
     run,
     async json(args, options) {
       const result = await run(['--json', ...args], options);

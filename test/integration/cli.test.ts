@@ -1,6 +1,6 @@
 /** The CLI surface against a real SQLite file and real processes: output, JSON, exit codes. */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, type TestHome, waitFor } from '../helpers/cli.js';
 
@@ -157,8 +157,11 @@ describe('reading jobs', () => {
     await waitFor('completion', async () => (await t.json(['status', String(job.id)])).status === 'completed');
     expect((await t.run(['logs', String(job.id)])).stdout).toBe('hi\n');
     expect((await t.run(['logs', String(job.id), '--stderr'])).stdout).toBe('err\n');
-    expect(readFileSync(join(t.home, 'logs', String(job.id), 'stdout'), 'utf8')).toBe('hi\n');
-    expect((await t.json(['logs', String(job.id)])).content).toBe('hi\n');
+    const json = await t.json(['logs', String(job.id)]);
+    expect(json).toMatchObject({ content: 'hi\n', size: 3, truncated: false });
+    // A plain file in the store's own folder of the home's logs.
+    expect(json.path).toMatch(new RegExp(`^${t.home}/logs/[0-9a-f]{16}/${job.id}/stdout$`));
+    expect(readFileSync(json.path, 'utf8')).toBe('hi\n');
   });
 
   it('logs --follow prints output until the job ends', async () => {
@@ -248,10 +251,11 @@ describe('changing jobs', () => {
   it('clear removes completed and cancelled jobs with their logs, and prints how many', async () => {
     const job = await t.json(['submit', '--cmd', 'echo bye']);
     await waitFor('completion', async () => (await t.json(['status', String(job.id)])).status === 'completed');
-    expect(existsSync(join(t.home, 'logs', String(job.id)))).toBe(true);
+    const logDir = dirname((await t.json(['logs', String(job.id)])).path);
+    expect(existsSync(logDir)).toBe(true);
     const { removed } = await t.json(['clear']);
     expect(removed).toBeGreaterThan(0);
-    expect(existsSync(join(t.home, 'logs', String(job.id)))).toBe(false);
+    expect(existsSync(logDir)).toBe(false);
     expect((await t.run(['status', String(job.id)])).code).toBe(3);
     expect((await t.json(['list', '--all', '--status', 'completed,cancelled'])).length).toBe(0);
     expect((await t.json(['list', '--all', '--status', 'failed'])).length).toBeGreaterThan(0);

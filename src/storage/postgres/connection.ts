@@ -49,7 +49,19 @@ export function quoteIdent(name: string): string {
 }
 
 /** docket's tables: every reference to one in a statement is qualified with the schema. */
-const DOCKET_TABLES = ['jobs', 'job_deps', 'executions', 'workers', 'queues', 'job_types', 'job_groups', 'allocations'];
+const DOCKET_TABLES = [
+  'jobs',
+  'job_deps',
+  'executions',
+  'workers',
+  'queues',
+  'job_types',
+  'job_groups',
+  'docket_store',
+  'api_tokens',
+  'job_events',
+  'allocations',
+];
 /**
  * A reference to one of docket's tables: the table name right after a keyword that names a table
  * (`FROM jobs`, `UPDATE jobs AS j`, `INSERT INTO executions`, `LOCK TABLE jobs`, `ON jobs (…)`).
@@ -101,8 +113,11 @@ export async function numericTypes(): Promise<NonNullable<QueryConfig['types']>>
   };
 }
 
-/** A pool on the target; `pg` itself is loaded only here, so SQLite users never pay for it. */
-export async function createPool(target: PostgresTarget, max: number): Promise<Pool> {
+/**
+ * A pool on the target; `pg` itself is loaded only here, so SQLite users never pay for it. An idle
+ * connection that drops is reported through `warn` (the next query opens a new one).
+ */
+export async function createPool(target: PostgresTarget, max: number, warn: (message: string) => void): Promise<Pool> {
   const pg = (await import('pg')).default;
   const qualify = schemaQualifier(target.schema);
   /** A client whose every statement names docket's tables with their schema. */
@@ -122,7 +137,9 @@ export async function createPool(target: PostgresTarget, max: number): Promise<P
   };
   const pool = new pg.Pool(config);
   // An idle client that loses its connection must not crash the process; the next query reconnects.
-  pool.on('error', () => {});
+  pool.on('error', (error) =>
+    warn(`lost an idle connection to PostgreSQL (${error.message}); the next query opens a new one`),
+  );
   return pool;
 }
 

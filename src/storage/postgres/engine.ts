@@ -17,18 +17,25 @@ import type {
 } from '../../core/words.js';
 import type {
   AllocationFilter,
+  ApiToken,
+  AttemptCount,
   ClaimRequest,
   ClearRequest,
   EngineCapabilities,
   FinishedAttempt,
+  FinishedTimes,
   HeldJob,
+  JobEventRecord,
+  JobSearch,
   LostAttempt,
+  NewApiToken,
   ObservedState,
   QueueInfo,
   QueueSettings,
   RefreshRequest,
   RefreshResult,
   StorageEngine,
+  StoreIdentity,
   StoreNotice,
   SubmitResult,
   SuspectAttempt,
@@ -47,6 +54,7 @@ import {
   workerFromRow,
 } from '../rows.js';
 import { PostgresAllocations } from './allocations.js';
+import { PostgresApiStore } from './api.js';
 import { PostgresCatalog } from './catalog.js';
 import { type ClaimRow, claimCtes, claimResult, completionValues, type QueueLimits, SETTINGS } from './claims.js';
 import {
@@ -91,6 +99,8 @@ export interface PostgresOptions {
   schema?: string;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** Where dropped connections and reconnects are reported (default: one line on stderr). */
+  warn?: (message: string) => void;
 }
 
 const LIVE = "('running', 'suspended')";
@@ -110,6 +120,7 @@ export class PostgresEngine implements StorageEngine {
   readonly schema: string;
   private readonly channel: string;
   private readonly catalog: PostgresCatalog;
+  private readonly api: PostgresApiStore;
   private readonly external = new PostgresExternalJobs(this);
   private readonly allocationStore = new PostgresAllocations(this);
   private readonly listeners = new Set<Client>();
@@ -120,16 +131,19 @@ export class PostgresEngine implements StorageEngine {
     /** @internal */
     readonly pool: Pool,
     private readonly target: PostgresTarget,
+    private readonly warn: (message: string) => void,
   ) {
     this.schema = target.schema;
     this.qualify = schemaQualifier(target.schema);
     this.channel = channelOf(target.schema);
     this.catalog = new PostgresCatalog(pool, (work) => this.transaction(work), this.channel);
+    this.api = new PostgresApiStore(this, target.connectionString);
   }
 
   static async connect(options: PostgresOptions): Promise<PostgresEngine> {
     const target = parseTarget(options.url, options.schema);
-    return new PostgresEngine(await createPool(target, options.poolSize ?? 10), target);
+    const warn = options.warn ?? ((message: string) => process.stderr.write(`docket: ${message}\n`));
+    return new PostgresEngine(await createPool(target, options.poolSize ?? 10, warn), target, warn);
   }
 
   /** Runs `work` in a transaction on a client of the pool, or inside the caller's transaction. */
@@ -240,9 +254,24 @@ export class PostgresEngine implements StorageEngine {
 
   async reset(): Promise<void> {
     const table = (name: string) => `${quoteIdent(this.schema)}.${name}`;
-    await this.pool.query(
-      `TRUNCATE ${['allocations', 'executions', 'job_deps', 'jobs', 'workers'].map(table).join(', ')} RESTART IDENTITY`,
+    await this.transaction(async (db) => {
+      await db.query(
+        `TRUNCATE ${['allocations', 'executions', 'job_deps', 'jobs', 'workers'].map(table).join(', ')} RESTART IDENTITY`,
+      );
+      // Event ids keep growing, so a client's Last-Event-ID never points past new events.
+      await db.query(`TRUNCATE ${table('job_events')}`);
+      // Ids start again at 1: none of them may read logs left in the old place.
+      await db.query('UPDATE docket_store SET legacy_logs_max_id = 0');
+    });
+  }
+
+  async identity(): Promise<StoreIdentity> {
+    const [row] = await this.rows<{ id: string; legacy_logs_max_id: number }>(
+      this.pool,
+      'SELECT id, legacy_logs_max_id FROM docket_store',
     );
+    if (!row) throw new StorageError(`schema ${this.schema} has no identity; run docket db migrate`);
+    return { id: row.id, legacyLogsMaxId: row.legacy_logs_max_id };
   }
 
   /** Drops the whole schema (tests use one schema each). */
@@ -345,8 +374,11 @@ export class PostgresEngine implements StorageEngine {
     return (await this.attachDeps(db, [row]))[0] as Job;
   }
 
-  async get(id: number): Promise<JobWithAttempts | null> {
-    const [row] = await this.rows<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1', [id]);
+  async get(id: number, tenant?: string): Promise<JobWithAttempts | null> {
+    const [row] =
+      tenant === undefined
+        ? await this.rows<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1', [id])
+        : await this.rows<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1 AND tenant = $2', [id, tenant]);
     if (!row) return null;
     const executions = (
       await this.rows<ExecutionRow>(this.pool, 'SELECT * FROM executions WHERE job_id = $1 ORDER BY attempt', [id])
@@ -1233,7 +1265,7 @@ export class PostgresEngine implements StorageEngine {
       try {
         const stats = await client.query(
           `SELECT relname, n_live_tup::int8 AS live, n_dead_tup::int8 AS dead FROM pg_stat_user_tables
-           WHERE schemaname = $1 AND relname IN ('jobs', 'executions', 'job_deps', 'workers')`,
+           WHERE schemaname = $1 AND relname IN ('jobs', 'executions', 'job_deps', 'workers', 'job_events')`,
           [this.schema],
         );
         const done: string[] = [];
@@ -1255,7 +1287,69 @@ export class PostgresEngine implements StorageEngine {
 
   /** LISTENs for the notices of this docket (see notices.ts). */
   listen(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>> {
-    return listenForNotices(this.target.connectionString, this.schema, this.listeners, onNotice);
+    return listenForNotices(this.target.connectionString, this.schema, this.listeners, onNotice, this.warn);
+  }
+
+  // ── what the HTTP API reads ──────────────────────────────────────────────────────────────────
+
+  search(query: JobSearch): Promise<Job[]> {
+    return this.api.search(query);
+  }
+
+  countJobs(query: JobSearch): Promise<number> {
+    return this.api.countJobs(query);
+  }
+
+  queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]> {
+    return this.api.queueSettings();
+  }
+
+  dependents(id: number): Promise<number[]> {
+    return this.api.dependents(id);
+  }
+
+  remove(ids: number[], tenant?: string): Promise<number[]> {
+    return this.api.remove(ids, tenant);
+  }
+
+  queueOverview(tenant?: string): Promise<(QueueInfo & { oldestPendingAt: number | null })[]> {
+    return this.api.queueOverview(tenant);
+  }
+
+  finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]> {
+    return this.api.finishedSince(since, tenant);
+  }
+
+  attemptCounts(): Promise<AttemptCount[]> {
+    return this.api.attemptCounts();
+  }
+
+  createToken(token: NewApiToken): Promise<ApiToken> {
+    return this.api.createToken(token);
+  }
+
+  tokenByHash(hash: string): Promise<ApiToken | null> {
+    return this.api.tokenByHash(hash);
+  }
+
+  listTokens(): Promise<ApiToken[]> {
+    return this.api.listTokens();
+  }
+
+  revokeToken(id: number): Promise<boolean> {
+    return this.api.revokeToken(id);
+  }
+
+  eventsAfter(afterId: number, limit: number, tenant?: string): Promise<JobEventRecord[]> {
+    return this.api.eventsAfter(afterId, limit, tenant);
+  }
+
+  lastEventId(): Promise<number> {
+    return this.api.lastEventId();
+  }
+
+  watchEvents(onEvents: () => void): Promise<() => Promise<void>> {
+    return this.api.watchEvents(onEvents);
   }
 }
 

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { InvalidInputError, NotFoundError } from '../../core/errors.js';
+import { InvalidInputError, NotFoundError, StorageError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { Allocation, AllocationRecord } from '../../core/resources.js';
 import type { NewJob } from '../../core/spec.js';
@@ -24,18 +24,25 @@ import type {
 } from '../../core/words.js';
 import type {
   AllocationFilter,
+  ApiToken,
+  AttemptCount,
   ClaimRequest,
   ClearRequest,
   EngineCapabilities,
   FinishedAttempt,
+  FinishedTimes,
   HeldJob,
+  JobEventRecord,
+  JobSearch,
   LostAttempt,
+  NewApiToken,
   ObservedState,
   QueueInfo,
   QueueSettings,
   RefreshRequest,
   RefreshResult,
   StorageEngine,
+  StoreIdentity,
   SubmitResult,
   SuspectAttempt,
   WriteOptions,
@@ -53,6 +60,7 @@ import {
   workerFromRow,
 } from '../rows.js';
 import { SqliteAllocations } from './allocations.js';
+import { SqliteApiStore } from './api.js';
 import { SqliteCatalog } from './catalog.js';
 import { ExternalJobs } from './external.js';
 import { claimFilter, INSERT_JOB, insertJobsSql, insertValues, whereClause } from './statements.js';
@@ -93,6 +101,12 @@ export class SqliteEngine implements StorageEngine {
     (text) => this.sql(text),
     (work) => this.write(work),
     (jobId, attempt, outcome) => this.settle(jobId, attempt, outcome),
+    (rows) => this.attachDeps(rows),
+  );
+
+  private readonly api = new SqliteApiStore(
+    (text) => this.sql(text),
+    (work) => this.write(work),
     (rows) => this.attachDeps(rows),
   );
 
@@ -145,10 +159,20 @@ export class SqliteEngine implements StorageEngine {
   async reset(): Promise<void> {
     this.write(() => {
       this.db.exec(
-        'DELETE FROM allocations; DELETE FROM executions; DELETE FROM job_deps; DELETE FROM jobs; DELETE FROM workers;',
+        'DELETE FROM allocations; DELETE FROM executions; DELETE FROM job_deps; DELETE FROM jobs; DELETE FROM workers; DELETE FROM job_events;',
       );
       this.db.exec("DELETE FROM sqlite_sequence WHERE name = 'jobs'");
+      // Ids start again at 1: none of them may read logs left in the old place.
+      this.db.exec('UPDATE docket_store SET legacy_logs_max_id = 0');
     });
+  }
+
+  async identity(): Promise<StoreIdentity> {
+    const row = this.sql('SELECT id, legacy_logs_max_id FROM docket_store').get() as
+      | { id: string; legacy_logs_max_id: number }
+      | undefined;
+    if (!row) throw new StorageError('this database has no identity; run docket db migrate');
+    return { id: row.id, legacyLogsMaxId: row.legacy_logs_max_id };
   }
 
   // ── submit and read ──────────────────────────────────────────────────────────────────────────
@@ -236,8 +260,12 @@ export class SqliteEngine implements StorageEngine {
     return jobFromRow(row, deps);
   }
 
-  async get(id: number): Promise<JobWithAttempts | null> {
-    const row = this.sql('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  async get(id: number, tenant?: string): Promise<JobWithAttempts | null> {
+    const row = (
+      tenant === undefined
+        ? this.sql('SELECT * FROM jobs WHERE id = ?').get(id)
+        : this.sql('SELECT * FROM jobs WHERE id = ? AND tenant = ?').get(id, tenant)
+    ) as JobRow | undefined;
     if (!row) return null;
     const executions = (
       this.sql('SELECT * FROM executions WHERE job_id = ? ORDER BY attempt').all(id) as ExecutionRow[]
@@ -907,5 +935,67 @@ export class SqliteEngine implements StorageEngine {
 
   async discard(ids: number[]): Promise<void> {
     this.external.discard(ids);
+  }
+
+  // ── what the HTTP API reads ──────────────────────────────────────────────────────────────────
+
+  async search(query: JobSearch): Promise<Job[]> {
+    return this.api.search(query);
+  }
+
+  async countJobs(query: JobSearch): Promise<number> {
+    return this.api.countJobs(query);
+  }
+
+  async queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]> {
+    return this.api.queueSettings();
+  }
+
+  async dependents(id: number): Promise<number[]> {
+    return this.api.dependents(id);
+  }
+
+  async remove(ids: number[], tenant?: string): Promise<number[]> {
+    return this.api.remove(ids, tenant);
+  }
+
+  async queueOverview(tenant?: string): Promise<(QueueInfo & { oldestPendingAt: number | null })[]> {
+    return this.api.queueOverview(tenant);
+  }
+
+  async finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]> {
+    return this.api.finishedSince(since, tenant);
+  }
+
+  async attemptCounts(): Promise<AttemptCount[]> {
+    return this.api.attemptCounts();
+  }
+
+  async createToken(token: NewApiToken): Promise<ApiToken> {
+    return this.api.createToken(token);
+  }
+
+  async tokenByHash(hash: string): Promise<ApiToken | null> {
+    return this.api.tokenByHash(hash);
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    return this.api.listTokens();
+  }
+
+  async revokeToken(id: number): Promise<boolean> {
+    return this.api.revokeToken(id);
+  }
+
+  async eventsAfter(afterId: number, limit: number, tenant?: string): Promise<JobEventRecord[]> {
+    return this.api.eventsAfter(afterId, limit, tenant);
+  }
+
+  async lastEventId(): Promise<number> {
+    return this.api.lastEventId();
+  }
+
+  async watchEvents(onEvents: () => void): Promise<() => Promise<void>> {
+    return this.api.watchEvents(onEvents);
   }
 }
