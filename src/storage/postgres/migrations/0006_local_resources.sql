@@ -1,4 +1,4 @@
--- Version 4: local resources, as in the embedded engine's version 5.
+-- Version 6: local resources, as in the embedded engine's version 7.
 
 -- What each attempt of a job holds on its host, written by the claim that started it; held while
 -- the job row says that attempt is running or suspended under a worker.

@@ -1,4 +1,4 @@
--- Version 5: local resources. A local job's GPUs, CPUs and memory are consumed, not just recorded.
+-- Version 7: local resources. A local job's GPUs, CPUs and memory are consumed, not just recorded.
 
 -- What each attempt of a job holds on its host, written by the claim that started it. An attempt
 -- holds it while the job row says that attempt is running or suspended under a worker; once the
