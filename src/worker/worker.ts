@@ -17,6 +17,7 @@ import type { Job, JobStatus, Outcome } from '../core/words.js';
 import type { ExecutionContext, Executor, RunningWork } from '../executors/executor.js';
 import { processStartTime } from '../executors/local/processes.js';
 import { jobLogDir } from '../paths.js';
+import type { LocalResources } from '../resources/local-resources.js';
 import type { ClaimRequest, FinishedAttempt, HeldJob, StorageEngine, StoreNotice } from '../storage/engine.js';
 import { type LongTimer, setLongTimeout } from './long-timer.js';
 import { thisMachine } from './machine.js';
@@ -57,6 +58,8 @@ export interface WorkerOptions extends WorkerSettings {
   prepare?: () => Promise<void>;
   /** Claim only these jobs, and advertise no queue, so no submit counts on this worker. */
   onlyJobs?: number[];
+  /** Local resources: what this worker hands out (GPUs, CPUs, memory) and how. */
+  resources?: LocalResources;
 }
 
 interface ActiveAttempt {
@@ -106,6 +109,8 @@ export class Worker {
   /** The first heartbeat does the housekeeping at once. */
   private lastMaintainedAt = 0;
   private beats = 0;
+  /** When the loop last claimed (see sleepTime). */
+  private lastClaimAt = 0;
 
   constructor(
     private readonly engine: StorageEngine,
@@ -140,7 +145,8 @@ export class Worker {
     await this.register();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
     const { queues, concurrency } = this.options;
-    this.log.info({ worker: this.id, queues, concurrency, types: this.types }, 'worker started');
+    const resources = this.options.resources?.describe(); // local resources: what it found
+    this.log.info({ worker: this.id, queues, concurrency, types: this.types, resources }, 'worker started');
     try {
       await this.loop();
     } finally {
@@ -166,6 +172,7 @@ export class Worker {
       wakeAddress: this.wakeAddress,
       startedAt: this.startedAt,
       heartbeatAt: now,
+      inventory: this.options.resources?.inventory ?? null, // local resources: what it hands out
     });
   }
 
@@ -206,6 +213,7 @@ export class Worker {
       }
       try {
         const jobs = await this.inTurn(async () => {
+          this.lastClaimAt = Date.now();
           const claimed = await this.engine.claim(this.claimRequest(free));
           for (const job of claimed) this.launch(job);
           return claimed;
@@ -238,7 +246,9 @@ export class Worker {
   /** How long to sleep when there is nothing to claim: until the next delayed job, a poll, or idle exit. */
   private async sleepTime(): Promise<number> {
     let ms = this.options.pollMs;
-    const next = await this.engine.nextRunAt(this.options.queues, this.types, 'local');
+    // Jobs due at the last claim that it did not start (waiting for resources or a queue's room)
+    // wait for a wake-up (a job's end, a submit), not a poll.
+    const next = await this.engine.nextRunAt(this.options.queues, this.types, 'local', this.lastClaimAt);
     if (next !== null) ms = Math.min(ms, Math.max(0, next - Date.now()));
     if (this.options.exitWhenIdle && this.active.size === 0) {
       ms = Math.min(ms, Math.max(0, this.lastBusyAt + this.options.idleExitMs - Date.now()));
@@ -249,7 +259,7 @@ export class Worker {
   private launch(job: Job): void {
     const executor = this.executors.find((candidate) => candidate.runs(job.type));
     this.emit({ kind: 'started', job });
-    const work = startSafely(executor, job, this.contextFor(job));
+    const work = startSafely(executor, job, this.contextFor(job), this.options.resources);
     const attempt: ActiveAttempt = {
       job,
       work,
@@ -412,6 +422,7 @@ export class Worker {
       onlyIds: this.options.onlyJobs,
       limit,
       leaseMs: this.options.leaseMs,
+      resources: this.options.resources?.claim,
     };
   }
 
@@ -574,10 +585,16 @@ export class Worker {
 }
 
 /** Starts the work; an executor that throws instead of reporting becomes a failed attempt, not a dead worker. */
-function startSafely(executor: Executor | undefined, job: Job, context: ExecutionContext): RunningWork {
+function startSafely(
+  executor: Executor | undefined,
+  job: Job,
+  context: ExecutionContext,
+  resources: LocalResources | undefined,
+): RunningWork {
   try {
     if (!executor) throw new Error(`no executor of this worker runs jobs of type ${job.type}`);
-    return executor.start(job, context);
+    // Local resources: a job that was allocated some starts with them (env, affinity, memory limit).
+    return resources ? resources.start(job, executor, context) : executor.start(job, context);
   } catch (error) {
     const exited = Promise.resolve({
       exitCode: null,
