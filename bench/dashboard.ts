@@ -68,9 +68,28 @@ function bundleWeight(): { first: [number, number]; all: [number, number]; files
   return { first, all, files: files.length + 1 };
 }
 
+/** Stops any worker registered in the store (none should be), so none outlives its deleted home. */
+function stopWorkers(home: string): void {
+  try {
+    const db = new Database(join(home, 'docket.db'), { readonly: true });
+    const pids = db.prepare('SELECT pid FROM workers').pluck().all() as number[];
+    db.close();
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  } catch {
+    // no store: nothing started
+  }
+}
+
 async function seed(home: string): Promise<void> {
   const started = Date.now();
-  const docket = await Docket.open({ home });
+  // No worker: the jobs are a fixture to look at, not to run.
+  const docket = await Docket.open({ home, onDemandWorkers: false });
   const later = Date.now() + 86_400_000;
   for (let offset = 0; offset < JOBS; offset += 1000) {
     const specs: JobSpec[] = [];
@@ -197,6 +216,7 @@ async function main(): Promise<void> {
       server.kill('SIGTERM');
       await new Promise((resolve) => server?.once('exit', resolve));
     }
+    stopWorkers(home);
     rmSync(home, { recursive: true, force: true });
     rmSync(userData, { recursive: true, force: true });
   }
