@@ -7,6 +7,7 @@ import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
+import type { ResourceSettings } from '../resources/inventory.js';
 
 export interface WorkerSettings {
   /** Jobs one worker runs at once (default: the machine's core count). */
@@ -51,6 +52,8 @@ export interface DocketConfig {
   logsDir: string;
   worker: WorkerSettings;
   slurm: SlurmSettings;
+  /** Local resources: what a worker hands out (null parts are detected at its start). */
+  resources: ResourceSettings;
   /** Where each layer came from, for `docket config show`. */
   sources: Record<string, string>;
 }
@@ -74,6 +77,11 @@ type FileConfig = Partial<{
   /** A string split on spaces, or an argument list. */
   slurm_prefix: string | string[];
   slurm_cluster: string;
+  // Local resources (see resources/inventory.ts).
+  gpus: string | (string | number)[];
+  cpus: string | number | number[];
+  memory: string;
+  pin: boolean;
 }>;
 
 /** How often workers renew their leases. */
@@ -137,6 +145,7 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
       pruneAfterMs: pruneAfter === null ? null : parseDuration(String(pruneAfter), 'prune_after') * 1000,
     },
     slurm: slurmSettings(pick, file),
+    resources: resourceSettings(pick, file, sources),
     sources,
   };
   return Object.freeze(config);
@@ -156,6 +165,24 @@ function slurmSettings(pick: Pick, file: FileConfig): SlurmSettings {
     bin: bin === '' ? null : absolute(String(bin)),
     prefix: words.filter((word) => word !== ''),
     cluster: cluster === '' ? null : String(cluster),
+  };
+}
+
+/** Local resources: DOCKET_GPUS, DOCKET_CPUS, DOCKET_MEMORY, DOCKET_PIN or config.json's gpus, cpus, memory, pin. */
+function resourceSettings(pick: Pick, file: FileConfig, sources: Record<string, string>): ResourceSettings {
+  const text = (value: unknown): string | null =>
+    value === null ? null : Array.isArray(value) ? value.join(',') : String(value);
+  const gpus = text(pick<unknown>('gpus', undefined, 'DOCKET_GPUS', file.gpus, null));
+  const cpus = text(pick<unknown>('cpus', undefined, 'DOCKET_CPUS', file.cpus, null));
+  const memory = text(pick<unknown>('memory', undefined, 'DOCKET_MEMORY', file.memory, null));
+  const pin: unknown = pick<unknown>('pin', undefined, 'DOCKET_PIN', file.pin, false);
+  const origin = (name: string) => sources[name] ?? 'default';
+  return {
+    gpus,
+    cpus,
+    memory,
+    pin: pin === true || pin === 'true' || pin === '1',
+    sources: { gpus: origin('gpus'), cpus: origin('cpus'), memory: origin('memory') },
   };
 }
 

@@ -16,6 +16,7 @@ import type { Job, Outcome } from '../core/words.js';
 import type { ExecutionContext, Executor } from '../executors/executor.js';
 import { processStartTime } from '../executors/local/processes.js';
 import { jobLogDir } from '../paths.js';
+import type { LocalResources } from '../resources/local-resources.js';
 import type { ClaimRequest, FinishedAttempt, StorageEngine, StoreNotice } from '../storage/engine.js';
 import { Housekeeping } from './housekeeping.js';
 import { type LeasedAttempt, type LeaseHolder, Leases } from './leases.js';
@@ -53,6 +54,8 @@ export interface WorkerOptions extends WorkerSettings {
   prepare?: () => Promise<void>;
   /** Claim only these jobs, and advertise no queue, so no submit counts on this worker. */
   onlyJobs?: number[];
+  /** Local resources: what this worker hands out (GPUs, CPUs, memory) and how. */
+  resources?: LocalResources;
 }
 
 interface ActiveAttempt extends LeasedAttempt {
@@ -89,6 +92,8 @@ export class Worker {
   private readonly leases: Leases;
   private readonly housekeeping: Housekeeping;
   private beats = 0;
+  /** When the loop last claimed (see sleepTime). */
+  private lastClaimAt = 0;
 
   constructor(
     private readonly engine: StorageEngine,
@@ -125,7 +130,8 @@ export class Worker {
     await this.register();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
     const { queues, concurrency } = this.options;
-    this.log.info({ worker: this.id, queues, concurrency, types: this.types }, 'worker started');
+    const resources = this.options.resources?.describe(); // local resources: what it found
+    this.log.info({ worker: this.id, queues, concurrency, types: this.types, resources }, 'worker started');
     try {
       await this.loop();
     } finally {
@@ -163,6 +169,7 @@ export class Worker {
       wakeAddress: this.wakeAddress,
       startedAt: this.startedAt,
       heartbeatAt: now,
+      inventory: this.options.resources?.inventory ?? null, // local resources: what it hands out
     });
   }
 
@@ -203,6 +210,7 @@ export class Worker {
       }
       try {
         const jobs = await this.inTurn(async () => {
+          this.lastClaimAt = Date.now();
           const claimed = await this.engine.claim(this.claimRequest(free));
           for (const job of claimed) this.launch(job);
           return claimed;
@@ -235,7 +243,9 @@ export class Worker {
   /** How long to sleep when there is nothing to claim: until the next delayed job, a poll, or idle exit. */
   private async sleepTime(): Promise<number> {
     let ms = this.options.pollMs;
-    const next = await this.engine.nextRunAt(this.options.queues, this.types, 'local');
+    // Jobs due at the last claim that it did not start (waiting for resources or a queue's room)
+    // wait for a wake-up (a job's end, a submit), not a poll.
+    const next = await this.engine.nextRunAt(this.options.queues, this.types, 'local', this.lastClaimAt);
     if (next !== null) ms = Math.min(ms, Math.max(0, next - Date.now()));
     if (this.options.exitWhenIdle && this.active.size === 0) {
       ms = Math.min(ms, Math.max(0, this.lastBusyAt + this.options.idleExitMs - Date.now()));
@@ -246,7 +256,7 @@ export class Worker {
   private launch(job: Job): void {
     const executor = this.executors.find((candidate) => candidate.runs(job.type));
     this.emit({ kind: 'started', job });
-    const work = startSafely(executor, job, this.contextFor(job));
+    const work = startSafely(executor, job, this.contextFor(job), this.options.resources);
     const attempt: ActiveAttempt = {
       job,
       work,
@@ -409,6 +419,7 @@ export class Worker {
       onlyIds: this.options.onlyJobs,
       limit,
       leaseMs: this.options.leaseMs,
+      resources: this.options.resources?.claim,
     };
   }
 

@@ -34,7 +34,7 @@ export function register(program: Command): void {
         const workers = flags.workers === undefined ? 0 : parseCount(flags.workers, '--workers', { min: 0 });
         const basePath = normalizeBasePath(flags.basePath);
         const logger = loadPino()({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' }, loadPino().destination(2));
-        // Like every CLI command, the server starts on-demand workers for what it is sent to run.
+        // Daemonless like the CLI: a submit starts an on-demand worker (with the worker config found here).
         const docket = await Docket.open({
           db: options.db,
           home: options.home,
