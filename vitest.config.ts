@@ -14,6 +14,7 @@ const BOTH_ENGINES = [
   'test/integration/lifecycle.test.ts',
   'test/integration/processes.test.ts',
   'test/integration/workers.test.ts',
+  'test/server/**/*.test.ts',
 ];
 /** Files about one engine only say so in their name. */
 const POSTGRES_ONLY = 'test/**/postgres*.test.ts';

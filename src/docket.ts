@@ -4,11 +4,12 @@
  * workers, starting on-demand workers — happens here once, around the storage port.
  */
 import { EventEmitter } from 'node:events';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type ConfigInput, type DocketConfig, resolveConfig } from './config/config.js';
+import { checkHome, checkSqlitePath } from './config/locations.js';
 import type { LoadedWorkerConfig } from './config/worker-config.js';
 import { nextTick } from './core/cron.js';
 import { InvalidInputError, NotFoundError } from './core/errors.js';
@@ -32,9 +33,17 @@ import {
 import { HandlerExecutor } from './executors/handler/handler.js';
 import { LocalCommandExecutor } from './executors/local/command.js';
 import { attemptTag, signalTree, stopTree } from './executors/local/processes.js';
-import { jobLogDir, removeJobLogs } from './paths.js';
+import { JobService } from './job-service.js';
+import { jobLogDir, removeJobLogs, storeLogsDir } from './paths.js';
 import { SlurmScheduler } from './schedulers/slurm/scheduler.js';
-import type { QueueInfo, QueueSettings, RefreshResult, StorageEngine, SubmitResult } from './storage/engine.js';
+import type {
+  QueueInfo,
+  QueueSettings,
+  RefreshResult,
+  StorageEngine,
+  StoreIdentity,
+  SubmitResult,
+} from './storage/engine.js';
 import { isPostgresUrl } from './storage/postgres/connection.js';
 import { SqliteEngine } from './storage/sqlite/engine.js';
 import { serves, startWorkerOnce, wakeWorkers } from './worker/on-demand.js';
@@ -44,9 +53,20 @@ import { Worker, type WorkerEvent, type WorkerOptions } from './worker/worker.js
 
 const loadPino = lazy<typeof import('pino')>('pino');
 
+/** Jobs `list()` returns when no limit is given. */
+export const DEFAULT_PAGE_SIZE = 1000;
+
 export interface OpenOptions extends ConfigInput {
-  /** Reconcile and start on-demand workers (the CLI's daemonless mode). Default: true. */
+  /** Reconcile: settle the jobs of workers that died (the CLI's daemonless mode). Default: true. */
   manageWorkers?: boolean;
+  /**
+   * Start a worker process in the background when a job is submitted and no live worker serves
+   * its queue (the CLI does; engine and `on_demand` settings still apply). Default: false — a
+   * library starts no process its program did not ask for.
+   */
+  onDemandWorkers?: boolean;
+  /** The worker config file such an on-demand worker loads. Default: none (it runs commands only). */
+  workerConfig?: string;
   logger?: Logger;
 }
 
@@ -99,12 +119,18 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   private lastSchedulerSync = 0;
   private releaseTimer: NodeJS.Timeout | null = null;
   private unsavedTypes = false;
+  private jobService: JobService | null = null;
 
   private constructor(
+    /** The configuration, its `logsDir` the store's own folder of job logs. */
     readonly config: Readonly<DocketConfig>,
     readonly engine: StorageEngine,
     private readonly manageWorkers: boolean,
+    /** Null unless the program asked for on-demand workers (Docket.open's onDemandWorkers). */
+    private readonly onDemand: { workerConfig?: string } | null,
     private logger: Logger | undefined,
+    /** Where jobs that ran before logs moved into the store's folder may still have theirs. */
+    private legacyLogs: { root: string; maxId: number },
   ) {
     super();
   }
@@ -121,14 +147,34 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   /** Opens (and migrates) the store named by the configuration. */
   static async open(options: OpenOptions = {}): Promise<Docket> {
     const config = resolveConfig(options);
-    const engine = await openEngine(config);
+    checkHome(config);
+    // The store reports dropped connections before the docket (and its logger) exists: late-bound.
+    let warn = (message: string): void => {
+      process.stderr.write(`docket: ${message}\n`);
+    };
+    const engine = await openEngine(config, (message) => warn(message));
+    let identity: StoreIdentity;
     try {
       await engine.migrate();
+      identity = await engine.identity();
     } catch (error) {
       await engine.close();
       throw error;
     }
-    return new Docket(config, engine, options.manageWorkers ?? true, options.logger);
+    const onDemand = options.onDemandWorkers === true ? { workerConfig: options.workerConfig } : null;
+    const storeConfig = Object.freeze({ ...config, logsDir: storeLogsDir(config.logsDir, identity.id) });
+    const docket = new Docket(storeConfig, engine, options.manageWorkers ?? true, onDemand, options.logger, {
+      root: config.logsDir,
+      maxId: identity.legacyLogsMaxId,
+    });
+    warn = (message) => docket.log.warn(message);
+    return docket;
+  }
+
+  /** The tenant-scoped view the HTTP API uses (tokens, events, overviews, stats). */
+  get service(): JobService {
+    this.jobService ??= new JobService(this);
+    return this.jobService;
   }
 
   async close(): Promise<void> {
@@ -202,29 +248,37 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     if (!this.manageWorkers) return;
     const { liveWorkers } = await reconcile(this.engine, this.config.worker.leaseMs, this.config.worker.graceMs);
     if (!startWorkers || !this.shouldStartWorkers()) return;
-    const queues = await this.engine.pendingQueues('local');
+    const queues = await this.engine.runnableQueues('local');
     const unserved = queues.filter((queue) => !liveWorkers.some((worker) => serves(worker, queue)));
     if (unserved.length > 0) await this.startWorker(unserved[0] as string);
   }
 
   private shouldStartWorkers(): boolean {
-    return this.manageWorkers && (this.config.worker.onDemand ?? this.engine.capabilities.onDemandWorkers);
+    return (
+      this.manageWorkers &&
+      this.onDemand !== null &&
+      (this.config.worker.onDemand ?? this.engine.capabilities.onDemandWorkers)
+    );
   }
 
   /** Starts one on-demand worker (it serves every queue) unless another process just did. */
   private async startWorker(queue: string): Promise<void> {
     const leaseMs = this.config.worker.leaseMs;
-    await startWorkerOnce(this.engine, this.config, queue, (worker) => workerAlive(worker, leaseMs));
+    const options = { ...this.config, workerConfig: this.onDemand?.workerConfig };
+    await startWorkerOnce(this.engine, options, queue, (worker) => workerAlive(worker, leaseMs));
   }
 
-  /** Wakes the workers of these queues, starting one in the background if none serves them. */
-  private async notifyWorkers(queues: Set<string>, startWorkers = true): Promise<void> {
+  /**
+   * Wakes the workers of these queues, starting one in the background if none serves them — for
+   * `startFor` only (default: all), the queues whose new jobs can run soon.
+   */
+  private async notifyWorkers(queues: Set<string>, startWorkers = true, startFor = queues): Promise<void> {
     if (queues.size === 0) return;
     // A store that pushes changes has told its listeners already, inside the write.
     if (this.engine.capabilities.pushesChanges && !(startWorkers && this.shouldStartWorkers())) return;
     const leaseMs = this.config.worker.leaseMs;
     const live = (await this.engine.listWorkers()).filter((worker) => workerAlive(worker, leaseMs));
-    const unserved = wakeWorkers(live, queues);
+    const unserved = wakeWorkers(live, queues).filter((queue) => startFor.has(queue));
     if (unserved.length > 0 && startWorkers && this.shouldStartWorkers()) await this.startWorker(unserved[0] as string);
   }
 
@@ -245,6 +299,12 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
   /** Submits many jobs in one transaction: all are stored, or none (a bad one refuses the batch). */
   async submitMany(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
     await this.saveTypes();
+    return (await this.submitResolved(specs, options)).map((result) => result.job);
+  }
+
+  /** `submitMany` that also says, for each job, whether it was created or its key already existed. */
+  async submitReporting(specs: JobSpec[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
+    await this.saveTypes();
     return this.submitResolved(specs, options);
   }
 
@@ -259,22 +319,32 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return (await this.engine.listWorkers()).some((worker) => serves(worker, queue) && workerAlive(worker, leaseMs));
   }
 
-  private async submitResolved(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
+  private async submitResolved(specs: JobSpec[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
     const now = Date.now();
     const cwd = process.cwd();
     const stored = await this.storedTypeMap();
-    const results = await this.engine.submit(
-      specs.map((spec) => normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored))),
-      { connection: options.connection },
-    );
-    await this.handOver(results);
-    const jobs = results.map((result) => result.job);
+    const jobs = specs.map((spec) => normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored)));
+    const transactional = options.connection !== undefined;
+    // In the caller's transaction, SLURM must not see a job before (or without) the commit: such jobs
+    // are stored to be handed over by the first sync after it, not by this submit.
+    if (transactional)
+      for (const job of jobs) if (job.scheduler === 'slurm') job.runAt = Math.max(job.runAt, now + 1000);
+    const results = await this.engine.submit(jobs, { connection: options.connection });
+    if (!transactional) await this.handOver(results);
+    const submitted = results.map((result) => result.job);
     if (this.listenerCount('job') > 0) {
       for (const result of results) if (result.created) this.emit('job', { event: 'submitted', job: result.job });
     }
-    const queues = jobs.filter((job) => job.status === 'pending' && job.scheduler === 'local').map((job) => job.queue);
-    await this.notifyWorkers(new Set(queues), options.startWorkers ?? true);
-    return jobs;
+    const waiting = submitted.filter((job) => job.status === 'pending' && job.scheduler === 'local');
+    // A job blocked or delayed past an idle period starts no worker now; a CLI call once it can run does.
+    const soon = now + this.config.worker.idleExitMs;
+    const runnable = waiting.filter((job) => job.blockedBy === 0 && job.runAt <= soon);
+    await this.notifyWorkers(
+      new Set(waiting.map((job) => job.queue)),
+      options.startWorkers ?? true,
+      new Set(runnable.map((job) => job.queue)),
+    );
+    return results;
   }
 
   /**
@@ -322,16 +392,34 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return job;
   }
 
-  /** The job of a type with this key, or null. */
+  /** The job of a type with this key, or null (one indexed lookup). */
   async findByKey(type: string, key: string | Record<string, unknown>, tenant = DEFAULT_TENANT): Promise<Job | null> {
-    const canonical = canonicalKey(key);
-    const jobs = await this.engine.list({ type, tenant });
-    return jobs.find((job) => job.key === canonical) ?? null;
+    const [job] = await this.engine.list({ type, tenant, key: canonicalKey(key), limit: 1 });
+    return job ?? null;
   }
 
+  /**
+   * One page of jobs: at most `filter.limit`, by default DEFAULT_PAGE_SIZE — a store can hold
+   * millions. Walk everything with `iterate`.
+   */
   async list(filter: JobFilter = {}): Promise<Job[]> {
     await this.syncSchedulers(1000);
-    return this.engine.list(filter);
+    return this.engine.list({ ...filter, limit: filter.limit ?? DEFAULT_PAGE_SIZE });
+  }
+
+  /**
+   * Every job that matches, page by page (keyset paging on the id, so memory stays at one page and
+   * jobs added or removed meanwhile neither repeat nor shift the pages).
+   */
+  async *iterate(filter: Omit<JobFilter, 'limit' | 'offset' | 'afterId'> = {}, { pageSize = DEFAULT_PAGE_SIZE } = {}) {
+    await this.syncSchedulers(1000);
+    let afterId: number | undefined;
+    for (;;) {
+      const page = await this.engine.list({ ...filter, limit: pageSize, afterId });
+      yield* page;
+      if (page.length < pageSize) return;
+      afterId = (page[page.length - 1] as Job).id;
+    }
   }
 
   /** A count for every state, zeros included (DataJoint's progress; per type, queue or tenant). */
@@ -339,9 +427,13 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return this.engine.counts(filter);
   }
 
-  /** Paths of a job's log files. */
+  /** Paths of a job's log files (for a job older than the store's log folder, where it left them). */
   logPaths(id: number): { stdout: string; stderr: string } {
-    const dir = jobLogDir(this.config.logsDir, id);
+    let dir = jobLogDir(this.config.logsDir, id);
+    if (id <= this.legacyLogs.maxId && !existsSync(dir)) {
+      const legacy = jobLogDir(this.legacyLogs.root, id);
+      if (existsSync(legacy)) dir = legacy;
+    }
     return { stdout: join(dir, 'stdout'), stderr: join(dir, 'stderr') };
   }
 
@@ -432,9 +524,10 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return ids.length;
   }
 
-  /** Drops every job record and log. */
+  /** Drops every job record and log of this store (other stores sharing the home keep theirs). */
   async resetDb(): Promise<void> {
     await this.engine.reset();
+    this.legacyLogs = { ...this.legacyLogs, maxId: 0 };
     rmSync(this.config.logsDir, { recursive: true, force: true });
   }
 
@@ -571,10 +664,10 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
 }
 
 /** The engine the configuration names: a postgres:// URL, or else a SQLite file. */
-async function openEngine(config: DocketConfig): Promise<StorageEngine> {
+async function openEngine(config: DocketConfig, warn: (message: string) => void): Promise<StorageEngine> {
   if (isPostgresUrl(config.db)) {
     const { PostgresEngine } = await import('./storage/postgres/engine.js');
-    return PostgresEngine.connect({ url: config.db, schema: config.schema ?? undefined });
+    return PostgresEngine.connect({ url: config.db, schema: config.schema ?? undefined, warn });
   }
   if (/^[a-z]+:\/\//.test(config.db)) {
     throw new InvalidInputError(
@@ -582,5 +675,6 @@ async function openEngine(config: DocketConfig): Promise<StorageEngine> {
       `${config.db.split(':')[0]}: databases are not supported; use a SQLite file path or postgres://`,
     );
   }
+  checkSqlitePath(config);
   return new SqliteEngine({ path: config.db });
 }

@@ -15,6 +15,14 @@ export function findUp(from: string, relative: string): string {
   }
 }
 
+/**
+ * The folder of one store's job logs under the home's logs folder, named by the store's identity:
+ * two databases (or PostgreSQL schemas) sharing a home never see, clear or reset each other's logs.
+ */
+export function storeLogsDir(logsRoot: string, storeId: string): string {
+  return join(logsRoot, storeId);
+}
+
 /** A job's log folder: `stdout` and `stderr` of every attempt, appended. */
 export function jobLogDir(logsDir: string, id: number): string {
   return join(logsDir, String(id));

@@ -23,7 +23,13 @@ export async function withDocket(
   { reconcile = true } = {},
 ): Promise<number> {
   const options = globals(command);
-  const docket = await Docket.open({ db: options.db, home: options.home });
+  // The CLI is daemonless: it starts on-demand workers, which load the worker config found here.
+  const docket = await Docket.open({
+    db: options.db,
+    home: options.home,
+    onDemandWorkers: true,
+    workerConfig: findWorkerConfig(undefined) ?? undefined,
+  });
   try {
     // Showing something never starts a worker; commands that make or await work start one themselves.
     if (reconcile) await docket.reconcile({ startWorkers: false });
@@ -55,6 +61,36 @@ export function commaList(value: string, previous: string[] = []): string[] {
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/**
+ * The exit status of a command whose reader went away (`docket list | head`): 128 + SIGPIPE, what
+ * a shell reports for `ls` or `git log` in the same place. Nothing is printed.
+ */
+export const EXIT_BROKEN_PIPE = 141;
+
+const brokenPipeCleanups = new Set<() => Promise<unknown>>();
+let ending: Promise<never> | null = null;
+
+/** Registers work to do before exiting on a closed stdout (e.g. `run` cancels its job); returns the unregister. */
+export function onBrokenPipe(cleanup: () => Promise<unknown>): () => void {
+  brokenPipeCleanups.add(cleanup);
+  return () => brokenPipeCleanups.delete(cleanup);
+}
+
+/** Ends the process quietly because stdout was closed, after the registered clean-ups. */
+export async function endOnBrokenPipe(): Promise<never> {
+  if (ending) return ending;
+  ending = new Promise<never>(() => {});
+  await Promise.allSettled([...brokenPipeCleanups].map((cleanup) => cleanup()));
+  process.exit(EXIT_BROKEN_PIPE);
+}
+
+/** True for the error of writing to a pipe nobody reads any more. */
+export function isBrokenPipe(error: unknown): boolean {
+  // Once the pipe broke, later writes fail as "destroyed": the same cause.
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'EPIPE' || (ending !== null && code === 'ERR_STREAM_DESTROYED');
 }
 
 let exitCode = 0;

@@ -10,11 +10,13 @@ import { register as logs } from './commands/logs.js';
 import { register as progress } from './commands/progress.js';
 import { register as queue } from './commands/queue.js';
 import { register as run } from './commands/run.js';
+import { register as serve } from './commands/serve.js';
 import { register as status } from './commands/status.js';
 import { register as submit } from './commands/submit.js';
+import { register as token } from './commands/token.js';
 import { register as wait } from './commands/wait.js';
 import { register as worker } from './commands/worker.js';
-import { takeExitCode } from './context.js';
+import { endOnBrokenPipe, isBrokenPipe, takeExitCode } from './context.js';
 
 export function buildProgram(): Command {
   const program = new Command('docket')
@@ -39,6 +41,8 @@ export function buildProgram(): Command {
     queue,
     config,
     db,
+    serve,
+    token,
   ]) {
     register(program);
   }
@@ -51,11 +55,17 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the exit code (documented in the README). */
 export async function main(argv: string[]): Promise<number> {
+  // A reader that went away (`docket list | head`) ends the command quietly, as it does `ls`.
+  process.stdout.on('error', (error) => {
+    if (isBrokenPipe(error)) void endOnBrokenPipe();
+    else process.stderr.write(`docket: cannot write the output: ${error.message}\n`);
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return takeExitCode();
   } catch (error) {
+    if (isBrokenPipe(error)) return endOnBrokenPipe();
     if (error instanceof CommanderError) {
       // Help and version exit 0; everything else commander refuses is bad usage.
       return error.exitCode === 0 ? 0 : EXIT.usage;

@@ -6,15 +6,21 @@
 import type { Job, RetryPolicy } from './words.js';
 
 /** Why a handler's AbortSignal fired. */
-export type StopReason = 'cancel' | 'timeout' | 'shutdown' | 'suspend';
+export type StopReason = 'cancel' | 'timeout' | 'shutdown' | 'suspend' | 'lost';
+
+const STOP_MESSAGES: Record<StopReason, string> = {
+  cancel: 'cancelled',
+  timeout: 'timed out',
+  suspend: 'suspended',
+  shutdown: 'stopped: worker shutting down',
+  lost: 'stopped: its worker could not renew its lease, so another worker may run it',
+};
 
 /** The `reason` of an aborted handler's signal: says why, so a handler can save a checkpoint on suspend. */
 export class JobAbortedError extends Error {
   override name = 'JobAbortedError';
   constructor(readonly reason: StopReason) {
-    super(
-      `job ${reason === 'cancel' ? 'cancelled' : reason === 'timeout' ? 'timed out' : reason === 'suspend' ? 'suspended' : 'stopped: worker shutting down'}`,
-    );
+    super(`job ${STOP_MESSAGES[reason]}`);
   }
 }
 

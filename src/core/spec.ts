@@ -2,8 +2,11 @@
  * Turns what a caller asks for (a JobSpec) into a complete, validated new job, or refuses it with
  * an error naming the field. Nothing reaches the store before this has passed.
  */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InvalidInputError } from './errors.js';
 import { NO_DEFAULTS, type TypeDefaults } from './registry.js';
+import { MAX_DURATION_SECONDS, PRIORITY_RANGE } from './units.js';
 import {
   COMMAND_TYPE,
   DEFAULT_QUEUE,
@@ -65,10 +68,10 @@ export function normalizeSpec(
     type,
     scheduler,
     queue,
-    priority: integer(spec.priority ?? defaults.priority ?? 0, 'priority'),
+    priority: integer(spec.priority ?? defaults.priority ?? 0, 'priority', PRIORITY_RANGE.min, PRIORITY_RANGE.max),
     command,
     argv,
-    cwd: spec.cwd ?? defaultCwd,
+    cwd: spec.cwd == null ? defaultCwd : workingFolder(spec.cwd, defaultCwd, 'cwd'),
     env: environment(spec.env ?? {}),
     resources: resources(spec.resources ?? {}),
     timeLimitSeconds: timeLimit == null ? null : positive(timeLimit, 'time_limit'),
@@ -76,7 +79,7 @@ export function normalizeSpec(
     retry: retryPolicy(spec.retry, defaults.retry),
     group: spec.group ?? defaults.group ?? null,
     cron: spec.cron ?? defaults.cron ?? null,
-    runAt: spec.runAt ?? now,
+    runAt: runAt(spec.runAt ?? now, now),
     dependsOn: dependencies(spec.dependsOn ?? []),
     key: spec.key == null ? null : canonicalKey(spec.key),
     tenant: spec.tenant ?? DEFAULT_TENANT,
@@ -107,6 +110,24 @@ function work(spec: JobSpec, type: string): { command: string | null; argv: stri
   return { command: spec.command ?? null, argv: spec.argv ?? null };
 }
 
+/**
+ * A job's working folder as an absolute path: a relative one is taken against the submitter's folder
+ * now (a worker elsewhere would read it against its own), and a folder that does not exist is
+ * refused now rather than failing (or, on SLURM, silently running in /tmp) later.
+ */
+export function workingFolder(path: string, base: string, field: string): string {
+  if (typeof path !== 'string' || path === '') throw new InvalidInputError(field, 'must be a folder path');
+  const absolute = resolve(base, path);
+  let folder = false;
+  try {
+    folder = statSync(absolute).isDirectory();
+  } catch {
+    // missing or unreadable: refused below
+  }
+  if (!folder) throw new InvalidInputError(field, `${absolute} is not an existing folder; create it or fix the path`);
+  return absolute;
+}
+
 function defaultName(command: string | null, argv: string[] | null, type: string): string {
   const text = command ?? argv?.join(' ') ?? type;
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
@@ -125,7 +146,7 @@ function environment(env: Record<string, string>): Record<string, string> {
 function resources(given: Resources): Resources {
   const out: Resources = {};
   if (given.cpuCount != null) out.cpuCount = integer(given.cpuCount, 'cpu_count', 1);
-  if (given.memoryBytes != null) out.memoryBytes = integer(given.memoryBytes, 'memory', 1);
+  if (given.memoryBytes != null) out.memoryBytes = integer(given.memoryBytes, 'memory', 1, Number.MAX_SAFE_INTEGER);
   if (given.gpuCount != null) out.gpuCount = integer(given.gpuCount, 'gpu_count', 0);
   if (given.partition != null) out.partition = given.partition;
   if (given.account != null) out.account = given.account;
@@ -156,24 +177,43 @@ function retryPolicy(spec: Partial<RetryPolicy> | undefined, type: Partial<Retry
 }
 
 function dependencies(ids: number[]): number[] {
-  for (const id of ids) integer(id, 'after', 1);
+  for (const id of ids) integer(id, 'after', 1, Number.MAX_SAFE_INTEGER);
   return [...new Set(ids)];
 }
 
-function integer(value: number, field: string, min = Number.MIN_SAFE_INTEGER): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new InvalidInputError(field, `${value} is not an integer${min > Number.MIN_SAFE_INTEGER ? ` ≥ ${min}` : ''}`);
+/** Integers are stored in 32-bit columns (PostgreSQL's integer) unless a field says otherwise. */
+function integer(
+  value: number,
+  field: string,
+  min: number = PRIORITY_RANGE.min,
+  max: number = PRIORITY_RANGE.max,
+): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidInputError(field, `${value} is not an integer from ${min} to ${max}`);
   }
   return value;
 }
 
 function positive(value: number, field: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new InvalidInputError(field, `${value} must be a positive duration`);
-  return value;
+  return notAbsurd(value, field);
 }
 
 function nonNegative(value: number, field: string): number {
   if (!Number.isFinite(value) || value < 0) throw new InvalidInputError(field, `${value} must not be negative`);
+  return notAbsurd(value, field);
+}
+
+function notAbsurd(seconds: number, field: string): number {
+  if (seconds > MAX_DURATION_SECONDS) throw new InvalidInputError(field, `${seconds} seconds is longer than 100 years`);
+  return seconds;
+}
+
+/** A start time (ms) no more than 100 years from now. */
+function runAt(value: number, now: number): number {
+  if (!Number.isFinite(value) || Math.abs(value - now) > MAX_DURATION_SECONDS * 1000) {
+    throw new InvalidInputError('run_at', `${value} is not a time within 100 years of now`);
+  }
   return value;
 }
 

@@ -48,6 +48,19 @@ export function transition(jobId: number, from: JobStatus, to: JobStatus, action
   throw new InvalidStateError(refusal(jobId, from, action ?? verbFor(to)));
 }
 
+/**
+ * Requeue of a job whose dependency ended without completing would leave it blocked for ever (that
+ * dependency will never complete): refused, naming the dependency to requeue first.
+ */
+export function refuseRequeueBehind(jobId: number, from: JobStatus, parentId: number, parentStatus: JobStatus) {
+  return refuse(
+    jobId,
+    from,
+    'requeue',
+    `its dependency ${parentId} is ${parentStatus}; requeue ${parentId} first (this job then waits for it)`,
+  );
+}
+
 /** The error for an action the job's state does not allow. */
 export function refuse(jobId: number, from: JobStatus, action: Action, why?: string): InvalidStateError {
   return new InvalidStateError(why ? `job ${jobId} cannot ${action}: ${why}` : refusal(jobId, from, action));
@@ -71,6 +84,8 @@ function refusal(jobId: number, from: JobStatus, action: Action): string {
       return from === 'completed'
         ? `${base}; completed jobs are final — submit it again to rerun it`
         : `${base}; only failed, timed-out, cancelled or skipped jobs can be requeued (cancel it first)`;
+    case 'skip':
+      return `${base}; only a pending or suspended job (or a key with no job yet) can be ignored — requeue it first, then ignore it`;
     default:
       return `${base}; it cannot ${action} from that state`;
   }

@@ -15,11 +15,23 @@ const UNIT_SECONDS: Record<string, number> = {
   w: 604800,
 };
 
+/** The longest duration docket accepts anywhere (delays, time limits, retry delays): 100 years. */
+export const MAX_DURATION_SECONDS = 100 * 365.25 * 86400;
+
+/** The priorities docket stores: PostgreSQL's integer column, the same on both engines. */
+export const PRIORITY_RANGE = { min: -(2 ** 31), max: 2 ** 31 - 1 } as const;
+
 /**
- * Parses a duration into seconds. Accepts a bare number (seconds), a number with a unit
+ * Parses a duration into seconds (at most MAX_DURATION_SECONDS). Accepts a bare number (seconds), a number with a unit
  * (`ms s m h d w`), sequences like `1h30m`, and SLURM's `[D-]HH:MM:SS`, `MM:SS` and `D-HH[:MM]`.
  */
 export function parseDuration(text: string, field = 'duration'): number {
+  const seconds = durationSeconds(text, field);
+  if (seconds > MAX_DURATION_SECONDS) throw new InvalidInputError(field, `"${text}" is longer than 100 years`);
+  return seconds;
+}
+
+function durationSeconds(text: string, field: string): number {
   const value = text.trim();
   const fail = () =>
     new InvalidInputError(field, `"${text}" is not a duration; use e.g. 90s, 5m, 2h, 1:30:00 or 2-00:00:00`);
@@ -62,18 +74,22 @@ export function parseTime(text: string, field: string, direction: 'past' | 'futu
   if (/^\d{4}-\d{2}-\d{2}/.test(text.trim())) {
     const ms = Date.parse(text);
     if (Number.isNaN(ms)) throw new InvalidInputError(field, `"${text}" is not a valid ISO-8601 time`);
+    if (Math.abs(ms - now) > MAX_DURATION_SECONDS * 1000) {
+      throw new InvalidInputError(field, `"${text}" is more than 100 years away`);
+    }
     return ms;
   }
   const seconds = parseDuration(text, field);
   return direction === 'past' ? now - seconds * 1000 : now + seconds * 1000;
 }
 
-/** Parses a positive integer flag, naming the flag when it is not one. */
-export function parseCount(text: string, field: string, { min = 1 } = {}): number {
-  if (!/^-?\d+$/.test(text.trim()) || Number(text) < min) {
-    throw new InvalidInputError(field, `"${text}" is not an integer ≥ ${min}`);
+/** Parses an integer flag (by default a positive one, at most 2^31 − 1), naming the flag when it is not one. */
+export function parseCount(text: string, field: string, { min = 1, max = PRIORITY_RANGE.max } = {}): number {
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
+    throw new InvalidInputError(field, `"${text}" is not an integer from ${min} to ${max}`);
   }
-  return Number(text);
+  return value;
 }
 
 /** Parses a job id. */

@@ -170,6 +170,8 @@ export interface JobWithAttempts extends Job {
 export interface WorkerInfo {
   id: string;
   host: string;
+  /** Boot id and pid namespace (worker/machine.ts): tells containers that share a hostname apart. */
+  machine?: string | null;
   pid: number;
   pidStart: number | null;
   /** Queues it serves; `*` means every queue. */
@@ -198,8 +200,12 @@ export interface JobFilter {
   type?: string;
   scheduler?: SchedulerName;
   tenant?: string;
+  /** Only the job with this (canonical) key. */
+  key?: string;
   limit?: number;
   offset?: number;
+  /** Only jobs that come after this id in the chosen order (keyset paging: pass the last id seen). */
+  afterId?: number;
   /** `asc` (oldest first, the default) or `desc`. */
   order?: 'asc' | 'desc';
 }

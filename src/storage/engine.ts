@@ -37,6 +37,13 @@ export type StoreNotice =
   /** A job this worker runs was cancelled, suspended or resumed by someone else. */
   | { kind: 'control'; workerId: string };
 
+export interface StoreIdentity {
+  /** A random id, fixed for the store's life. */
+  id: string;
+  /** Jobs up to this id may have logs in the place older versions used; 0 when none can. */
+  legacyLogsMaxId: number;
+}
+
 export interface WriteOptions {
   /**
    * A connection of the caller's, inside the caller's transaction (a `pg` client on PostgreSQL):
@@ -54,6 +61,8 @@ export interface SubmitResult {
 export interface ClaimRequest {
   workerId: string;
   host: string;
+  /** The claimer's machine identity (worker/machine.ts), recorded on each attempt. */
+  machine?: string | null;
   pid: number;
   /** Queues to claim from; `*` claims from every queue. */
   queues: readonly string[];
@@ -72,6 +81,34 @@ export interface LostAttempt {
   jobId: number;
   attempt: number;
   reason: string;
+  /**
+   * The owner's process was seen gone on this machine, so it cannot renew the lease: settle even if
+   * the lease has not lapsed. Otherwise the attempt is settled only if its lease has lapsed when
+   * it is settled (checked in the same transaction, under the row's lock), so an owner that renewed
+   * in the meantime keeps its job.
+   */
+  processGone?: boolean;
+}
+
+/** A job a worker holds, as its heartbeat reports it. */
+export interface HeldJob {
+  id: number;
+  runNo: number;
+  status: JobStatus;
+  startedAt: number | null;
+}
+
+/** A live attempt whose owner is not among the live workers: what reconciliation needs to judge it. */
+export interface SuspectAttempt {
+  id: number;
+  runNo: number;
+  status: JobStatus;
+  workerId: string;
+  host: string | null;
+  machine: string | null;
+  pid: number | null;
+  pidStart: number | null;
+  leaseExpiresAt: number | null;
 }
 
 /** A finished attempt, for recording many in one transaction. */
@@ -100,7 +137,10 @@ export interface RefreshRequest {
   jobs: NewJob[];
   type: string;
   tenant: string;
-  /** Also remove pending jobs of the type whose key is not among these. */
+  /**
+   * Also remove pending jobs of the type whose key is not among these — but never a job without a
+   * key (it is not part of any key set) nor one that other jobs wait for (they would wait for ever).
+   */
   removeMissing: boolean;
 }
 
@@ -108,6 +148,8 @@ export interface RefreshResult {
   added: number;
   existing: number;
   removed: number;
+  /** Pending jobs whose key left the set but that were kept because other jobs depend on them. */
+  kept: number;
 }
 
 export interface ClearRequest {
@@ -115,6 +157,8 @@ export interface ClearRequest {
   /** Only jobs that ended before this time (ms). */
   endedBefore?: number;
   queue?: string;
+  /** Remove at most this many (oldest first), so a big clear goes in short transactions. */
+  limit?: number;
 }
 
 /**
@@ -138,6 +182,84 @@ export interface ObservedState {
   host?: string | null;
 }
 
+/** Roles of API tokens: `admin` sees every tenant and changes queues, `member` acts on its tenant's jobs, `viewer` reads. */
+export const TOKEN_ROLES = ['admin', 'member', 'viewer'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+
+/** A stored API token (the secret itself is never stored, only its SHA-256 hash). */
+export interface ApiToken {
+  id: number;
+  name: string | null;
+  tenant: string;
+  user: string | null;
+  role: TokenRole;
+  /** The first characters of the secret, to recognise a token in listings. */
+  prefix: string;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+export type NewApiToken = Omit<ApiToken, 'id' | 'revokedAt'> & { tokenHash: string };
+
+/** One row of the job change log that triggers fill (see the `job_events` migrations). */
+export interface JobEventRecord {
+  id: number;
+  at: number;
+  jobId: number;
+  tenant: string;
+  queue: string;
+  type: string;
+  kind: 'created' | 'state' | 'progress' | 'deleted';
+  status: JobStatus;
+  progress: number | null;
+}
+
+/** Columns a job listing may be ordered by (`created_at` is submission order, the id). */
+export const SEARCH_ORDERS = ['created_at', 'priority', 'started_at', 'ended_at', 'updated_at', 'name'] as const;
+export type SearchOrder = (typeof SEARCH_ORDERS)[number];
+
+/** A page of jobs as the HTTP API asks for it; every field narrows, undefined ones do not. */
+export interface JobSearch {
+  /** Only this tenant's jobs; undefined for every tenant (admins). */
+  tenant?: string;
+  ids?: number[];
+  /** Any of these states; `delayed` and `blocked` are pending jobs waiting for a time or a dependency. */
+  statuses?: (JobStatus | 'delayed' | 'blocked')[];
+  queue?: string;
+  type?: string;
+  group?: string;
+  key?: string;
+  scheduler?: SchedulerName;
+  /** Name contains this text (case-insensitive on ASCII). */
+  nameContains?: string;
+  order: SearchOrder;
+  descending: boolean;
+  limit: number;
+  offset: number;
+  /** The time `delayed` is measured against. */
+  now: number;
+}
+
+/** When a finished job was created, became runnable, started and ended (for stats and metrics). */
+export interface FinishedTimes {
+  queue: string;
+  type: string;
+  status: JobStatus;
+  createdAt: number;
+  runAt: number;
+  startedAt: number | null;
+  endedAt: number;
+}
+
+/** Attempts recorded per queue, type and outcome. */
+export interface AttemptCount {
+  queue: string;
+  type: string;
+  outcome: JobStatus;
+  count: number;
+}
+
 export interface StorageEngine {
   readonly capabilities: EngineCapabilities;
 
@@ -145,18 +267,29 @@ export interface StorageEngine {
   migrate(): Promise<{ from: number; to: number }>;
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
-  /** Drops every record (config reset-db). */
+  /** Drops every record (config reset-db); the store keeps its identity. */
   reset(): Promise<void>;
+  /** The store's identity (made by its first migration): files kept outside it are filed under it. */
+  identity(): Promise<StoreIdentity>;
 
   /** Stores jobs in one transaction; a job whose key exists returns the existing one. */
   submit(jobs: NewJob[], options?: WriteOptions): Promise<SubmitResult[]>;
-  get(id: number): Promise<JobWithAttempts | null>;
+  /** A job with its attempts; with `tenant`, null unless the job is that tenant's. */
+  get(id: number, tenant?: string): Promise<JobWithAttempts | null>;
   list(filter: JobFilter): Promise<Job[]>;
   counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'>): Promise<StatusCounts>;
-  /** Running and suspended jobs of a scheduler, for reconciliation. */
+  /** Running and suspended jobs of a scheduler. */
   listLive(scheduler: SchedulerName): Promise<Job[]>;
-  /** Queues with pending jobs of a scheduler (to decide whether a worker is needed). */
-  pendingQueues(scheduler: SchedulerName): Promise<string[]>;
+  /**
+   * Running and suspended attempts of a scheduler whose owner is not one of `liveWorkerIds`, for
+   * reconciliation: when every worker is alive this reads no job at all.
+   */
+  listSuspect(scheduler: SchedulerName, liveWorkerIds: readonly string[]): Promise<SuspectAttempt[]>;
+  /**
+   * Queues with jobs of a scheduler that could run now: pending, not blocked, due, in a queue that
+   * is not paused (to decide whether a worker is needed).
+   */
+  runnableQueues(scheduler: SchedulerName): Promise<string[]>;
   /** Earliest run-at among pending, unblocked jobs in these queues, or null if there are none. */
   nextRunAt(queues: readonly string[], types: readonly string[], scheduler: SchedulerName): Promise<number | null>;
 
@@ -165,8 +298,12 @@ export interface StorageEngine {
   /** Records the process that runs an attempt (pid and start time). */
   recordProcess(jobId: number, attempt: number, pid: number, pidStart: number | null): Promise<void>;
   setProgress(jobId: number, attempt: number, progress: number | null, message: string | null): Promise<void>;
-  /** Renews the leases of all the worker's jobs and its own heartbeat. */
-  heartbeat(workerId: string, leaseMs: number): Promise<void>;
+  /**
+   * Renews the leases of all the worker's jobs and its own heartbeat, in one transaction. Returns
+   * the jobs the worker holds (running or suspended under it), or null when the worker is not
+   * registered (its registration was removed, e.g. by `config reset-db`).
+   */
+  heartbeat(workerId: string, leaseMs: number): Promise<HeldJob[] | null>;
   /**
    * Records an attempt's outcome if that attempt still owns the job (returns null otherwise: the
    * job was cancelled, reclaimed or moved on). Applies the retry policy and settles dependents.
@@ -186,7 +323,10 @@ export interface StorageEngine {
    * kept in the history but does not count against max attempts. Null if the attempt no longer owns it.
    */
   release(jobId: number, attempt: number, reason: string): Promise<Job | null>;
-  /** Settles attempts whose owner is gone: retried if attempts remain, failed otherwise. */
+  /**
+   * Settles attempts whose owner is gone: retried if attempts remain, failed otherwise. An attempt
+   * whose lease is still valid as it is settled is left alone, unless `processGone` says why.
+   */
   settleLost(lost: LostAttempt[]): Promise<void>;
 
   cancel(id: number, reason: string): Promise<Job>;
@@ -219,10 +359,18 @@ export interface StorageEngine {
   removeWorker(id: string): Promise<void>;
   listWorkers(): Promise<WorkerInfo[]>;
   /**
-   * Removes the worker's registration if none of its queues has pending or live jobs — one
-   * atomic step, so a submit either sees the worker gone (and starts another) or is seen by it.
+   * Removes the worker's registration unless its queues hold work for it: a running job, a job
+   * suspended under it, or a pending job it could run that is unblocked, in a queue that is not
+   * paused, and due before `dueBefore` (ms). Jobs that cannot run soon (paused, delayed, blocked)
+   * keep no on-demand worker alive: the next submit, resume or CLI call starts one when they can.
+   * A submit either sees the worker gone (and starts another) or is seen by it.
    */
-  retireIfIdle(workerId: string, queues: readonly string[], types: readonly string[]): Promise<boolean>;
+  retireIfIdle(
+    workerId: string,
+    queues: readonly string[],
+    types: readonly string[],
+    dueBefore: number,
+  ): Promise<boolean>;
 
   // ── jobs of external schedulers (SLURM) ──────────────────────────────────────────────────────
 
@@ -260,4 +408,41 @@ export interface StorageEngine {
    * engines whose capabilities say `pushesChanges` implement it.
    */
   listen?(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>>;
+
+  // ── what the HTTP API reads (every job query carries the tenant it is scoped to) ─────────────
+
+  /** One page of matching jobs (`limit` and `offset` of the query). */
+  search(query: JobSearch): Promise<Job[]>;
+  /** How many jobs match the query's filters (its page is ignored). */
+  countJobs(query: JobSearch): Promise<number>;
+  /** Every queue's stored settings (no counts: cheap). */
+  queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]>;
+  /** Ids of the jobs that depend on this one. */
+  dependents(id: number): Promise<number[]>;
+  /** Deletes these jobs if they are finished (and, with `tenant`, that tenant's); returns the ids deleted. */
+  remove(ids: number[], tenant?: string): Promise<number[]>;
+  /** Counts per queue and state (of one tenant, or all) with each queue's settings and oldest pending job. */
+  queueOverview(tenant?: string): Promise<(QueueInfo & { oldestPendingAt: number | null })[]>;
+  /** Jobs (of one tenant, or all) that ended at or after `since`. */
+  finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]>;
+  /** Recorded attempts per queue, type and outcome (for metrics). */
+  attemptCounts(): Promise<AttemptCount[]>;
+
+  createToken(token: NewApiToken): Promise<ApiToken>;
+  /** The token with this hash, revoked and expired ones included (the caller decides). */
+  tokenByHash(hash: string): Promise<ApiToken | null>;
+  listTokens(): Promise<ApiToken[]>;
+  /** Marks a token revoked; false if there is no such token. */
+  revokeToken(id: number): Promise<boolean>;
+
+  /** Job events after `afterId`, oldest first, at most `limit` (of one tenant, or all). */
+  eventsAfter(afterId: number, limit: number, tenant?: string): Promise<JobEventRecord[]>;
+  /** The id of the newest job event (0 when there is none). */
+  lastEventId(): Promise<number>;
+  /**
+   * Calls `onEvents` soon after new job events were logged, by any process: PostgreSQL's
+   * NOTIFY; on SQLite, a cheap indexed check of the newest id a few times a second. Resolves to a
+   * function that stops it.
+   */
+  watchEvents(onEvents: () => void): Promise<() => Promise<void>>;
 }

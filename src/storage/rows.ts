@@ -4,6 +4,7 @@
  */
 import type { NewJob } from '../core/spec.js';
 import type { Attempt, Job, JobStatus, RetryPolicy, SchedulerName, WorkerInfo } from '../core/words.js';
+import type { SuspectAttempt } from './engine.js';
 
 export interface JobRow {
   id: number;
@@ -48,6 +49,8 @@ export interface JobRow {
   pid: number | null;
   pid_start: number | null;
   worker_id: string | null;
+  /** The machine identity of the attempt's worker (worker/machine.ts). */
+  machine?: string | null;
   lease_expires_at: number | null;
   created_at: number;
   started_at: number | null;
@@ -72,6 +75,7 @@ export interface ExecutionRow {
 export interface WorkerRow {
   id: string;
   host: string;
+  machine: string | null;
   pid: number;
   pid_start: number | null;
   queues: string;
@@ -157,6 +161,7 @@ export function workerFromRow(row: WorkerRow): WorkerInfo {
   return {
     id: row.id,
     host: row.host,
+    machine: row.machine ?? null,
     pid: row.pid,
     pidStart: row.pid_start,
     queues: JSON.parse(row.queues),
@@ -223,5 +228,20 @@ export function newJobRecord(
     startedAt: null,
     endedAt: skipReason ? now : null,
     updatedAt: now,
+  };
+}
+
+/** The row of a live attempt as reconciliation judges it. */
+export function suspectFromRow(row: JobRow): SuspectAttempt {
+  return {
+    id: row.id,
+    runNo: row.run_no,
+    status: row.status as JobStatus,
+    workerId: row.worker_id as string,
+    host: row.host,
+    machine: row.machine ?? null,
+    pid: row.pid,
+    pidStart: row.pid_start,
+    leaseExpiresAt: row.lease_expires_at,
   };
 }

@@ -39,6 +39,8 @@ export interface SpawnOptions {
   home: string;
   db: string;
   logsDir: string;
+  /** The worker config file the worker loads; none when undefined (never one it finds by itself). */
+  workerConfig?: string;
 }
 
 /**
@@ -69,7 +71,16 @@ export async function startWorkerOnce(
   const logFd = openSync(join(options.logsDir, 'workers.log'), 'a');
   const child = spawn(
     process.execPath,
-    [cliEntry(), '--home', options.home, '--db', options.db, 'worker', '--on-demand'],
+    [
+      cliEntry(),
+      '--home',
+      options.home,
+      '--db',
+      options.db,
+      'worker',
+      '--on-demand',
+      ...(options.workerConfig ? ['--config', options.workerConfig] : ['--no-config']),
+    ],
     {
       detached: true,
       stdio: ['ignore', logFd, logFd],

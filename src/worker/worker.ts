@@ -7,15 +7,19 @@
  * finished in the same turn of the event loop are recorded together in one transaction.
  */
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { WorkerSettings } from '../config/config.js';
+import { InvalidInputError } from '../core/errors.js';
 import type { StopReason } from '../core/job-types.js';
 import type { Job, JobStatus, Outcome } from '../core/words.js';
 import type { ExecutionContext, Executor, RunningWork } from '../executors/executor.js';
 import { processStartTime } from '../executors/local/processes.js';
-import { jobLogDir, removeJobLogs } from '../paths.js';
-import type { ClaimRequest, FinishedAttempt, StorageEngine, StoreNotice } from '../storage/engine.js';
+import { jobLogDir } from '../paths.js';
+import type { ClaimRequest, FinishedAttempt, HeldJob, StorageEngine, StoreNotice } from '../storage/engine.js';
+import { type LongTimer, setLongTimeout } from './long-timer.js';
+import { thisMachine } from './machine.js';
 import { classifyExit } from './outcome.js';
 import { reconcile } from './reconcile.js';
 import { WakeListener, Wakeup } from './wake.js';
@@ -24,8 +28,12 @@ import { WakeListener, Wakeup } from './wake.js';
 const RECONCILE_EVERY_BEATS = 2;
 /** Housekeeping (pruning, VACUUM) at most this often. */
 const MAINTAIN_EVERY_MS = 60_000;
+/** Finished jobs deleted per transaction when pruning. */
+const PRUNE_BATCH = 500;
 /** A job this worker holds in the store but never received is released after this long. */
 const ORPHAN_AFTER_MS = 60_000;
+/** A lease must outlast this many heartbeats, so that one slow or failed heartbeat loses nothing. */
+const MIN_LEASE_BEATS = 3;
 /** How long past its shutdown grace a stopping worker still retries writing outcomes. */
 const GIVE_UP_MARGIN_MS = 10_000;
 
@@ -54,12 +62,16 @@ export interface WorkerOptions extends WorkerSettings {
 interface ActiveAttempt {
   job: Job;
   work: RunningWork;
-  timer: NodeJS.Timeout | undefined;
+  timer: LongTimer | undefined;
   /** Why the worker stopped the work, if it did; decides what its end means. */
   stoppedFor: StopReason | null;
   /** Stopped with SIGSTOP because the job was suspended. */
   paused: boolean;
   done: Promise<void>;
+  /** Until when this worker can prove it holds the job: the lease as last renewed. */
+  leaseUntil: number;
+  /** When it was launched: a heartbeat sent before then cannot have seen it. */
+  launchedAt: number;
 }
 
 export class Worker {
@@ -74,13 +86,23 @@ export class Worker {
   private lastBusyAt = Date.now();
   private pendingFinishes: {
     item: FinishedAttempt;
+    job: Job;
     resolve: (job: Job | null) => void;
     reject: (e: unknown) => void;
   }[] = [];
+  /**
+   * The claims and outcome writes of this worker, one after another: each one's events are out
+   * before the next is sent, so a dependent's `started` never overtakes its parent's end.
+   */
+  private writes: Promise<unknown> = Promise.resolve();
   private controlCheckDue = false;
   private finishRetryMs = 0;
   private giveUpAt = Number.POSITIVE_INFINITY;
   private stopListening: (() => Promise<void>) | undefined;
+  private wakeAddress: string | null = null;
+  private readonly startedAt = Date.now();
+  /** The lease renewal in flight, if any (heartbeats never pile up behind a slow store). */
+  private renewing: Promise<void> | null = null;
   /** The first heartbeat does the housekeeping at once. */
   private lastMaintainedAt = 0;
   private beats = 0;
@@ -93,6 +115,12 @@ export class Worker {
     private readonly options: WorkerOptions,
     private readonly log: Logger,
   ) {
+    if (options.leaseMs < MIN_LEASE_BEATS * options.heartbeatMs) {
+      throw new InvalidInputError(
+        'lease',
+        `a lease of ${options.leaseMs / 1000}s is shorter than ${MIN_LEASE_BEATS} heartbeats (${(MIN_LEASE_BEATS * options.heartbeatMs) / 1000}s): one slow heartbeat would lose every job; set DOCKET_LEASE (or leaseMs) to at least that`,
+      );
+    }
     this.id = options.id ?? `w-${randomBytes(6).toString('hex')}`;
     this.types = types;
   }
@@ -108,18 +136,8 @@ export class Worker {
     this.stopListening = this.engine.capabilities.pushesChanges
       ? await this.engine.listen?.((notice) => this.onNotice(notice))
       : undefined;
-    const now = Date.now();
-    await this.engine.registerWorker({
-      id: this.id,
-      host: this.host,
-      pid: process.pid,
-      pidStart: processStartTime(process.pid),
-      queues: this.options.onlyJobs ? [] : this.options.queues,
-      concurrency: this.options.concurrency,
-      wakeAddress,
-      startedAt: now,
-      heartbeatAt: now,
-    });
+    this.wakeAddress = wakeAddress;
+    await this.register();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
     const { queues, concurrency } = this.options;
     this.log.info({ worker: this.id, queues, concurrency, types: this.types }, 'worker started');
@@ -132,6 +150,23 @@ export class Worker {
       await this.engine.removeWorker(this.id);
       this.log.info({ worker: this.id }, 'worker stopped');
     }
+  }
+
+  /** Registers (or registers again) this worker, with what it serves and where to poke it. */
+  private async register(): Promise<void> {
+    const now = Date.now();
+    await this.engine.registerWorker({
+      id: this.id,
+      host: this.host,
+      machine: thisMachine(),
+      pid: process.pid,
+      pidStart: processStartTime(process.pid),
+      queues: this.options.onlyJobs ? [] : this.options.queues,
+      concurrency: this.options.concurrency,
+      wakeAddress: this.wakeAddress,
+      startedAt: this.startedAt,
+      heartbeatAt: now,
+    });
   }
 
   private onNotice(notice: StoreNotice): void {
@@ -161,25 +196,43 @@ export class Worker {
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
-      if (this.controlCheckDue) await this.checkControl();
+      if (this.controlCheckDue)
+        await this.renew().catch((error) => this.log.warn({ err: error }, 'control check failed'));
       const free = this.options.concurrency - this.active.size;
       if (free <= 0) {
         // Every slot is busy: the next finish wakes the loop.
         await this.wakeup.wait(this.options.pollMs);
         continue;
       }
-      const jobs = await this.engine.claim(this.claimRequest(free));
-      for (const job of jobs) this.launch(job);
-      if (jobs.length === free) continue; // more may be waiting: claim again without sleeping
-      if (this.active.size > 0) this.lastBusyAt = Date.now();
-      else if (this.options.exitWhenIdle && Date.now() - this.lastBusyAt >= this.options.idleExitMs) {
-        if (await this.engine.retireIfIdle(this.id, this.options.queues, this.types)) return;
-        this.lastBusyAt = Date.now();
+      try {
+        const jobs = await this.inTurn(async () => {
+          const claimed = await this.engine.claim(this.claimRequest(free));
+          for (const job of claimed) this.launch(job);
+          return claimed;
+        });
+        if (jobs.length === free) continue; // more may be waiting: claim again without sleeping
+        if (await this.retireIfIdle()) return;
+        // Nothing runnable now: sleep until a submit pokes us, a job ends, or a delayed job is due.
+        await this.wakeup.wait(await this.sleepTime());
+      } catch (error) {
+        // The store is away (a dropped connection, a locked file): the work in hand goes on; try again.
+        this.log.warn({ err: error, retryInMs: this.options.pollMs }, 'could not claim jobs; retrying');
+        await this.wakeup.wait(this.options.pollMs);
       }
-      // Nothing runnable now: sleep until a submit pokes us, a job ends, or a delayed job is due.
-      await this.wakeup.wait(await this.sleepTime());
     }
     await this.shutdown();
+  }
+
+  /** An on-demand worker whose queues have nothing for it leaves (true when it did). */
+  private async retireIfIdle(): Promise<boolean> {
+    if (this.active.size > 0) this.lastBusyAt = Date.now();
+    if (this.active.size > 0 || !this.options.exitWhenIdle) return false;
+    if (Date.now() - this.lastBusyAt < this.options.idleExitMs) return false;
+    // Work due within another idle period keeps it; later work gets a new worker when it is due.
+    const dueBefore = Date.now() + this.options.idleExitMs;
+    if (await this.engine.retireIfIdle(this.id, this.options.queues, this.types, dueBefore)) return true;
+    this.lastBusyAt = Date.now();
+    return false;
   }
 
   /** How long to sleep when there is nothing to claim: until the next delayed job, a poll, or idle exit. */
@@ -195,9 +248,8 @@ export class Worker {
 
   private launch(job: Job): void {
     const executor = this.executors.find((candidate) => candidate.runs(job.type));
-    if (!executor) throw new Error(`claimed job ${job.id} of type ${job.type}, which no executor runs`);
-    this.options.onEvent?.({ kind: 'started', job });
-    const work = executor.start(job, this.contextFor(job));
+    this.emit({ kind: 'started', job });
+    const work = startSafely(executor, job, this.contextFor(job));
     const attempt: ActiveAttempt = {
       job,
       work,
@@ -205,9 +257,11 @@ export class Worker {
       stoppedFor: null,
       paused: false,
       done: Promise.resolve(),
+      leaseUntil: (job.startedAt ?? Date.now()) + this.options.leaseMs,
+      launchedAt: Date.now(),
     };
     if (job.timeLimitSeconds != null) {
-      attempt.timer = setTimeout(() => void this.stopAttempt(attempt, 'timeout'), job.timeLimitSeconds * 1000);
+      attempt.timer = setLongTimeout(() => void this.stopAttempt(attempt, 'timeout'), job.timeLimitSeconds * 1000);
     }
     this.active.set(job.id, attempt);
     attempt.done = this.follow(attempt);
@@ -218,10 +272,13 @@ export class Worker {
       workerId: this.id,
       logDir: jobLogDir(this.options.logsDir, job.id),
       onProgress: (progress, message) => {
-        this.options.onEvent?.({ kind: 'progress', job, progress, message });
-        void this.engine.setProgress(job.id, job.runNo, progress, message);
+        this.emit({ kind: 'progress', job, progress, message });
+        // Progress is advisory: a store that cannot take it now costs a log line, never the worker.
+        this.engine
+          .setProgress(job.id, job.runNo, progress, message)
+          .catch((error) => this.log.warn({ job: job.id, err: error }, 'could not record progress'));
       },
-      heartbeat: () => this.engine.heartbeat(this.id, this.options.leaseMs),
+      heartbeat: () => this.renew(),
       saveCheckpoint: (state) => this.engine.saveCheckpoint(job.id, job.runNo, state),
       parentResults: async () => {
         const results: Record<number, unknown> = {};
@@ -231,29 +288,48 @@ export class Worker {
     };
   }
 
+  /** Tells the owner of the worker; a listener that throws is logged, never the worker's end. */
+  private emit(event: WorkerEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch (error) {
+      this.log.error({ job: event.job.id, err: error }, 'a job event listener threw');
+    }
+  }
+
+  /** Stops the work; never rejects (a failure to signal is logged: the exit is still awaited). */
   private stopAttempt(attempt: ActiveAttempt, reason: StopReason): Promise<void> {
     attempt.stoppedFor ??= reason;
-    return attempt.work.stop(this.options.graceMs, reason);
+    return attempt.work
+      .stop(this.options.graceMs, reason)
+      .catch((error) => this.log.error({ job: attempt.job.id, err: error }, 'could not stop the work'));
   }
 
   private async follow(attempt: ActiveAttempt): Promise<void> {
     const { job, work } = attempt;
     try {
       const { pid, pidStart } = await work.started;
-      if (pid !== null) await this.engine.recordProcess(job.id, job.runNo, pid, pidStart);
+      // Without the pid, reconciliation cannot stop a stray tree later; the job itself goes on.
+      if (pid !== null) {
+        await this.engine
+          .recordProcess(job.id, job.runNo, pid, pidStart)
+          .catch((error) => this.log.warn({ job: job.id, err: error }, 'could not record the process of a job'));
+      }
       const report = await work.exited;
-      clearTimeout(attempt.timer);
-      if (attempt.stoppedFor === 'shutdown') {
+      attempt.timer?.clear();
+      // A handler that returned finished its work, even in the instant a stop arrived: its result
+      // counts (core/states.ts) rather than being dropped and the job run again.
+      const returned = report.result !== undefined && !report.error && !report.abandoned;
+      if (!returned && (attempt.stoppedFor === 'shutdown' || attempt.stoppedFor === 'lost')) {
         await this.engine.release(job.id, job.runNo, `worker ${this.id} shut down; job released`);
-      } else if (attempt.stoppedFor === 'suspend') {
+      } else if (!returned && attempt.stoppedFor === 'suspend') {
         await this.engine.park(job.id, job.runNo);
       } else {
         const outcome = classifyExit(report, {
-          timedOut: attempt.stoppedFor === 'timeout',
+          timedOut: attempt.stoppedFor === 'timeout' && !returned,
           timeLimitSeconds: job.timeLimitSeconds,
         });
-        const recorded = await this.recordEnd({ jobId: job.id, attempt: job.runNo, outcome });
-        this.options.onEvent?.({ kind: 'ended', job, outcome, recorded });
+        await this.recordEnd({ jobId: job.id, attempt: job.runNo, outcome }, job);
       }
     } catch (error) {
       this.log.error({ job: job.id, err: error }, 'could not record the end of an attempt');
@@ -263,12 +339,22 @@ export class Worker {
     }
   }
 
-  /** Queues an outcome; all outcomes of one event-loop turn are written in one transaction. */
-  private recordEnd(item: FinishedAttempt): Promise<Job | null> {
+  /**
+   * Queues an outcome; all outcomes of one event-loop turn are written in one transaction, and
+   * their `ended` events go out as soon as it commits, before the jobs it claimed start.
+   */
+  private recordEnd(item: FinishedAttempt, job: Job): Promise<Job | null> {
     return new Promise((resolve, reject) => {
       if (this.pendingFinishes.length === 0) setImmediate(() => void this.flushFinishes());
-      this.pendingFinishes.push({ item, resolve, reject });
+      this.pendingFinishes.push({ item, job, resolve, reject });
     });
+  }
+
+  /** Runs one of this worker's claims or outcome writes after the ones before it. */
+  private inTurn<T>(write: () => Promise<T>): Promise<T> {
+    const result = this.writes.then(write);
+    this.writes = result.catch(() => {});
+    return result;
   }
 
   /** Records a batch of outcomes and, in the same transaction, claims the slots they free. */
@@ -277,12 +363,20 @@ export class Worker {
     this.pendingFinishes = [];
     const freeAfter = this.stopping ? 0 : this.options.concurrency - this.active.size + batch.length;
     try {
-      const { recorded, claimed } = await this.engine.finishMany(
-        batch.map((entry) => entry.item),
-        freeAfter > 0 ? this.claimRequest(freeAfter) : undefined,
-      );
+      const { recorded } = await this.inTurn(async () => {
+        const result = await this.engine.finishMany(
+          batch.map((entry) => entry.item),
+          freeAfter > 0 ? this.claimRequest(freeAfter) : undefined,
+        );
+        // Ends first, then starts: the order in which they happened.
+        for (const [index, entry] of batch.entries()) {
+          const job = result.recorded[index] ?? null;
+          this.emit({ kind: 'ended', job: entry.job, outcome: entry.item.outcome, recorded: job });
+        }
+        for (const job of result.claimed) this.launch(job);
+        return result;
+      });
       for (const [index, entry] of batch.entries()) entry.resolve(recorded[index] ?? null);
-      for (const job of claimed) this.launch(job);
       this.finishRetryMs = 0;
     } catch (error) {
       if (Date.now() > this.giveUpAt) {
@@ -310,6 +404,7 @@ export class Worker {
     return {
       workerId: this.id,
       host: this.host,
+      machine: thisMachine(),
       pid: process.pid,
       queues: this.options.queues,
       scheduler: 'local',
@@ -323,19 +418,20 @@ export class Worker {
   /**
    * Renews leases, applies cancels and suspends made elsewhere to the work it runs, and now and then
    * settles the jobs of workers that died, so another worker reclaims them without any CLI call.
+   * Work whose lease could not be renewed in time is stopped first: another worker may own it now.
    */
   private async heartbeat(): Promise<void> {
+    this.stopUnprovable();
+    if (this.renewing) return; // the last heartbeat has not come back: never pile them up
     try {
-      await this.engine.heartbeat(this.id, this.options.leaseMs);
-      await this.checkControl();
+      await this.renew();
       await this.maintain();
       if (++this.beats % RECONCILE_EVERY_BEATS === 0) {
-        const { lost, live } = await reconcile(this.engine, this.options.leaseMs, this.options.graceMs);
+        const { lost } = await reconcile(this.engine, this.options.leaseMs, this.options.graceMs);
         if (lost.length > 0) {
           this.log.warn({ lost }, 'settled the jobs of dead workers');
           this.wakeup.wake();
         }
-        await this.releaseOrphans(live);
       }
     } catch (error) {
       this.log.error({ err: error }, 'heartbeat failed');
@@ -343,39 +439,87 @@ export class Worker {
   }
 
   /**
-   * Jobs the store says this worker runs but that it does not know: a claim that committed while
+   * Stops (and gives back) the work whose lease this worker can no longer prove, as graphile-worker
+   * and Oban do: its heartbeats failed for about a lease, and another worker may have taken the job.
+   * The stop leaves a heartbeat's margin before the lease actually lapses.
+   */
+  private stopUnprovable(): void {
+    const now = Date.now();
+    for (const attempt of this.active.values()) {
+      if (attempt.stoppedFor !== null || attempt.leaseUntil - this.options.heartbeatMs > now) continue;
+      this.log.warn(
+        { job: attempt.job.id },
+        'could not renew the lease: stopping the job, which is no longer surely ours',
+      );
+      void this.stopAttempt(attempt, 'lost');
+    }
+  }
+
+  /** One heartbeat (see `renewOnce`); a call while one is in flight waits for it and asks for another. */
+  private renew(): Promise<void> {
+    if (this.renewing) {
+      this.controlCheckDue = true;
+      return this.renewing;
+    }
+    this.controlCheckDue = false;
+    this.renewing = this.renewOnce().finally(() => {
+      this.renewing = null;
+    });
+    return this.renewing;
+  }
+
+  /**
+   * Renews the leases and reads back, in the same statement, which jobs this worker holds: running
+   * work whose job is no longer held (cancelled, taken by another worker) is stopped, suspended work
+   * is paused, resumed work continued; a registration that vanished (reset-db) is made again.
+   */
+  private async renewOnce(): Promise<void> {
+    const sentAt = Date.now();
+    let held = await this.engine.heartbeat(this.id, this.options.leaseMs);
+    if (held === null) {
+      this.log.warn({ worker: this.id }, 'the registration of this worker vanished; registering again');
+      await this.register();
+      held = (await this.engine.heartbeat(this.id, this.options.leaseMs)) ?? [];
+    }
+    const byId = new Map(held.map((job) => [job.id, job]));
+    for (const attempt of this.active.values()) {
+      if (attempt.launchedAt >= sentAt) continue; // claimed after the heartbeat was sent
+      const current = byId.get(attempt.job.id);
+      const owned = current !== undefined && current.runNo === attempt.job.runNo;
+      if (owned) attempt.leaseUntil = sentAt + this.options.leaseMs;
+      this.applyControl(attempt, owned ? current : null);
+    }
+    await this.releaseOrphans(held, sentAt);
+  }
+
+  /**
+   * Jobs the store says this worker holds but that it does not know: a claim that committed while
    * its answer was lost (a dropped connection). They go back to pending; the heartbeat would
    * otherwise renew their leases for ever. Only claims older than a minute count, so an answer
    * still on its way is never mistaken for a lost one.
    */
-  private async releaseOrphans(live: Job[]): Promise<void> {
-    const before = Date.now() - ORPHAN_AFTER_MS;
-    for (const job of live) {
-      if (job.workerId !== this.id || this.active.has(job.id) || (job.startedAt ?? 0) > before) continue;
+  private async releaseOrphans(held: HeldJob[], sentAt: number): Promise<void> {
+    const before = sentAt - ORPHAN_AFTER_MS;
+    for (const job of held) {
+      if (this.active.has(job.id) || (job.startedAt ?? 0) > before) continue;
       this.log.warn({ job: job.id }, 'releasing a job this worker claimed but never received');
       await this.engine.release(job.id, job.runNo, `worker ${this.id} lost its claim; job released`);
       this.wakeup.wake();
     }
   }
 
-  /** Compares each running job with its record: cancelled or taken away → stop; suspended handler → suspend. */
-  private async checkControl(): Promise<void> {
-    this.controlCheckDue = false;
-    for (const attempt of this.active.values()) {
-      if (attempt.stoppedFor !== null) continue;
-      const current = await this.engine.get(attempt.job.id);
-      const owned = current !== null && current.runNo === attempt.job.runNo;
-      if (!owned || !['running', 'suspended'].includes(current.status)) void this.stopAttempt(attempt, 'cancel');
-      else if (current.status === 'suspended' && attempt.work.suspendsByAbort)
-        void this.stopAttempt(attempt, 'suspend');
-      else if (current.status === 'suspended' && !attempt.paused) {
-        // Suspended from another machine: stop the processes here (SIGSTOP; again is harmless).
-        attempt.paused = true;
-        attempt.work.pause();
-      } else if (current.status === 'running' && attempt.paused) {
-        attempt.paused = false;
-        attempt.work.resume();
-      }
+  /** Brings running work in line with its job: not held any more → stop; suspended → suspend or pause. */
+  private applyControl(attempt: ActiveAttempt, current: HeldJob | null): void {
+    if (attempt.stoppedFor !== null) return;
+    if (current === null) void this.stopAttempt(attempt, 'cancel');
+    else if (current.status === 'suspended' && attempt.work.suspendsByAbort) void this.stopAttempt(attempt, 'suspend');
+    else if (current.status === 'suspended' && !attempt.paused) {
+      // Suspended from another machine: stop the processes here (SIGSTOP; again is harmless).
+      attempt.paused = true;
+      attempt.work.pause();
+    } else if (current.status === 'running' && attempt.paused) {
+      attempt.paused = false;
+      attempt.work.resume();
     }
   }
 
@@ -391,13 +535,27 @@ export class Worker {
     if (now - this.lastMaintainedAt < every) return;
     this.lastMaintainedAt = now;
     if (pruneAfterMs !== null) {
-      const statuses: JobStatus[] = ['completed', 'cancelled', 'skipped'];
-      const ids = await this.engine.clear({ statuses, endedBefore: now - pruneAfterMs });
-      removeJobLogs(this.options.logsDir, ids);
-      if (ids.length > 0) this.log.info({ pruned: ids.length }, 'pruned old finished jobs');
+      const pruned = await this.prune(now - pruneAfterMs);
+      if (pruned > 0) this.log.info({ pruned }, 'pruned old finished jobs');
     }
     const done = (await this.engine.maintain?.()) ?? [];
     if (done.length > 0) this.log.info({ done }, 'store maintenance');
+  }
+
+  /**
+   * Deletes finished jobs that ended before `endedBefore` in batches, each its own short transaction,
+   * and their log folders off the event loop (libuv's thread pool): a backlog of a million old jobs
+   * never holds the store's lock, nor this worker's heartbeats, for long.
+   */
+  private async prune(endedBefore: number): Promise<number> {
+    const statuses: JobStatus[] = ['completed', 'cancelled', 'skipped'];
+    let pruned = 0;
+    for (;;) {
+      const ids = await this.engine.clear({ statuses, endedBefore, limit: PRUNE_BATCH });
+      await Promise.all(ids.map((id) => rm(jobLogDir(this.options.logsDir, id), { recursive: true, force: true })));
+      pruned += ids.length;
+      if (ids.length < PRUNE_BATCH || this.stopping) return pruned;
+    }
   }
 
   /** Lets running jobs finish within the grace period, then stops them and gives them back. */
@@ -412,5 +570,27 @@ export class Worker {
     clearTimeout(timer);
     await Promise.all([...this.active.values()].map((attempt) => this.stopAttempt(attempt, 'shutdown')));
     await all();
+  }
+}
+
+/** Starts the work; an executor that throws instead of reporting becomes a failed attempt, not a dead worker. */
+function startSafely(executor: Executor | undefined, job: Job, context: ExecutionContext): RunningWork {
+  try {
+    if (!executor) throw new Error(`no executor of this worker runs jobs of type ${job.type}`);
+    return executor.start(job, context);
+  } catch (error) {
+    const exited = Promise.resolve({
+      exitCode: null,
+      signal: null,
+      error: `cannot start the job: ${(error as Error).message}`,
+    });
+    return {
+      started: Promise.resolve({ pid: null, pidStart: null }),
+      exited,
+      suspendsByAbort: false,
+      stop: async () => {},
+      pause: () => {},
+      resume: () => {},
+    };
   }
 }

@@ -274,7 +274,7 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
     it('settles lost attempts: retried if attempts remain, failed otherwise', async () => {
       const once = await submit();
       const twice = await submit({ maxAttempts: 2 });
-      await claim();
+      await claim({ leaseMs: -1 }); // leases that lapsed
       await engine.settleLost([
         { jobId: once.id, attempt: 1, reason: 'worker w1 died' },
         { jobId: twice.id, attempt: 1, reason: 'worker w1 died' },
@@ -319,11 +319,12 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       await register('w1');
       await register('w2');
       const job = await submit({ runAt: now + 60_000 });
-      expect(await engine.retireIfIdle('w1', ['*'], ['command'])).toBe(false);
+      expect(await engine.retireIfIdle('w1', ['*'], ['command'], now + 120_000)).toBe(false);
       // A worker that cannot run the waiting job's type has nothing to wait for.
-      expect(await engine.retireIfIdle('w2', ['*'], ['other-type'])).toBe(true);
+      expect(await engine.retireIfIdle('w2', ['*'], ['other-type'], now + 120_000)).toBe(true);
+      expect((await engine.listWorkers()).map((worker) => worker.id)).toEqual(['w1']);
       await engine.cancel(job.id, 'x');
-      expect(await engine.retireIfIdle('w1', ['*'], ['command'])).toBe(true);
+      expect(await engine.retireIfIdle('w1', ['*'], ['command'], now + 120_000)).toBe(true);
       expect(await engine.listWorkers()).toEqual([]);
     });
 
@@ -361,7 +362,9 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       // Its heartbeat is recent: a slow worker on another machine is left alone.
       expect((await reconcile(engine, leaseMs, 100)).lost).toEqual([]);
       expect(await engine.get(job.id)).toMatchObject({ status: 'running', workerId: remote.id });
-      // Silent past its lease: its job is settled (retried here) with the dead worker named.
+      // Silent past its lease: its job is settled (retried here) with the dead worker named. (A
+      // renewal with a negative lease stands for the last renewal being that long ago.)
+      await engine.heartbeat(remote.id, -leaseMs);
       await engine.registerWorker({ ...remote, heartbeatAt: now - 2 * leaseMs });
       const lapsed = await reconcile(engine, leaseMs, 100);
       expect(lapsed.lost).toEqual([expect.objectContaining({ jobId: job.id })]);

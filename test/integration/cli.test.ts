@@ -3,7 +3,7 @@
  * says) and real processes: output, JSON, exit codes.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeHome, runProcess, type TestHome, waitFor } from '../helpers/cli.js';
 import { dropTestStore, TEST_ENGINE, testDb } from '../helpers/engines.js';
@@ -173,8 +173,11 @@ describe('reading jobs', () => {
     await waitFor('completion', async () => (await t.json(['status', String(job.id)])).status === 'completed');
     expect((await t.run(['logs', String(job.id)])).stdout).toBe('hi\n');
     expect((await t.run(['logs', String(job.id), '--stderr'])).stdout).toBe('err\n');
-    expect(readFileSync(join(t.home, 'logs', String(job.id), 'stdout'), 'utf8')).toBe('hi\n');
-    expect((await t.json(['logs', String(job.id)])).content).toBe('hi\n');
+    const json = await t.json(['logs', String(job.id)]);
+    expect(json).toMatchObject({ content: 'hi\n', size: 3, truncated: false });
+    // A plain file in the store's own folder of the home's logs.
+    expect(json.path).toMatch(new RegExp(`^${t.home}/logs/[0-9a-f]{16}/${job.id}/stdout$`));
+    expect(readFileSync(json.path, 'utf8')).toBe('hi\n');
   });
 
   it('logs --follow prints output until the job ends', async () => {
@@ -288,10 +291,11 @@ describe('changing jobs', () => {
     const job = await t.json(['submit', '--cmd', 'echo bye']);
     await waitFor('completion', async () => (await t.json(['status', String(job.id)])).status === 'completed');
     await waitFor('failure', async () => (await t.json(['status', String(failed.id)])).status === 'failed');
-    expect(existsSync(join(t.home, 'logs', String(job.id)))).toBe(true);
+    const logDir = dirname((await t.json(['logs', String(job.id)])).path);
+    expect(existsSync(logDir)).toBe(true);
     const { removed } = await t.json(['clear']);
     expect(removed).toBeGreaterThan(0);
-    expect(existsSync(join(t.home, 'logs', String(job.id)))).toBe(false);
+    expect(existsSync(logDir)).toBe(false);
     expect((await t.run(['status', String(job.id)])).code).toBe(3);
     expect((await t.json(['list', '--all', '--status', 'completed,cancelled'])).length).toBe(0);
     expect((await t.json(['status', String(failed.id)])).status).toBe('failed');

@@ -3,7 +3,7 @@
  * worker, and many processes writing to one store at once — on either engine.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,7 +79,8 @@ describe('docket run without a worker', () => {
       const db = await openTestStore(home.db);
       expect(await db.listWorkers()).toEqual([]);
       await db.close();
-      expect(existsSync(join(home.home, 'logs', 'workers.log'))).toBe(false);
+      const logs = readdirSync(join(home.home, 'logs'), { recursive: true }).map(String);
+      expect(logs.some((file) => file.endsWith('workers.log'))).toBe(false);
       const [job] = await home.json(['list', '--all']);
       expect(job).toMatchObject({ status: 'completed', exit_code: 0 });
     } finally {

@@ -269,13 +269,19 @@ describe('keys (DataJoint)', () => {
       { subject: 2, session: 1 },
       { subject: 3, session: 1 },
     ];
-    expect(await docket.refresh('process', keys, { priority: 5 })).toEqual({ added: 2, existing: 1, removed: 0 });
+    expect(await docket.refresh('process', keys, { priority: 5 })).toEqual({
+      added: 2,
+      existing: 1,
+      removed: 0,
+      kept: 0,
+    });
     const added = await docket.findByKey('process', { session: 1, subject: 3 });
     expect(added).toMatchObject({ priority: 5, params: { session: 1, subject: 3 } });
     expect(await docket.refresh('process', keys.slice(1), { removeMissing: true })).toEqual({
       added: 0,
       existing: 2,
       removed: 1,
+      kept: 0,
     });
     expect((await docket.counts({ type: 'process' })).pending).toBe(2);
   });
@@ -290,7 +296,7 @@ describe('keys (DataJoint)', () => {
     });
     const future = await docket.ignore('analyse', 'k2');
     expect(future).toMatchObject({ status: 'skipped', key: 'k2' });
-    expect(await docket.refresh('analyse', ['k1', 'k2', 'k3'])).toEqual({ added: 1, existing: 2, removed: 0 });
+    expect(await docket.refresh('analyse', ['k1', 'k2', 'k3'])).toEqual({ added: 1, existing: 2, removed: 0, kept: 0 });
     const counts = await docket.counts({ type: 'analyse' });
     expect(counts).toMatchObject({ skipped: 2, pending: 1, total: 3, running: 0, completed: 0 });
   });

@@ -125,7 +125,7 @@ describe.concurrent('docket --scheduler slurm against a real SLURM', () => {
     expect(shown).toMatch(/MinMemoryNode=1G\b/);
     expect(shown).toMatch(/TimeLimit=00:01:00\b/);
     expect(shown).toMatch(/Partition=debug\b/);
-    expect(shown).toContain(`StdOut=${t.home}/logs/${job.id}/stdout`);
+    expect(shown).toMatch(new RegExp(`StdOut=${t.home}/logs/[0-9a-f]{16}/${job.id}/stdout`));
     expect(shown).toContain(`WorkDir=${t.home}`);
     expect((await t.run(['cancel', String(job.id)])).code).toBe(0);
   });
@@ -211,6 +211,69 @@ describe.concurrent('docket --scheduler slurm against a real SLURM', () => {
       expect(result.stderr).toMatch(/^docket: SLURM does not answer: .*Unable to contact slurm controller/);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(await home.json(['list', '--all'])).toEqual([]);
+    } finally {
+      await home.cleanup();
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it("gives a job the user's login environment and its own variables, not the submitter's (item 15)", async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, for the job's shell
+    const command = 'echo "${LEAK_MARK:-unset} $MINE $HOME"';
+    const job = await t.json(['submit', '--scheduler', 'slurm', '--env', 'MINE=yes', '--cmd', command], {
+      env: { LEAK_MARK: 'leaked-from-the-submitter' },
+    });
+    const done = await until(job.id, 'completed', (record) => ['completed', 'failed'].includes(record.status));
+    expect(done.status).toBe('completed');
+    expect((await t.run(['logs', String(job.id)])).stdout).toMatch(/^unset yes \/\S+\n$/);
+  });
+
+  it('refuses a --cwd that does not exist instead of running in /tmp (item 27)', async () => {
+    const missing = join(t.home, 'no-such-folder');
+    const result = await t.run(['submit', '--scheduler', 'slurm', '--cwd', missing, '--', 'pwd']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--cwd: .*no-such-folder is not an existing folder/);
+    const all = (await t.json(['list', '--all'])) as JobJson[];
+    expect(all.some((job) => job.cwd === missing)).toBe(false);
+    const folder = mkdtempSync(join(t.home, 'work-'));
+    const job = await t.json(['submit', '--scheduler', 'slurm', '--cwd', folder, '--', 'pwd']);
+    await until(job.id, 'completed', (record) => ['completed', 'failed'].includes(record.status));
+    expect((await t.run(['logs', String(job.id)])).stdout).toBe(`${folder}\n`);
+  });
+
+  it('says so when it cannot cancel a duplicate SLURM job (item 15)', async () => {
+    // A stand-in SLURM: while sbatch runs, "another process" records a SLURM id for the job first,
+    // so docket must cancel its own copy, and scancel refuses.
+    const bin = mkdtempSync(join(tmpdir(), 'docket-dup-slurm-'));
+    const home = makeHome({ DOCKET_SLURM_BIN: bin });
+    const recordFirst = join(bin, 'record-first.mjs');
+    writeFileSync(
+      recordFirst,
+      `import Database from ${JSON.stringify(join(ROOT, 'node_modules', 'better-sqlite3', 'lib', 'index.js'))};
+const db = new Database(${JSON.stringify(home.db)});
+db.prepare("UPDATE jobs SET scheduler_job_id = '111' WHERE scheduler_job_id IS NULL").run();
+db.close();\n`,
+    );
+    const script = (body: string) => `#!/bin/sh\n${body}\n`;
+    writeFileSync(
+      join(bin, 'sbatch'),
+      script(
+        `cat >/dev/null\ncase "$*" in *--test-only*) exit 0;; esac\n${JSON.stringify(process.execPath)} ${recordFirst}\necho 222`,
+      ),
+    );
+    writeFileSync(
+      join(bin, 'scancel'),
+      script("echo 'scancel: error: Kill job error on job id 222: Access/permission denied' >&2; exit 1"),
+    );
+    writeFileSync(join(bin, 'squeue'), script('exit 0'));
+    writeFileSync(join(bin, 'sacct'), script('exit 0'));
+    for (const name of ['sbatch', 'scancel', 'squeue', 'sacct']) chmodSync(join(bin, name), 0o755);
+    try {
+      const result = await home.run(['--json', 'submit', '--scheduler', 'slurm', '--cmd', 'true']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout).scheduler_job_id).toBe('111');
+      expect(result.stderr).toContain('could not cancel SLURM job(s) 222');
+      expect(result.stderr).toContain('Access/permission denied');
     } finally {
       await home.cleanup();
       rmSync(bin, { recursive: true, force: true });

@@ -130,6 +130,7 @@ describe('sbatch options', () => {
       '--output=/home/a%%b/logs/7/stdout',
       '--error=/home/a%%b/logs/7/stderr',
       '--open-mode=append',
+      '--export=NONE',
       '--cpus-per-task=2',
       '--mem=1024M',
       '--gres=gpu:1',

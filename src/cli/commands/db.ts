@@ -1,6 +1,7 @@
 /** `docket db migrate`: bring the store's schema up to date (also done on every open). */
 import type { Command } from 'commander';
 import { Docket } from '../../docket.js';
+import { redact } from '../../storage/postgres/connection.js';
 import { action, emit, globals } from '../context.js';
 
 export function register(program: Command): void {
@@ -17,8 +18,8 @@ export function register(program: Command): void {
           const version = await docket.engine.schemaVersion();
           emit(
             options,
-            { db: docket.config.db, schema_version: version },
-            () => `${docket.config.db}: schema version ${version}`,
+            { db: redact(docket.config.db), schema_version: version },
+            () => `${redact(docket.config.db)}: schema version ${version}`,
           );
           return 0;
         } finally {

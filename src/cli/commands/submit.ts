@@ -1,7 +1,8 @@
 /** `docket submit`: store a job and hand it to a worker (started on demand). */
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../core/errors.js';
-import { parseCount, parseDuration, parseJobId, parseSize, parseTime } from '../../core/units.js';
+import { workingFolder } from '../../core/spec.js';
+import { PRIORITY_RANGE, parseCount, parseDuration, parseJobId, parseSize, parseTime } from '../../core/units.js';
 import { type JobSpec, SCHEDULERS, type SchedulerName } from '../../core/words.js';
 import { action, collect, emit, loadTypes, withDocket } from '../context.js';
 import { jobJson } from '../format.js';
@@ -77,13 +78,10 @@ export function specFromFlags(flags: SubmitFlags, argv: string[]): JobSpec {
     params: flags.params === undefined ? undefined : parseJson(flags.params, '--params'),
     command: flags.cmd,
     argv: argv.length > 0 ? argv : undefined,
-    cwd: flags.cwd,
+    cwd: flags.cwd === undefined ? undefined : workingFolder(flags.cwd, process.cwd(), '--cwd'),
     env: parseEnv(flags.env ?? []),
     queue: flags.queue,
-    priority:
-      flags.priority === undefined
-        ? undefined
-        : parseCount(flags.priority, '--priority', { min: Number.MIN_SAFE_INTEGER }),
+    priority: flags.priority === undefined ? undefined : parseCount(flags.priority, '--priority', PRIORITY_RANGE),
     scheduler: scheduler as SchedulerName,
     dependsOn: (flags.after ?? []).map((id) => parseJobId(id)),
     maxAttempts: flags.maxAttempts === undefined ? undefined : parseCount(flags.maxAttempts, '--max-attempts'),

@@ -12,7 +12,7 @@ interface WorkerFlags {
   concurrency?: string;
   idleExit?: string;
   onDemand?: boolean;
-  config?: string;
+  config?: string | false;
   pruneAfter?: string;
 }
 
@@ -24,6 +24,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'jobs to run at once (default: the number of cores)')
     .option('--idle-exit <duration>', 'exit after the queues stay idle this long')
     .option('--config <path>', 'worker config file (default: docket.config.{ts,mts,js,mjs,json} here)')
+    .option('--no-config', 'load no worker config file')
     .option('--prune-after <duration>', 'delete completed, cancelled and skipped jobs this long after they ended')
     .option('--on-demand', 'started in the background by a submit (internal)')
     .action(
@@ -38,10 +39,11 @@ export function register(program: Command): void {
         const logger = loadPino()({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' });
         const docket = await Docket.open({ db: options.db, home: options.home, logger });
         try {
-          const config = await loadTypes(docket, { path: flags.config, queues: true });
+          const config = flags.config === false ? null : await loadTypes(docket, { path: flags.config, queues: true });
           if (config)
             logger.info({ config: config.path, types: config.types.map((type) => type.name) }, 'loaded config');
-          await docket.reconcile();
+          // Settle what dead workers left, but start no on-demand worker: this one serves the queues.
+          await docket.reconcile({ startWorkers: false });
           const worker = docket.worker({
             id: process.env.DOCKET_WORKER_ID || undefined,
             queues: flags.queue ?? config?.worker.queues ?? ['*'],

@@ -131,7 +131,19 @@ class ProgressReader {
     this.timer.unref();
   }
 
+  /**
+   * Reads what was appended. The file is the user's too: if it vanished or cannot be read (the log
+   * folder was deleted), progress is simply not read — the job and its worker carry on.
+   */
   private read(): void {
+    try {
+      this.readNew();
+    } catch {
+      // nothing to read now; a later poll tries again
+    }
+  }
+
+  private readNew(): void {
     if (statSync(this.path).size <= this.position) return;
     const fd = openSync(this.path, 'r');
     try {

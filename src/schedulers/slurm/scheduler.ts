@@ -62,7 +62,7 @@ export class SlurmScheduler {
         records.set(job.id, (await this.record(job, slurmId)) ?? job);
       }
     } catch (error) {
-      if (accepted.length > 0) await this.commands.run('scancel', accepted).catch(() => undefined);
+      if (accepted.length > 0) await this.cancelCopies(accepted, 'the rest of their batch was refused');
       throw error;
     }
     return records;
@@ -98,7 +98,6 @@ export class SlurmScheduler {
     if (result.code !== 0) throw refusal('sbatch --test-only', job, result);
   }
 
-  /** Records SLURM's id; if another process handed the job over first, cancels this copy. */
   /**
    * Records SLURM's id for the job. If another process handed the job over first, this copy is
    * cancelled and the record (with the other copy's id) returned.
@@ -106,8 +105,27 @@ export class SlurmScheduler {
   private async record(job: Job, slurmId: string): Promise<Job | null> {
     const recorded = await this.engine.recordSubmitted(job.id, slurmId);
     if (recorded) return recorded;
-    await this.commands.run('scancel', [slurmId]).catch(() => undefined);
+    await this.cancelCopies([slurmId], `job ${job.id} was handed to SLURM by another process first`);
     return this.engine.get(job.id);
+  }
+
+  /**
+   * scancel for SLURM jobs docket does not keep. If that fails, the copies would run unrecorded:
+   * said loudly (with their ids, to cancel by hand), never swallowed.
+   */
+  private async cancelCopies(slurmIds: string[], why: string): Promise<void> {
+    let problem: string | null = null;
+    try {
+      const result = await this.commands.run('scancel', slurmIds);
+      if (result.code !== 0) problem = firstLine(result.stderr) || `exit ${result.code}`;
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    if (problem !== null) {
+      this.warn(
+        `could not cancel SLURM job(s) ${slurmIds.join(', ')} (${why}): ${problem}; cancel them with scancel ${slurmIds.join(' ')}`,
+      );
+    }
   }
 
   // ── status ───────────────────────────────────────────────────────────────────────────────────

@@ -45,6 +45,10 @@ export function sbatchArgs(job: Job, options: SbatchOptions): string[] {
     `--error=${options.logDir.replaceAll('%', '%%')}/stderr`,
     // Retries write to the same files, after what earlier attempts wrote (as local jobs do).
     '--open-mode=append',
+    // Not the environment of whichever process happens to run sbatch (a held job is handed over
+    // by a later CLI call or worker): the user's login environment on the node, plus the job's
+    // own variables, which the batch script exports.
+    '--export=NONE',
   ];
   const r = job.resources;
   if (r.cpuCount !== undefined) args.push(`--cpus-per-task=${r.cpuCount}`);

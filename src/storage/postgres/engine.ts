@@ -2,7 +2,7 @@ import type { Client, Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { InvalidInputError, NotFoundError, StorageError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { NewJob } from '../../core/spec.js';
-import { refuse, transition } from '../../core/states.js';
+import { refuse, refuseRequeueBehind, transition } from '../../core/states.js';
 import type {
   Attempt,
   Job,
@@ -15,19 +15,28 @@ import type {
   WorkerInfo,
 } from '../../core/words.js';
 import type {
+  ApiToken,
+  AttemptCount,
   ClaimRequest,
   ClearRequest,
   EngineCapabilities,
   FinishedAttempt,
+  FinishedTimes,
+  HeldJob,
+  JobEventRecord,
+  JobSearch,
   LostAttempt,
+  NewApiToken,
   ObservedState,
   QueueInfo,
   QueueSettings,
   RefreshRequest,
   RefreshResult,
   StorageEngine,
+  StoreIdentity,
   StoreNotice,
   SubmitResult,
+  SuspectAttempt,
   WriteOptions,
 } from '../engine.js';
 import { assertNotNewer, loadMigrations, migrationsDir } from '../migrate.js';
@@ -38,12 +47,24 @@ import {
   type JobRow,
   jobFromRow,
   newJobRecord,
+  suspectFromRow,
   type WorkerRow,
   workerFromRow,
 } from '../rows.js';
+import { PostgresApiStore } from './api.js';
 import { PostgresCatalog } from './catalog.js';
 import { type ClaimRow, claimCtes, claimResult, completionValues, type QueueLimits } from './claims.js';
-import { channelOf, createPool, type PostgresTarget, parseTarget, redact } from './connection.js';
+import {
+  channelOf,
+  createPool,
+  numericTypes,
+  type PostgresTarget,
+  parseTarget,
+  qualifyQuery,
+  quoteIdent,
+  redact,
+  schemaQualifier,
+} from './connection.js';
 import { PostgresExternalJobs } from './external.js';
 import { listenForNotices } from './notices.js';
 import {
@@ -75,9 +96,16 @@ export interface PostgresOptions {
   schema?: string;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** Where dropped connections and reconnects are reported (default: one line on stderr). */
+  warn?: (message: string) => void;
 }
 
 const LIVE = "('running', 'suspended')";
+/**
+ * The jobs that take a slot of their queue's capacity: running ones, and suspended ones whose
+ * process is only stopped (SIGSTOP) — resuming continues them in place, so they keep their slot.
+ */
+const HOLDS_SLOT = "(status = 'running' OR (status = 'suspended' AND pid IS NOT NULL AND worker_id IS NOT NULL))";
 
 export class PostgresEngine implements StorageEngine {
   readonly capabilities: EngineCapabilities = {
@@ -89,23 +117,29 @@ export class PostgresEngine implements StorageEngine {
   readonly schema: string;
   private readonly channel: string;
   private readonly catalog: PostgresCatalog;
+  private readonly api: PostgresApiStore;
   private readonly external = new PostgresExternalJobs(this);
   private readonly listeners = new Set<Client>();
   private idSequence: string | null = null;
+  private readonly qualify: (text: string) => string;
 
   private constructor(
     /** @internal */
     readonly pool: Pool,
     private readonly target: PostgresTarget,
+    private readonly warn: (message: string) => void,
   ) {
     this.schema = target.schema;
+    this.qualify = schemaQualifier(target.schema);
     this.channel = channelOf(target.schema);
     this.catalog = new PostgresCatalog(pool, (work) => this.transaction(work), this.channel);
+    this.api = new PostgresApiStore(this, target.connectionString);
   }
 
   static async connect(options: PostgresOptions): Promise<PostgresEngine> {
     const target = parseTarget(options.url, options.schema);
-    return new PostgresEngine(await createPool(target, options.poolSize ?? 10), target);
+    const warn = options.warn ?? ((message: string) => process.stderr.write(`docket: ${message}\n`));
+    return new PostgresEngine(await createPool(target, options.poolSize ?? 10, warn), target, warn);
   }
 
   /** Runs `work` in a transaction on a client of the pool, or inside the caller's transaction. */
@@ -127,19 +161,22 @@ export class PostgresEngine implements StorageEngine {
   }
 
   /**
-   * Runs `work` on the caller's connection, in the caller's transaction. The connection's search
-   * path is pointed at docket's schema for the duration and then restored, so the caller's own
-   * statements see what they saw before.
+   * Runs `work` on the caller's connection, in the caller's transaction, which must be open: on a
+   * pool or an idle client each statement would commit on its own, and the jobs would exist before
+   * (or without) the caller's writes. Statements name docket's tables with their schema, so the
+   * caller's search path (and tables of the same names on it) play no part and stay as they were.
    */
   private async inOutsideTransaction<T>(db: Queryable, work: (client: Queryable) => Promise<T>): Promise<T> {
-    const { rows } = await db.query("SELECT current_setting('search_path') AS path");
-    const before = rows[0].path as string;
-    await db.query("SELECT set_config('search_path', $1, true)", [this.schema]);
-    try {
-      return await work(db);
-    } finally {
-      await db.query("SELECT set_config('search_path', $1, true)", [before]);
-    }
+    await assertInTransaction(db);
+    const types = await numericTypes();
+    // Unnamed statements: a named one would clash on a client shared by dockets of two schemas.
+    const qualifying: Queryable = {
+      query: (config, values) => {
+        const query = typeof config === 'string' ? { text: config } : config;
+        return db.query({ ...qualifyQuery(query, this.qualify, false), types }, values);
+      },
+    };
+    return work(qualifying);
   }
 
   /** @internal */
@@ -163,14 +200,16 @@ export class PostgresEngine implements StorageEngine {
     try {
       // A session lock: of many workers starting at once, one migrates and the others then see it done.
       await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`docket:migrate:${this.schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.schema}.docket_migrations (
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(this.schema)}.docket_migrations (
         version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
       const from = await this.versionOn(client);
       assertNotNewer(from, latest, `schema ${this.schema}`);
       for (const migration of migrations.slice(from)) {
         await client.query('BEGIN');
         try {
+          // Migration files name tables plainly: they are created in (and altered within) the schema.
+          await client.query("SELECT set_config('search_path', $1, true)", [quoteIdent(this.schema)]);
           await client.query(migration.sql);
           await client.query('INSERT INTO docket_migrations (version, name) VALUES ($1, $2)', [
             migration.version,
@@ -210,12 +249,30 @@ export class PostgresEngine implements StorageEngine {
   }
 
   async reset(): Promise<void> {
-    await this.pool.query('TRUNCATE executions, job_deps, jobs, workers RESTART IDENTITY');
+    const table = (name: string) => `${quoteIdent(this.schema)}.${name}`;
+    await this.transaction(async (db) => {
+      await db.query(
+        `TRUNCATE ${['executions', 'job_deps', 'jobs', 'workers'].map(table).join(', ')} RESTART IDENTITY`,
+      );
+      // Event ids keep growing, so a client's Last-Event-ID never points past new events.
+      await db.query(`TRUNCATE ${table('job_events')}`);
+      // Ids start again at 1: none of them may read logs left in the old place.
+      await db.query('UPDATE docket_store SET legacy_logs_max_id = 0');
+    });
+  }
+
+  async identity(): Promise<StoreIdentity> {
+    const [row] = await this.rows<{ id: string; legacy_logs_max_id: number }>(
+      this.pool,
+      'SELECT id, legacy_logs_max_id FROM docket_store',
+    );
+    if (!row) throw new StorageError(`schema ${this.schema} has no identity; run docket db migrate`);
+    return { id: row.id, legacyLogsMaxId: row.legacy_logs_max_id };
   }
 
   /** Drops the whole schema (tests use one schema each). */
   async dropSchema(): Promise<void> {
-    await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+    await this.pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(this.schema)} CASCADE`);
   }
 
   // ── submit and read ──────────────────────────────────────────────────────────────────────────
@@ -292,7 +349,9 @@ export class PostgresEngine implements StorageEngine {
 
   private async nextIds(db: Queryable, count: number): Promise<number[]> {
     this.idSequence ??= (
-      await this.rows<{ name: string }>(db, "SELECT pg_get_serial_sequence('jobs', 'id') AS name")
+      await this.rows<{ name: string }>(db, "SELECT pg_get_serial_sequence($1, 'id') AS name", [
+        `${quoteIdent(this.schema)}.jobs`,
+      ])
     )[0]?.name as string;
     const rows = await this.rows<{ id: number }>(db, 'SELECT nextval($1::regclass) AS id FROM generate_series(1, $2)', [
       this.idSequence,
@@ -311,8 +370,11 @@ export class PostgresEngine implements StorageEngine {
     return (await this.attachDeps(db, [row]))[0] as Job;
   }
 
-  async get(id: number): Promise<JobWithAttempts | null> {
-    const [row] = await this.rows<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1', [id]);
+  async get(id: number, tenant?: string): Promise<JobWithAttempts | null> {
+    const [row] =
+      tenant === undefined
+        ? await this.rows<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1', [id])
+        : await this.rows<JobRow>(this.pool, 'SELECT * FROM jobs WHERE id = $1 AND tenant = $2', [id, tenant]);
     if (!row) return null;
     const executions = (
       await this.rows<ExecutionRow>(this.pool, 'SELECT * FROM executions WHERE job_id = $1 ORDER BY attempt', [id])
@@ -333,15 +395,20 @@ export class PostgresEngine implements StorageEngine {
         ['scheduler', filter.scheduler],
         ['tenant', filter.tenant],
         ['type', filter.type],
+        ['key', filter.key],
       ],
       filter.statuses,
     );
     const order = filter.order === 'desc' ? 'DESC' : 'ASC';
+    const after =
+      filter.afterId === undefined
+        ? ''
+        : `${where ? 'AND' : 'WHERE'} id ${order === 'DESC' ? '<' : '>'} ${params.add(filter.afterId)}`;
     const limit = filter.limit === undefined ? '' : `LIMIT ${params.add(filter.limit)}`;
     const offset = `OFFSET ${params.add(filter.offset ?? 0)}`;
     const rows = await this.rows<JobRow>(
       this.pool,
-      `SELECT * FROM jobs ${where} ORDER BY id ${order} ${limit} ${offset}`,
+      `SELECT * FROM jobs ${where} ${after} ORDER BY id ${order} ${limit} ${offset}`,
       params.values,
     );
     return this.attachDeps(this.pool, rows);
@@ -391,11 +458,22 @@ export class PostgresEngine implements StorageEngine {
     return rows.map((row) => jobFromRow(row));
   }
 
-  async pendingQueues(scheduler: SchedulerName): Promise<string[]> {
+  async listSuspect(scheduler: SchedulerName, liveWorkerIds: readonly string[]): Promise<SuspectAttempt[]> {
+    const rows = await this.rows<JobRow>(
+      this.pool,
+      `SELECT * FROM jobs WHERE status IN ${LIVE} AND scheduler = $1 AND worker_id IS NOT NULL
+       AND NOT (worker_id = ANY($2::text[])) ORDER BY id`,
+      [scheduler, liveWorkerIds],
+    );
+    return rows.map(suspectFromRow);
+  }
+
+  async runnableQueues(scheduler: SchedulerName): Promise<string[]> {
     const rows = await this.rows<{ queue: string }>(
       this.pool,
-      "SELECT DISTINCT queue FROM jobs WHERE status = 'pending' AND scheduler = $1",
-      [scheduler],
+      `SELECT DISTINCT queue FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = $1 AND run_at <= $2
+       AND NOT EXISTS (SELECT 1 FROM queues WHERE queues.name = jobs.queue AND paused = 1)`,
+      [scheduler, Date.now()],
     );
     return rows.map((row) => row.queue);
   }
@@ -486,7 +564,7 @@ export class PostgresEngine implements StorageEngine {
     );
     const running = await this.rows<{ queue: string; n: number }>(
       db,
-      "SELECT queue, count(*)::int AS n FROM jobs WHERE status = 'running' AND queue = ANY($1::text[]) GROUP BY queue",
+      `SELECT queue, count(*)::int AS n FROM jobs WHERE ${HOLDS_SLOT} AND queue = ANY($1::text[]) GROUP BY queue`,
       [names],
     );
     const room = new Map(names.map((name) => [name, limits.limited.get(name) as number]));
@@ -546,15 +624,21 @@ export class PostgresEngine implements StorageEngine {
     );
   }
 
-  async heartbeat(workerId: string, leaseMs: number): Promise<void> {
+  async heartbeat(workerId: string, leaseMs: number): Promise<HeldJob[] | null> {
     const now = Date.now();
-    await this.pool.query(
-      prepared(
-        `WITH leases AS (UPDATE jobs SET lease_expires_at = $1 WHERE worker_id = $2 AND status IN ${LIVE})
-         UPDATE workers SET heartbeat_at = $3 WHERE id = $2`,
-        [now + leaseMs, workerId, now],
-      ),
+    const rows = await this.rows<{ id: number | null; run_no: number; status: JobStatus; started_at: number | null }>(
+      this.pool,
+      `WITH leases AS (
+         UPDATE jobs SET lease_expires_at = $1 WHERE worker_id = $2 AND status IN ${LIVE}
+         RETURNING id, run_no, status, started_at
+       ), me AS (UPDATE workers SET heartbeat_at = $3 WHERE id = $2 RETURNING id)
+       SELECT leases.* FROM me LEFT JOIN leases ON true ORDER BY leases.id`,
+      [now + leaseMs, workerId, now],
     );
+    if (rows.length === 0) return null; // no registration: `me` was empty
+    return rows
+      .filter((row) => row.id !== null)
+      .map((row) => ({ id: row.id as number, runNo: row.run_no, status: row.status, startedAt: row.started_at }));
   }
 
   async finish(jobId: number, attempt: number, outcome: Outcome): Promise<Job | null> {
@@ -791,16 +875,33 @@ export class PostgresEngine implements StorageEngine {
 
   async settleLost(lost: LostAttempt[]): Promise<void> {
     if (lost.length === 0) return;
-    await this.transaction((db) =>
-      this.settleMany(
+    await this.transaction(async (db) => {
+      // The rows are locked first: an owner's renewal either committed before this read or waits
+      // for this transaction (and then renews nothing, the attempt being settled).
+      const now = Date.now();
+      const leases = new Map(
+        (
+          await this.rows<{ id: number; run_no: number; lease_expires_at: number | null }>(
+            db,
+            'SELECT id, run_no, lease_expires_at FROM jobs WHERE id = ANY($1::int8[]) ORDER BY id FOR UPDATE',
+            [[...new Set(lost.map((item) => item.jobId))].sort((a, b) => a - b)],
+          )
+        ).map((row) => [row.id, row]),
+      );
+      const lapsed = lost.filter((item) => {
+        const row = leases.get(item.jobId);
+        if (item.processGone || !row || row.run_no !== item.attempt) return true;
+        return row.lease_expires_at == null || row.lease_expires_at < now;
+      });
+      await this.settleMany(
         db,
-        lost.map((item) => ({
+        lapsed.map((item) => ({
           jobId: item.jobId,
           attempt: item.attempt,
           outcome: { status: 'failed', error: item.reason },
         })),
-      ),
-    );
+      );
+    });
   }
 
   async release(jobId: number, attempt: number, reason: string): Promise<Job | null> {
@@ -888,6 +989,13 @@ export class PostgresEngine implements StorageEngine {
           [id],
         )
       ).map((row) => row.depends_on);
+      const [ended] = await this.rows<{ id: number; status: JobStatus }>(
+        db,
+        `SELECT id, status FROM jobs WHERE id = ANY($1::int8[])
+         AND status IN ('failed', 'timeout', 'cancelled', 'skipped') ORDER BY id LIMIT 1`,
+        [parents],
+      );
+      if (ended) throw refuseRequeueBehind(id, current.status as JobStatus, ended.id, ended.status);
       const [{ n: blockedBy }] = (await this.rows<{ n: number }>(
         db,
         "SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1::int8[]) AND status != 'completed'",
@@ -923,9 +1031,10 @@ export class PostgresEngine implements StorageEngine {
     if (request.endedBefore !== undefined)
       where.push(`coalesce(ended_at, updated_at) < ${params.add(request.endedBefore)}`);
     if (request.queue !== undefined) where.push(`queue = ${params.add(request.queue)}`);
+    const limit = request.limit === undefined ? '' : `ORDER BY id LIMIT ${params.add(request.limit)}`;
     const rows = await this.rows<{ id: number }>(
       this.pool,
-      `DELETE FROM jobs WHERE ${where.join(' AND ')} RETURNING id`,
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE ${where.join(' AND ')} ${limit}) RETURNING id`,
       params.values,
     );
     return rows.map((row) => row.id);
@@ -936,17 +1045,28 @@ export class PostgresEngine implements StorageEngine {
       const results = request.jobs.length > 0 ? await this.insertJobs(db, request.jobs, Date.now()) : [];
       const added = results.filter((result) => result.created).length;
       let removed = 0;
+      let kept = 0;
       if (request.removeMissing) {
-        const result = await db.query(
-          prepared(
-            `DELETE FROM jobs WHERE type = $1 AND tenant = $2 AND status = 'pending'
-             AND (key IS NULL OR NOT (key = ANY($3::text[])))`,
-            [request.type, request.tenant, request.jobs.map((job) => job.key)],
-          ),
+        // Lock the jobs whose key left the set first; the delete's fresh snapshot then sees any
+        // dependent that a concurrent submit (which locks its parents) committed meanwhile.
+        const missing = await this.rows<{ id: number }>(
+          db,
+          `SELECT id FROM jobs WHERE type = $1 AND tenant = $2 AND status = 'pending' AND key IS NOT NULL
+             AND NOT (key = ANY($3::text[])) ORDER BY id FOR UPDATE`,
+          [request.type, request.tenant, request.jobs.map((job) => job.key)],
         );
-        removed = result.rowCount ?? 0;
+        const [counts] = await this.rows<{ removed: number }>(
+          db,
+          `WITH removed AS (
+             DELETE FROM jobs AS j WHERE j.id = ANY($1::int8[])
+               AND NOT EXISTS (SELECT 1 FROM job_deps AS d WHERE d.depends_on = j.id) RETURNING j.id
+           ) SELECT count(*)::int AS removed FROM removed`,
+          [missing.map((row) => row.id)],
+        );
+        removed = counts?.removed ?? 0;
+        kept = missing.length - removed;
       }
-      return { added, existing: request.jobs.length - added, removed };
+      return { added, existing: request.jobs.length - added, removed, kept };
     });
   }
 
@@ -955,9 +1075,9 @@ export class PostgresEngine implements StorageEngine {
       const [{ job: current, created }] = (await this.insertJobs(db, [job], Date.now())) as [SubmitResult];
       if (current.status === 'skipped' && current.error === 'ignored') return current;
       const locked = (await this.lockRow(db, current.id)) as JobRow;
-      if (!created && !['pending', 'failed', 'timeout', 'cancelled', 'skipped'].includes(locked.status)) {
-        throw refuse(current.id, locked.status as JobStatus, 'skip');
-      }
+      // A job skipped for its dependency is only marked ignored; any other state moves (or is refused) here.
+      if (!created && locked.status !== 'skipped')
+        transition(current.id, locked.status as JobStatus, 'skipped', 'skip');
       const now = Date.now();
       const [row] = await this.rows<JobRow>(
         db,
@@ -1022,9 +1142,10 @@ export class PostgresEngine implements StorageEngine {
   private async insertWorker(db: Queryable, worker: WorkerInfo): Promise<void> {
     await db.query(
       prepared(
-        `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, pid_start = excluded.pid_start, queues = excluded.queues,
+        `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at, machine)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (id) DO UPDATE SET machine = excluded.machine, pid = excluded.pid, pid_start = excluded.pid_start,
+           queues = excluded.queues,
            concurrency = greatest(excluded.concurrency, workers.concurrency),
            wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at`,
         [
@@ -1037,6 +1158,7 @@ export class PostgresEngine implements StorageEngine {
           worker.wakeAddress,
           worker.startedAt,
           worker.heartbeatAt,
+          worker.machine ?? null,
         ],
       ),
     );
@@ -1067,22 +1189,35 @@ export class PostgresEngine implements StorageEngine {
     return (await this.rows<WorkerRow>(this.pool, 'SELECT * FROM workers ORDER BY started_at')).map(workerFromRow);
   }
 
-  async retireIfIdle(workerId: string, queues: readonly string[], types: readonly string[]): Promise<boolean> {
-    return this.transaction(async (db) => {
-      // Waits for submits in flight and holds new ones until this commits: a submit either
-      // committed before the count (and keeps the worker) or sees the worker gone afterwards.
-      await db.query('LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE');
-      const params = new Params();
-      const filter = claimFilter(params, { queues, types }, []);
-      const [row] = await this.rows<{ n: number }>(
-        db,
-        `SELECT count(*)::int AS n FROM jobs WHERE status IN ('pending', 'running', 'suspended') AND scheduler = 'local' ${filter}`,
-        params.values,
-      );
-      if ((row?.n ?? 0) > 0) return false;
-      await db.query(prepared('DELETE FROM workers WHERE id = $1', [workerId]));
-      return true;
-    });
+  /**
+   * Without locking the jobs table (which would stall every worker's writes): the registration is
+   * removed first, in its own commit, and only then is the work looked for. A submit commits its job
+   * and then reads the registrations; if it still saw this worker, its job committed before the
+   * removal and so before the look, which finds it, and the worker registers again and stays.
+   * Otherwise the submit saw no worker and started one.
+   */
+  async retireIfIdle(
+    workerId: string,
+    queues: readonly string[],
+    types: readonly string[],
+    dueBefore: number,
+  ): Promise<boolean> {
+    const [registration] = await this.rows<WorkerRow>(this.pool, 'DELETE FROM workers WHERE id = $1 RETURNING *', [
+      workerId,
+    ]);
+    const params = new Params();
+    const filter = claimFilter(params, { queues, types }, []);
+    const [row] = await this.rows<{ busy: boolean }>(
+      this.pool,
+      `SELECT EXISTS (SELECT 1 FROM jobs WHERE scheduler = 'local' ${filter} AND (status = 'running'
+         OR (status = 'suspended' AND worker_id = ${params.add(workerId)})
+         OR (status = 'pending' AND blocked_by = 0 AND run_at < ${params.add(dueBefore)}
+             AND NOT EXISTS (SELECT 1 FROM queues WHERE queues.name = jobs.queue AND paused = 1)))) AS busy`,
+      params.values,
+    );
+    if (!row?.busy) return true;
+    if (registration) await this.insertWorker(this.pool, workerFromRow(registration));
+    return false;
   }
 
   // ── housekeeping ─────────────────────────────────────────────────────────────────────────────
@@ -1102,13 +1237,13 @@ export class PostgresEngine implements StorageEngine {
       try {
         const stats = await client.query(
           `SELECT relname, n_live_tup::int8 AS live, n_dead_tup::int8 AS dead FROM pg_stat_user_tables
-           WHERE schemaname = $1 AND relname IN ('jobs', 'executions', 'job_deps', 'workers')`,
+           WHERE schemaname = $1 AND relname IN ('jobs', 'executions', 'job_deps', 'workers', 'job_events')`,
           [this.schema],
         );
         const done: string[] = [];
         for (const table of stats.rows as { relname: string; live: number; dead: number }[]) {
           if (table.dead <= 1_000 || table.dead <= table.live * 0.1) continue;
-          await client.query(`VACUUM (ANALYZE) ${this.schema}.${table.relname}`);
+          await client.query(`VACUUM (ANALYZE) ${quoteIdent(this.schema)}.${quoteIdent(table.relname)}`);
           done.push(`vacuumed ${table.relname} (${table.dead} dead row versions)`);
         }
         return done;
@@ -1124,16 +1259,101 @@ export class PostgresEngine implements StorageEngine {
 
   /** LISTENs for the notices of this docket (see notices.ts). */
   listen(onNotice: (notice: StoreNotice) => void): Promise<() => Promise<void>> {
-    return listenForNotices(this.target.connectionString, this.schema, this.listeners, onNotice);
+    return listenForNotices(this.target.connectionString, this.schema, this.listeners, onNotice, this.warn);
+  }
+
+  // ── what the HTTP API reads ──────────────────────────────────────────────────────────────────
+
+  search(query: JobSearch): Promise<Job[]> {
+    return this.api.search(query);
+  }
+
+  countJobs(query: JobSearch): Promise<number> {
+    return this.api.countJobs(query);
+  }
+
+  queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]> {
+    return this.api.queueSettings();
+  }
+
+  dependents(id: number): Promise<number[]> {
+    return this.api.dependents(id);
+  }
+
+  remove(ids: number[], tenant?: string): Promise<number[]> {
+    return this.api.remove(ids, tenant);
+  }
+
+  queueOverview(tenant?: string): Promise<(QueueInfo & { oldestPendingAt: number | null })[]> {
+    return this.api.queueOverview(tenant);
+  }
+
+  finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]> {
+    return this.api.finishedSince(since, tenant);
+  }
+
+  attemptCounts(): Promise<AttemptCount[]> {
+    return this.api.attemptCounts();
+  }
+
+  createToken(token: NewApiToken): Promise<ApiToken> {
+    return this.api.createToken(token);
+  }
+
+  tokenByHash(hash: string): Promise<ApiToken | null> {
+    return this.api.tokenByHash(hash);
+  }
+
+  listTokens(): Promise<ApiToken[]> {
+    return this.api.listTokens();
+  }
+
+  revokeToken(id: number): Promise<boolean> {
+    return this.api.revokeToken(id);
+  }
+
+  eventsAfter(afterId: number, limit: number, tenant?: string): Promise<JobEventRecord[]> {
+    return this.api.eventsAfter(afterId, limit, tenant);
+  }
+
+  lastEventId(): Promise<number> {
+    return this.api.lastEventId();
+  }
+
+  watchEvents(onEvents: () => void): Promise<() => Promise<void>> {
+    return this.api.watchEvents(onEvents);
   }
 }
 
-/** The caller's `pg` client (or pool): anything with a `query` method. */
+/** The caller's `pg` client: anything with a `query` method, but not a pool (see assertInTransaction). */
 function asQueryable(connection: unknown): Queryable {
   if (connection === null || typeof (connection as Queryable).query !== 'function') {
-    throw new InvalidInputError('connection', 'must be a pg client (or pool) with a query method');
+    throw new InvalidInputError('connection', 'must be a pg client, the one on which you called BEGIN');
+  }
+  const pool = connection as { connect?: unknown; totalCount?: unknown };
+  if (typeof pool.connect === 'function' && typeof pool.totalCount === 'number') {
+    throw new InvalidInputError(
+      'connection',
+      'a pool is not a transaction: take a client from it (pool.connect()), call BEGIN on it and pass that client',
+    );
   }
   return connection as Queryable;
+}
+
+/**
+ * Refuses a connection that is not inside a transaction. A setting made local to the transaction
+ * (set_config's `true`) outlives the statement only when a transaction is open: outside one, the
+ * statement was its own transaction and the setting is gone by the next.
+ */
+async function assertInTransaction(db: Queryable): Promise<void> {
+  await db.query("SELECT set_config('docket.in_caller_transaction', 'yes', true)");
+  const { rows } = await db.query("SELECT current_setting('docket.in_caller_transaction', true) AS inside");
+  if (rows[0]?.inside !== 'yes') {
+    throw new InvalidInputError(
+      'connection',
+      'the client is not inside a transaction: call BEGIN on it first (and COMMIT after), so the jobs exist exactly when your writes do',
+    );
+  }
 }
 
 /** An executions row: the attempt, and the job it belongs to. */

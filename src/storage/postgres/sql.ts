@@ -188,12 +188,13 @@ export class Params {
 /** The SET list that moves claimed rows (`jobs AS j`) to running under the claimer's lease, as of `at`. */
 export function claimSet(
   params: Params,
-  request: { workerId: string; host: string; leaseMs: number },
+  request: { workerId: string; host: string; machine?: string | null; leaseMs: number },
   now: number,
   at: string,
 ): string {
   return `status = 'running', attempts = j.attempts + 1, run_no = j.run_no + 1,
-    worker_id = ${params.add(request.workerId)}, host = ${params.add(request.host)}, pid = NULL, pid_start = NULL,
+    worker_id = ${params.add(request.workerId)}, host = ${params.add(request.host)},
+    machine = ${params.add(request.machine ?? null)}::text, pid = NULL, pid_start = NULL,
     started_at = ${at}, ended_at = NULL, lease_expires_at = ${params.add(now + request.leaseMs)}, exit_code = NULL,
     signal = NULL, error = NULL, error_stack = NULL, updated_at = ${at}`;
 }

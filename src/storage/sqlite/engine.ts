@@ -7,10 +7,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { InvalidInputError, NotFoundError } from '../../core/errors.js';
+import { InvalidInputError, NotFoundError, StorageError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
 import type { NewJob } from '../../core/spec.js';
-import { refuse, transition } from '../../core/states.js';
+import { refuse, refuseRequeueBehind, transition } from '../../core/states.js';
 import type {
   Job,
   JobFilter,
@@ -22,18 +22,27 @@ import type {
   WorkerInfo,
 } from '../../core/words.js';
 import type {
+  ApiToken,
+  AttemptCount,
   ClaimRequest,
   ClearRequest,
   EngineCapabilities,
   FinishedAttempt,
+  FinishedTimes,
+  HeldJob,
+  JobEventRecord,
+  JobSearch,
   LostAttempt,
+  NewApiToken,
   ObservedState,
   QueueInfo,
   QueueSettings,
   RefreshRequest,
   RefreshResult,
   StorageEngine,
+  StoreIdentity,
   SubmitResult,
+  SuspectAttempt,
   WriteOptions,
 } from '../engine.js';
 import { assertNotNewer, loadMigrations, migrationsDir } from '../migrate.js';
@@ -44,15 +53,22 @@ import {
   type JobRow,
   jobFromRow,
   newJobRecord,
+  suspectFromRow,
   type WorkerRow,
   workerFromRow,
 } from '../rows.js';
+import { SqliteApiStore } from './api.js';
 import { SqliteCatalog } from './catalog.js';
 import { ExternalJobs } from './external.js';
 import { claimFilter, INSERT_JOB, insertJobsSql, insertValues, whereClause } from './statements.js';
 
 /** Writers wait this long for the lock before giving up: far beyond any docket transaction. */
 const BUSY_TIMEOUT_MS = 60_000;
+/**
+ * The jobs that take a slot of their queue's capacity: running ones, and suspended ones whose
+ * process is only stopped (SIGSTOP) — resuming continues them in place, so they keep their slot.
+ */
+const HOLDS_SLOT = "(status = 'running' OR (status = 'suspended' AND pid IS NOT NULL AND worker_id IS NOT NULL))";
 /** Rows per multi-row insert: 29 values each stays far below SQLite's limit on bound values. */
 const BULK_ROWS = 64;
 
@@ -81,6 +97,12 @@ export class SqliteEngine implements StorageEngine {
     (text) => this.sql(text),
     (work) => this.write(work),
     (jobId, attempt, outcome) => this.settle(jobId, attempt, outcome),
+    (rows) => this.attachDeps(rows),
+  );
+
+  private readonly api = new SqliteApiStore(
+    (text) => this.sql(text),
+    (work) => this.write(work),
     (rows) => this.attachDeps(rows),
   );
 
@@ -132,9 +154,21 @@ export class SqliteEngine implements StorageEngine {
 
   async reset(): Promise<void> {
     this.write(() => {
-      this.db.exec('DELETE FROM executions; DELETE FROM job_deps; DELETE FROM jobs; DELETE FROM workers;');
+      this.db.exec(
+        'DELETE FROM executions; DELETE FROM job_deps; DELETE FROM jobs; DELETE FROM workers; DELETE FROM job_events;',
+      );
       this.db.exec("DELETE FROM sqlite_sequence WHERE name = 'jobs'");
+      // Ids start again at 1: none of them may read logs left in the old place.
+      this.db.exec('UPDATE docket_store SET legacy_logs_max_id = 0');
     });
+  }
+
+  async identity(): Promise<StoreIdentity> {
+    const row = this.sql('SELECT id, legacy_logs_max_id FROM docket_store').get() as
+      | { id: string; legacy_logs_max_id: number }
+      | undefined;
+    if (!row) throw new StorageError('this database has no identity; run docket db migrate');
+    return { id: row.id, legacyLogsMaxId: row.legacy_logs_max_id };
   }
 
   // ── submit and read ──────────────────────────────────────────────────────────────────────────
@@ -222,8 +256,12 @@ export class SqliteEngine implements StorageEngine {
     return jobFromRow(row, deps);
   }
 
-  async get(id: number): Promise<JobWithAttempts | null> {
-    const row = this.sql('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  async get(id: number, tenant?: string): Promise<JobWithAttempts | null> {
+    const row = (
+      tenant === undefined
+        ? this.sql('SELECT * FROM jobs WHERE id = ?').get(id)
+        : this.sql('SELECT * FROM jobs WHERE id = ? AND tenant = ?').get(id, tenant)
+    ) as JobRow | undefined;
     if (!row) return null;
     const executions = (
       this.sql('SELECT * FROM executions WHERE job_id = ? ORDER BY attempt').all(id) as ExecutionRow[]
@@ -242,11 +280,17 @@ export class SqliteEngine implements StorageEngine {
         ['scheduler', filter.scheduler],
         ['tenant', filter.tenant],
         ['type', filter.type],
+        ['key', filter.key],
       ],
       filter.statuses,
     );
     const order = filter.order === 'desc' ? 'DESC' : 'ASC';
-    const rows = this.sql(`SELECT * FROM jobs ${clause} ORDER BY id ${order} LIMIT ? OFFSET ?`).all(
+    let where = clause;
+    if (filter.afterId !== undefined) {
+      where = `${clause ? `${clause} AND` : 'WHERE'} id ${order === 'DESC' ? '<' : '>'} ?`;
+      args.push(filter.afterId);
+    }
+    const rows = this.sql(`SELECT * FROM jobs ${where} ORDER BY id ${order} LIMIT ? OFFSET ?`).all(
       ...args,
       filter.limit ?? -1,
       filter.offset ?? 0,
@@ -289,10 +333,21 @@ export class SqliteEngine implements StorageEngine {
     return rows.map((row) => jobFromRow(row));
   }
 
-  async pendingQueues(scheduler: SchedulerName): Promise<string[]> {
-    return this.sql("SELECT DISTINCT queue FROM jobs WHERE status = 'pending' AND scheduler = ?")
+  async listSuspect(scheduler: SchedulerName, liveWorkerIds: readonly string[]): Promise<SuspectAttempt[]> {
+    const rows = this.sql(
+      `SELECT * FROM jobs WHERE status IN ('running', 'suspended') AND scheduler = ? AND worker_id IS NOT NULL
+       AND worker_id NOT IN (SELECT value FROM json_each(?)) ORDER BY id`,
+    ).all(scheduler, JSON.stringify(liveWorkerIds)) as JobRow[];
+    return rows.map(suspectFromRow);
+  }
+
+  async runnableQueues(scheduler: SchedulerName): Promise<string[]> {
+    return this.sql(
+      `SELECT DISTINCT queue FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ? AND run_at <= ?
+       AND queue NOT IN (SELECT name FROM queues WHERE paused = 1)`,
+    )
       .pluck()
-      .all(scheduler) as string[];
+      .all(scheduler, Date.now()) as string[];
   }
 
   async nextRunAt(
@@ -325,10 +380,10 @@ export class SqliteEngine implements StorageEngine {
       const idList = JSON.stringify(ids);
       this.sql(
         `UPDATE jobs SET status = 'running', attempts = attempts + 1, run_no = run_no + 1, worker_id = ?, host = ?,
-           pid = NULL, pid_start = NULL, started_at = ?, ended_at = NULL, lease_expires_at = ?, exit_code = NULL,
+           machine = ?, pid = NULL, pid_start = NULL, started_at = ?, ended_at = NULL, lease_expires_at = ?, exit_code = NULL,
            signal = NULL, error = NULL, error_stack = NULL, updated_at = ?
          WHERE id IN (SELECT value FROM json_each(?))`,
-      ).run(request.workerId, request.host, now, now + request.leaseMs, now, idList);
+      ).run(request.workerId, request.host, request.machine ?? null, now, now + request.leaseMs, now, idList);
       const rows = this.sql('SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(?))').all(idList) as JobRow[];
       const order = new Map(ids.map((id, index) => [id, index]));
       rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
@@ -353,7 +408,7 @@ export class SqliteEngine implements StorageEngine {
     for (const limit of limits) {
       if (limit.paused) closed.add(limit.name);
       else if (limit.capacity !== null) {
-        const running = this.sql("SELECT count(*) FROM jobs WHERE queue = ? AND status = 'running'")
+        const running = this.sql(`SELECT count(*) FROM jobs WHERE queue = ? AND ${HOLDS_SLOT}`)
           .pluck()
           .get(limit.name) as number;
         if (running >= limit.capacity) closed.add(limit.name);
@@ -393,14 +448,17 @@ export class SqliteEngine implements StorageEngine {
     ).run(progress, message, Date.now(), jobId, attempt);
   }
 
-  async heartbeat(workerId: string, leaseMs: number): Promise<void> {
+  async heartbeat(workerId: string, leaseMs: number): Promise<HeldJob[] | null> {
     const now = Date.now();
-    this.write(() => {
-      this.sql("UPDATE jobs SET lease_expires_at = ? WHERE worker_id = ? AND status IN ('running', 'suspended')").run(
-        now + leaseMs,
-        workerId,
-      );
-      this.sql('UPDATE workers SET heartbeat_at = ? WHERE id = ?').run(now, workerId);
+    return this.write(() => {
+      const held = this.sql(
+        `UPDATE jobs SET lease_expires_at = ? WHERE worker_id = ? AND status IN ('running', 'suspended')
+         RETURNING id, run_no, status, started_at`,
+      ).all(now + leaseMs, workerId) as { id: number; run_no: number; status: JobStatus; started_at: number | null }[];
+      if (this.sql('UPDATE workers SET heartbeat_at = ? WHERE id = ?').run(now, workerId).changes === 0) return null;
+      return held
+        .map((row) => ({ id: row.id, runNo: row.run_no, status: row.status, startedAt: row.started_at }))
+        .sort((a, b) => a.id - b.id);
     });
   }
 
@@ -445,7 +503,14 @@ export class SqliteEngine implements StorageEngine {
 
   async settleLost(lost: LostAttempt[]): Promise<void> {
     this.write(() => {
-      for (const item of lost) this.settle(item.jobId, item.attempt, { status: 'failed', error: item.reason });
+      const now = Date.now();
+      // Inside the write lock: an owner's renewal either committed before this read or waits for it.
+      const leaseOf = this.sql('SELECT lease_expires_at FROM jobs WHERE id = ? AND run_no = ?').pluck();
+      for (const item of lost) {
+        const lease = leaseOf.get(item.jobId, item.attempt) as number | null | undefined;
+        if (!item.processGone && lease != null && lease >= now) continue; // renewed: still owned
+        this.settle(item.jobId, item.attempt, { status: 'failed', error: item.reason });
+      }
     });
   }
 
@@ -641,6 +706,11 @@ export class SqliteEngine implements StorageEngine {
       const current = this.mustGet(id);
       transition(id, current.status as JobStatus, 'pending', 'requeue');
       const parents = this.sql('SELECT depends_on FROM job_deps WHERE job_id = ?').pluck().all(id) as number[];
+      const ended = this.sql(
+        `SELECT id, status FROM jobs WHERE id IN (SELECT value FROM json_each(?))
+         AND status IN ('failed', 'timeout', 'cancelled', 'skipped') ORDER BY id LIMIT 1`,
+      ).get(JSON.stringify(parents)) as { id: number; status: JobStatus } | undefined;
+      if (ended) throw refuseRequeueBehind(id, current.status as JobStatus, ended.id, ended.status);
       const blockedBy = this.sql(
         "SELECT count(*) FROM jobs WHERE id IN (SELECT value FROM json_each(?)) AND status != 'completed'",
       )
@@ -673,9 +743,13 @@ export class SqliteEngine implements StorageEngine {
     if (request.endedBefore !== undefined)
       where.push('coalesce(ended_at, updated_at) < ?') && args.push(request.endedBefore);
     if (request.queue !== undefined) where.push('queue = ?') && args.push(request.queue);
+    const limit = request.limit === undefined ? '' : 'ORDER BY id LIMIT ?';
+    if (request.limit !== undefined) args.push(request.limit);
     return this.write(
       () =>
-        this.sql(`DELETE FROM jobs WHERE ${where.join(' AND ')} RETURNING id`)
+        this.sql(
+          `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE ${where.join(' AND ')} ${limit}) RETURNING id`,
+        )
           .pluck()
           .all(...args) as number[],
     );
@@ -687,14 +761,22 @@ export class SqliteEngine implements StorageEngine {
       let added = 0;
       for (const job of request.jobs) if (this.insertOne(job, now).created) added++;
       let removed = 0;
+      let kept = 0;
       if (request.removeMissing) {
         const keys = JSON.stringify(request.jobs.map((job) => job.key));
-        removed = this.sql(
-          `DELETE FROM jobs WHERE type = ? AND tenant = ? AND status = 'pending'
-           AND (key IS NULL OR key NOT IN (SELECT value FROM json_each(?)))`,
-        ).run(request.type, request.tenant, keys).changes;
+        const missing = `type = ? AND tenant = ? AND status = 'pending' AND key IS NOT NULL
+           AND key NOT IN (SELECT value FROM json_each(?))`;
+        const waitedFor = 'EXISTS (SELECT 1 FROM job_deps WHERE job_deps.depends_on = jobs.id)';
+        kept = this.sql(`SELECT count(*) FROM jobs WHERE ${missing} AND ${waitedFor}`)
+          .pluck()
+          .get(request.type, request.tenant, keys) as number;
+        removed = this.sql(`DELETE FROM jobs WHERE ${missing} AND NOT ${waitedFor}`).run(
+          request.type,
+          request.tenant,
+          keys,
+        ).changes;
       }
-      return { added, existing: request.jobs.length - added, removed };
+      return { added, existing: request.jobs.length - added, removed, kept };
     });
   }
 
@@ -703,9 +785,8 @@ export class SqliteEngine implements StorageEngine {
     return this.write(() => {
       const { job: current, created } = this.insertOne(job, now);
       if (current.status === 'skipped' && current.error === 'ignored') return current;
-      if (!created && !['pending', 'failed', 'timeout', 'cancelled', 'skipped'].includes(current.status)) {
-        throw refuse(current.id, current.status, 'skip');
-      }
+      // A job skipped for its dependency is only marked ignored; any other state moves (or is refused) here.
+      if (!created && current.status !== 'skipped') transition(current.id, current.status, 'skipped', 'skip');
       const row = this.sql(
         `UPDATE jobs SET status = 'skipped', error = 'ignored', ended_at = ?, updated_at = ? WHERE id = ? RETURNING *`,
       ).get(now, now, current.id) as JobRow;
@@ -746,14 +827,16 @@ export class SqliteEngine implements StorageEngine {
 
   private insertWorker(worker: WorkerInfo): void {
     this.sql(
-      `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, pid_start = excluded.pid_start, queues = excluded.queues,
+      `INSERT INTO workers (id, host, machine, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET machine = excluded.machine, pid = excluded.pid, pid_start = excluded.pid_start,
+           queues = excluded.queues,
            concurrency = max(excluded.concurrency, workers.concurrency),
            wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at`,
     ).run(
       worker.id,
       worker.host,
+      worker.machine ?? null,
       worker.pid,
       worker.pidStart,
       JSON.stringify(worker.queues),
@@ -788,15 +871,22 @@ export class SqliteEngine implements StorageEngine {
     return (this.sql('SELECT * FROM workers ORDER BY started_at').all() as WorkerRow[]).map(workerFromRow);
   }
 
-  async retireIfIdle(workerId: string, queues: readonly string[], types: readonly string[]): Promise<boolean> {
+  async retireIfIdle(
+    workerId: string,
+    queues: readonly string[],
+    types: readonly string[],
+    dueBefore: number,
+  ): Promise<boolean> {
     const { clause, args } = claimFilter({ queues, types }, new Set());
     return this.write(() => {
       const busy = this.sql(
-        `SELECT count(*) FROM jobs WHERE status IN ('pending', 'running', 'suspended') AND scheduler = 'local' ${clause}`,
+        `SELECT EXISTS (SELECT 1 FROM jobs WHERE scheduler = 'local' ${clause} AND (status = 'running'
+           OR (status = 'suspended' AND worker_id = ?)
+           OR (status = 'pending' AND blocked_by = 0 AND run_at < ? AND queue NOT IN (SELECT name FROM queues WHERE paused = 1))))`,
       )
         .pluck()
-        .get(...args) as number;
-      if (busy > 0) return false;
+        .get(...args, workerId, dueBefore) as number;
+      if (busy) return false;
       this.sql('DELETE FROM workers WHERE id = ?').run(workerId);
       return true;
     });
@@ -818,5 +908,67 @@ export class SqliteEngine implements StorageEngine {
 
   async discard(ids: number[]): Promise<void> {
     this.external.discard(ids);
+  }
+
+  // ── what the HTTP API reads ──────────────────────────────────────────────────────────────────
+
+  async search(query: JobSearch): Promise<Job[]> {
+    return this.api.search(query);
+  }
+
+  async countJobs(query: JobSearch): Promise<number> {
+    return this.api.countJobs(query);
+  }
+
+  async queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]> {
+    return this.api.queueSettings();
+  }
+
+  async dependents(id: number): Promise<number[]> {
+    return this.api.dependents(id);
+  }
+
+  async remove(ids: number[], tenant?: string): Promise<number[]> {
+    return this.api.remove(ids, tenant);
+  }
+
+  async queueOverview(tenant?: string): Promise<(QueueInfo & { oldestPendingAt: number | null })[]> {
+    return this.api.queueOverview(tenant);
+  }
+
+  async finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]> {
+    return this.api.finishedSince(since, tenant);
+  }
+
+  async attemptCounts(): Promise<AttemptCount[]> {
+    return this.api.attemptCounts();
+  }
+
+  async createToken(token: NewApiToken): Promise<ApiToken> {
+    return this.api.createToken(token);
+  }
+
+  async tokenByHash(hash: string): Promise<ApiToken | null> {
+    return this.api.tokenByHash(hash);
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    return this.api.listTokens();
+  }
+
+  async revokeToken(id: number): Promise<boolean> {
+    return this.api.revokeToken(id);
+  }
+
+  async eventsAfter(afterId: number, limit: number, tenant?: string): Promise<JobEventRecord[]> {
+    return this.api.eventsAfter(afterId, limit, tenant);
+  }
+
+  async lastEventId(): Promise<number> {
+    return this.api.lastEventId();
+  }
+
+  async watchEvents(onEvents: () => void): Promise<() => Promise<void>> {
+    return this.api.watchEvents(onEvents);
   }
 }

@@ -1,0 +1,42 @@
+/**
+ * Pages: the dashboard (`/` and `/assets/*`, from `web/dist` when it is built) and the API docs
+ * (`/docs`, a self-contained page that renders /openapi.json: no CDN, works offline). Pages hold
+ * no data, so they need no token; the dashboard calls the API with one.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { DOCS_HTML, DOCS_SCRIPT } from './docs-page.js';
+
+export async function registerPages(api: FastifyInstance, webDir: string | null): Promise<void> {
+  const index = webDir === null ? null : join(webDir, 'index.html');
+  const built = index !== null && existsSync(index);
+  api.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
+    if (!built) {
+      return reply
+        .type('text/plain; charset=utf-8')
+        .send('docket is running. The dashboard is not built (npm run build:web); the API is here: see /docs.\n');
+    }
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(readFileSync(index));
+  });
+  if (built && webDir !== null && existsSync(join(webDir, 'assets'))) {
+    const { default: serveStatic } = await import('@fastify/static');
+    await api.register(serveStatic, {
+      root: join(webDir, 'assets'),
+      prefix: '/assets/',
+      decorateReply: false,
+      index: false,
+      dotfiles: 'deny',
+    });
+  } else {
+    api.get('/assets/*', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+      reply.code(404).type('text/plain; charset=utf-8').send('the dashboard is not built\n'),
+    );
+  }
+  api.get('/docs', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(DOCS_HTML),
+  );
+  api.get('/docs/app.js', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').send(DOCS_SCRIPT),
+  );
+}

@@ -1,0 +1,216 @@
+/**
+ * The PostgreSQL engine's part for the HTTP API: tenant-scoped searches with real totals, tokens,
+ * the job event log that triggers fill (and announce with NOTIFY), and the figures behind stats
+ * and metrics — the same rules as the embedded engine's (sqlite/api.ts).
+ */
+import type { Client } from 'pg';
+import { FINAL_STATUSES, type Job, type JobStatus } from '../../core/words.js';
+import {
+  ATTEMPT_COUNTS_SQL,
+  attemptCountFromRow,
+  type EventRow,
+  eventFromRow,
+  FINISHED_SQL,
+  type FinishedRow,
+  finishedFromRow,
+  TOKEN_COLUMNS,
+  type TokenRow,
+  tokenFromRow,
+  tokenValues,
+} from '../api-rows.js';
+import type {
+  ApiToken,
+  AttemptCount,
+  FinishedTimes,
+  JobEventRecord,
+  JobSearch,
+  NewApiToken,
+  QueueInfo,
+} from '../engine.js';
+import { type QueueRow, queueInfos } from '../records.js';
+import type { JobRow } from '../rows.js';
+import { searchOrder, searchWhere } from '../search.js';
+import type { PostgresEngine } from './engine.js';
+import { Params } from './sql.js';
+
+const FINAL_ARRAY = [...FINAL_STATUSES];
+/** A safety net under NOTIFY: look for missed events this often (a dropped listening connection). */
+const EVENT_POLL_MS = 2_000;
+
+export class PostgresApiStore {
+  constructor(
+    private readonly engine: PostgresEngine,
+    private readonly connectionString: string,
+  ) {}
+
+  private get pool() {
+    return this.engine.pool;
+  }
+
+  async search(query: JobSearch): Promise<Job[]> {
+    const params = new Params();
+    const where = searchWhere(query, (value) => params.add(value), 'ILIKE');
+    const limit = params.add(query.limit);
+    const offset = params.add(query.offset);
+    const rows = await this.engine.rows<JobRow>(
+      this.pool,
+      `SELECT * FROM jobs ${where} ${searchOrder(query)} LIMIT ${limit} OFFSET ${offset}`,
+      params.values,
+    );
+    return this.engine.attachDeps(this.pool, rows);
+  }
+
+  async countJobs(query: JobSearch): Promise<number> {
+    const params = new Params();
+    const where = searchWhere(query, (value) => params.add(value), 'ILIKE');
+    const [row] = await this.engine.rows<{ n: number }>(
+      this.pool,
+      `SELECT count(*)::int8 AS n FROM jobs ${where}`,
+      params.values,
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  async queueSettings(): Promise<Omit<QueueInfo, 'counts'>[]> {
+    const rows = await this.engine.rows<QueueRow>(this.pool, 'SELECT name, capacity, paused FROM queues ORDER BY name');
+    return rows.map((row) => ({ name: row.name, capacity: row.capacity, paused: Number(row.paused) === 1 }));
+  }
+
+  async dependents(id: number): Promise<number[]> {
+    const rows = await this.engine.rows<{ job_id: number }>(
+      this.pool,
+      'SELECT job_id FROM job_deps WHERE depends_on = $1 ORDER BY job_id',
+      [id],
+    );
+    return rows.map((row) => Number(row.job_id));
+  }
+
+  async remove(ids: number[], tenant?: string): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.engine.rows<{ id: number }>(
+      this.pool,
+      `DELETE FROM jobs WHERE id = ANY($1::int8[]) AND status = ANY($2::text[]) AND ($3::text IS NULL OR tenant = $3)
+       RETURNING id`,
+      [ids, FINAL_ARRAY, tenant ?? null],
+    );
+    return rows.map((row) => Number(row.id));
+  }
+
+  async queueOverview(tenant?: string): Promise<(QueueInfo & { oldestPendingAt: number | null })[]> {
+    const scope = [tenant ?? null];
+    const counts = await this.engine.rows<{ queue: string; status: JobStatus; n: number }>(
+      this.pool,
+      'SELECT queue, status, count(*)::int8 AS n FROM jobs WHERE ($1::text IS NULL OR tenant = $1) GROUP BY queue, status',
+      scope,
+    );
+    const oldest = await this.engine.rows<{ queue: string; at: number }>(
+      this.pool,
+      `SELECT queue, min(created_at) AS at FROM jobs WHERE status = 'pending' AND ($1::text IS NULL OR tenant = $1)
+       GROUP BY queue`,
+      scope,
+    );
+    const oldestByQueue = new Map(oldest.map((row) => [row.queue, Number(row.at)]));
+    const settings = await this.engine.rows<QueueRow>(this.pool, 'SELECT name, capacity, paused FROM queues');
+    return queueInfos(
+      settings,
+      counts.map((row) => ({ ...row, n: Number(row.n) })),
+    ).map((queue) => ({ ...queue, oldestPendingAt: oldestByQueue.get(queue.name) ?? null }));
+  }
+
+  async finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]> {
+    const rows = await this.engine.rows<FinishedRow>(
+      this.pool,
+      `${FINISHED_SQL} WHERE ended_at >= $1 AND status = ANY($2::text[]) AND ($3::text IS NULL OR tenant = $3)`,
+      [since, FINAL_ARRAY, tenant ?? null],
+    );
+    return rows.map(finishedFromRow);
+  }
+
+  async attemptCounts(): Promise<AttemptCount[]> {
+    const rows = await this.engine.rows<Parameters<typeof attemptCountFromRow>[0]>(this.pool, ATTEMPT_COUNTS_SQL);
+    return rows.map(attemptCountFromRow);
+  }
+
+  async createToken(token: NewApiToken): Promise<ApiToken> {
+    const [row] = await this.engine.rows<TokenRow>(
+      this.pool,
+      `INSERT INTO api_tokens (${TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+      tokenValues(token),
+    );
+    return tokenFromRow(row as TokenRow);
+  }
+
+  async tokenByHash(hash: string): Promise<ApiToken | null> {
+    const [row] = await this.engine.rows<TokenRow>(this.pool, 'SELECT * FROM api_tokens WHERE token_hash = $1', [hash]);
+    return row ? tokenFromRow(row) : null;
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    return (await this.engine.rows<TokenRow>(this.pool, 'SELECT * FROM api_tokens ORDER BY id')).map(tokenFromRow);
+  }
+
+  async revokeToken(id: number): Promise<boolean> {
+    const result = await this.pool.query('UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2', [
+      Date.now(),
+      id,
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async eventsAfter(afterId: number, limit: number, tenant?: string): Promise<JobEventRecord[]> {
+    const rows = await this.engine.rows<EventRow>(
+      this.pool,
+      'SELECT * FROM job_events WHERE id > $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY id LIMIT $3',
+      [afterId, tenant ?? null, limit],
+    );
+    return rows.map(eventFromRow);
+  }
+
+  async lastEventId(): Promise<number> {
+    const [row] = await this.engine.rows<{ id: number | null }>(this.pool, 'SELECT max(id) AS id FROM job_events');
+    return Number(row?.id ?? 0);
+  }
+
+  /**
+   * LISTENs on `docket_<schema>_events` on a connection of its own (the triggers NOTIFY once per
+   * writing statement); a slow poll of the newest id covers a dropped connection.
+   */
+  async watchEvents(onEvents: () => void): Promise<() => Promise<void>> {
+    const pg = (await import('pg')).default;
+    const channel = `docket_${this.engine.schema}_events`;
+    let client: Client | null = null;
+    let stopped = false;
+    let last = await this.lastEventId();
+    const connect = async () => {
+      const next = new pg.Client({ connectionString: this.connectionString, application_name: 'docket-events' });
+      next.on('notification', () => onEvents());
+      next.on('error', () => {
+        client = null;
+        next.end().catch(() => {});
+      });
+      await next.connect();
+      await next.query(`LISTEN "${channel}"`);
+      client = next;
+    };
+    await connect();
+    const timer = setInterval(async () => {
+      if (stopped) return;
+      try {
+        if (client === null) await connect();
+        const newest = await this.lastEventId();
+        if (newest !== last) {
+          last = newest;
+          onEvents();
+        }
+      } catch {
+        // the database is away: try again at the next tick
+      }
+    }, EVENT_POLL_MS);
+    timer.unref();
+    return async () => {
+      stopped = true;
+      clearInterval(timer);
+      await client?.end().catch(() => {});
+    };
+  }
+}

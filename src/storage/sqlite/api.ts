@@ -1,0 +1,191 @@
+/**
+ * The embedded engine's part for the HTTP API: tenant-scoped searches with real totals, tokens,
+ * the job event log that triggers fill, and the figures behind stats and metrics.
+ */
+import type Database from 'better-sqlite3';
+import { FINAL_STATUSES, type Job, type JobStatus } from '../../core/words.js';
+import {
+  ATTEMPT_COUNTS_SQL,
+  attemptCountFromRow,
+  type EventRow,
+  eventFromRow,
+  FINISHED_SQL,
+  type FinishedRow,
+  finishedFromRow,
+  TOKEN_COLUMNS,
+  type TokenRow,
+  tokenFromRow,
+  tokenValues,
+} from '../api-rows.js';
+import type {
+  ApiToken,
+  AttemptCount,
+  FinishedTimes,
+  JobEventRecord,
+  JobSearch,
+  NewApiToken,
+  QueueInfo,
+} from '../engine.js';
+import { type QueueRow, queueInfos } from '../records.js';
+import type { JobRow } from '../rows.js';
+import { searchOrder, searchWhere } from '../search.js';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+/** How often a watcher checks for new events: cheap (one indexed lookup), and well under the 15 s heartbeat. */
+const EVENT_POLL_MS = 150;
+const FINAL_LIST = FINAL_STATUSES.map((status) => `'${status}'`).join(', ');
+
+export class SqliteApiStore {
+  constructor(
+    private readonly sql: (text: string) => Statement,
+    private readonly write: <T>(work: () => T) => T,
+    private readonly attachDeps: (rows: JobRow[]) => Job[],
+  ) {}
+
+  search(query: JobSearch): Job[] {
+    const { where, args } = this.where(query);
+    const rows = this.sql(`SELECT * FROM jobs ${where} ${searchOrder(query)} LIMIT ? OFFSET ?`).all(
+      ...args,
+      query.limit,
+      query.offset,
+    ) as JobRow[];
+    return this.attachDeps(rows);
+  }
+
+  countJobs(query: JobSearch): number {
+    const { where, args } = this.where(query);
+    return this.sql(`SELECT count(*) FROM jobs ${where}`)
+      .pluck()
+      .get(...args) as number;
+  }
+
+  private where(query: JobSearch): { where: string; args: unknown[] } {
+    const args: unknown[] = [];
+    const where = searchWhere(
+      query,
+      (value) => {
+        args.push(value);
+        return '?';
+      },
+      'LIKE',
+    );
+    return { where, args };
+  }
+
+  queueSettings(): Omit<QueueInfo, 'counts'>[] {
+    return (this.sql('SELECT name, capacity, paused FROM queues ORDER BY name').all() as QueueRow[]).map((row) => ({
+      name: row.name,
+      capacity: row.capacity,
+      paused: row.paused === 1,
+    }));
+  }
+
+  dependents(id: number): number[] {
+    return this.sql('SELECT job_id FROM job_deps WHERE depends_on = ? ORDER BY job_id').pluck().all(id) as number[];
+  }
+
+  remove(ids: number[], tenant?: string): number[] {
+    if (ids.length === 0) return [];
+    const scope = tenant === undefined ? '' : 'AND tenant = ?';
+    return this.write(
+      () =>
+        this.sql(
+          `DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?)) AND status IN (${FINAL_LIST}) ${scope} RETURNING id`,
+        )
+          .pluck()
+          .all(JSON.stringify(ids), ...(tenant === undefined ? [] : [tenant])) as number[],
+    );
+  }
+
+  queueOverview(tenant?: string): (QueueInfo & { oldestPendingAt: number | null })[] {
+    const scope = tenant === undefined ? '' : 'WHERE tenant = ?';
+    const args = tenant === undefined ? [] : [tenant];
+    const counts = this.sql(`SELECT queue, status, count(*) AS n FROM jobs ${scope} GROUP BY queue, status`).all(
+      ...args,
+    ) as { queue: string; status: JobStatus; n: number }[];
+    const oldest = this.sql(
+      `SELECT queue, min(created_at) AS at FROM jobs WHERE status = 'pending' ${tenant === undefined ? '' : 'AND tenant = ?'} GROUP BY queue`,
+    ).all(...args) as { queue: string; at: number }[];
+    const oldestByQueue = new Map(oldest.map((row) => [row.queue, row.at]));
+    const settings = this.sql('SELECT name, capacity, paused FROM queues').all() as QueueRow[];
+    return queueInfos(settings, counts).map((queue) => ({
+      ...queue,
+      oldestPendingAt: oldestByQueue.get(queue.name) ?? null,
+    }));
+  }
+
+  finishedSince(since: number, tenant?: string): FinishedTimes[] {
+    const scope = tenant === undefined ? '' : 'AND tenant = ?';
+    return (
+      this.sql(`${FINISHED_SQL} WHERE ended_at >= ? AND status IN (${FINAL_LIST}) ${scope}`).all(
+        since,
+        ...(tenant === undefined ? [] : [tenant]),
+      ) as FinishedRow[]
+    ).map(finishedFromRow);
+  }
+
+  attemptCounts(): AttemptCount[] {
+    return (this.sql(ATTEMPT_COUNTS_SQL).all() as Parameters<typeof attemptCountFromRow>[0][]).map(attemptCountFromRow);
+  }
+
+  createToken(token: NewApiToken): ApiToken {
+    const row = this.write(
+      () =>
+        this.sql(`INSERT INTO api_tokens (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`).get(
+          ...tokenValues(token),
+        ) as TokenRow,
+    );
+    return tokenFromRow(row);
+  }
+
+  tokenByHash(hash: string): ApiToken | null {
+    const row = this.sql('SELECT * FROM api_tokens WHERE token_hash = ?').get(hash) as TokenRow | undefined;
+    return row ? tokenFromRow(row) : null;
+  }
+
+  listTokens(): ApiToken[] {
+    return (this.sql('SELECT * FROM api_tokens ORDER BY id').all() as TokenRow[]).map(tokenFromRow);
+  }
+
+  revokeToken(id: number): boolean {
+    return this.write(
+      () =>
+        this.sql('UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?').run(Date.now(), id)
+          .changes > 0,
+    );
+  }
+
+  eventsAfter(afterId: number, limit: number, tenant?: string): JobEventRecord[] {
+    const scope = tenant === undefined ? '' : 'AND tenant = ?';
+    return (
+      this.sql(`SELECT * FROM job_events WHERE id > ? ${scope} ORDER BY id LIMIT ?`).all(
+        afterId,
+        ...(tenant === undefined ? [] : [tenant]),
+        limit,
+      ) as EventRow[]
+    ).map(eventFromRow);
+  }
+
+  lastEventId(): number {
+    return (this.sql('SELECT max(id) FROM job_events').pluck().get() as number | null) ?? 0;
+  }
+
+  /** Polls the newest event id: one lookup at the end of the primary key, a few times a second. */
+  watchEvents(onEvents: () => void): () => Promise<void> {
+    let last = this.lastEventId();
+    const timer = setInterval(() => {
+      try {
+        const newest = this.lastEventId();
+        if (newest !== last) {
+          last = newest;
+          onEvents();
+        }
+      } catch {
+        // a busy or closing store: look again at the next tick
+      }
+    }, EVENT_POLL_MS);
+    timer.unref();
+    return async () => clearInterval(timer);
+  }
+}
