@@ -207,7 +207,7 @@ describe('reading jobs', () => {
     expect(all.map((job: { id: number }) => job.id)).toEqual(expect.arrayContaining([finished.id, sleeper.id]));
     expect(await t.json(['list', '--all', '--limit', '2'])).toHaveLength(2);
     await t.run(['cancel', String(sleeper.id)]);
-  });
+  }, 180_000);
 
   it('progress counts every state, zeros included, and a total', async () => {
     const home = makeHome({ DOCKET_ON_DEMAND: '1' });
@@ -239,7 +239,7 @@ describe('reading jobs', () => {
     } finally {
       await home.cleanup();
     }
-  });
+  }, 180_000);
 });
 
 describe('changing jobs', () => {
@@ -300,7 +300,7 @@ describe('changing jobs', () => {
     expect((await t.json(['list', '--all', '--status', 'completed,cancelled'])).length).toBe(0);
     expect((await t.json(['status', String(failed.id)])).status).toBe('failed');
     expect((await t.run(['clear', '--status', 'failed', '--before', '1h'])).stdout).toBe('removed 0 jobs\n');
-  });
+  }, 180_000);
 });
 
 describe('queues', () => {
