@@ -84,6 +84,9 @@ type FileConfig = Partial<{
   pin: boolean;
 }>;
 
+/** How often workers renew their leases. */
+const HEARTBEAT_MS = 2000;
+
 export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
   const env = input.env ?? process.env;
   const sources: Record<string, string> = {};
@@ -116,6 +119,13 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
       `${concurrency} must be a positive integer (DOCKET_CONCURRENCY or config.json)`,
     );
   }
+  const leaseMs = duration('lease', 'DOCKET_LEASE', file.lease, '60s');
+  if (leaseMs < 3 * HEARTBEAT_MS) {
+    throw new InvalidInputError(
+      'lease',
+      `${leaseMs / 1000}s is shorter than 3 heartbeats (${(3 * HEARTBEAT_MS) / 1000}s), so one slow heartbeat would lose every job; set DOCKET_LEASE (or lease in config.json) to at least that`,
+    );
+  }
   const onDemand: unknown = pick<unknown>('on_demand', undefined, 'DOCKET_ON_DEMAND', file.on_demand, null);
   const schema = pick<string | null>('schema', undefined, 'DOCKET_SCHEMA', file.schema, null);
   const pruneAfter = pick<string | null>('prune_after', undefined, 'DOCKET_PRUNE_AFTER', file.prune_after, null);
@@ -128,8 +138,8 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
       concurrency,
       idleExitMs: duration('idle_exit', 'DOCKET_IDLE_EXIT', file.idle_exit, '30s'),
       graceMs: duration('grace', 'DOCKET_GRACE', file.grace, '5s'),
-      leaseMs: duration('lease', 'DOCKET_LEASE', file.lease, '60s'),
-      heartbeatMs: 2000,
+      leaseMs,
+      heartbeatMs: HEARTBEAT_MS,
       pollMs: 1000,
       onDemand: onDemand === null ? null : onDemand === true || onDemand === 'true' || onDemand === '1',
       pruneAfterMs: pruneAfter === null ? null : parseDuration(String(pruneAfter), 'prune_after') * 1000,

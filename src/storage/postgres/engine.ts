@@ -262,6 +262,8 @@ export class PostgresEngine implements StorageEngine {
       await db.query(`TRUNCATE ${table('job_events')}`);
       // Ids start again at 1: none of them may read logs left in the old place.
       await db.query('UPDATE docket_store SET legacy_logs_max_id = 0');
+      // Event ids keep growing (no RESTART), so a client's Last-Event-ID never points past new events.
+      await db.query(`TRUNCATE ${table('job_events')}`);
     });
   }
 

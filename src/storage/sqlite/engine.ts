@@ -338,10 +338,13 @@ export class SqliteEngine implements StorageEngine {
   }
 
   async listSuspect(scheduler: SchedulerName, liveWorkerIds: readonly string[]): Promise<SuspectAttempt[]> {
+    // The owners are read from the jobs_worker index alone; only the suspects' rows are read.
     const rows = this.sql(
-      `SELECT * FROM jobs WHERE status IN ('running', 'suspended') AND scheduler = ? AND worker_id IS NOT NULL
-       AND worker_id NOT IN (SELECT value FROM json_each(?)) ORDER BY id`,
-    ).all(scheduler, JSON.stringify(liveWorkerIds)) as JobRow[];
+      `SELECT * FROM jobs WHERE id IN (
+         SELECT id FROM jobs INDEXED BY jobs_worker WHERE status IN ('running', 'suspended') AND worker_id IS NOT NULL
+         AND worker_id NOT IN (SELECT value FROM json_each(?)))
+       AND scheduler = ? ORDER BY id`,
+    ).all(JSON.stringify(liveWorkerIds), scheduler) as JobRow[];
     return rows.map(suspectFromRow);
   }
 
