@@ -18,6 +18,7 @@ import { detectInventory } from '../../src/resources/inventory.js';
 import { LocalResources } from '../../src/resources/local-resources.js';
 import { Worker } from '../../src/worker/worker.js';
 import { BIN, makeHome, type TestHome, waitFor } from '../helpers/cli.js';
+import { call, startServer } from '../helpers/server.js';
 
 const INVENTORY = { DOCKET_GPUS: '0,1,2,3', DOCKET_CPUS: '8', DOCKET_MEMORY: '16G' };
 
@@ -267,6 +268,39 @@ describe('local resources: refusals and reasons', () => {
     await docket.cancel(blocker.id);
     await docket.cancel(job.id);
     await waitAllEnded([waiting.id]);
+  });
+});
+
+describe('local resources over HTTP', () => {
+  it('GET /workers shows the inventory; a job no worker could fit is a 400; a waiting job says why', async () => {
+    const server = await startServer(t, ['--workers', '1']);
+    try {
+      const admin = server.adminToken;
+      const workers = await waitFor('the server worker to register', async () => {
+        const answer = await call(server, admin, 'GET', '/workers');
+        return answer.body.workers.find((worker: { inventory: unknown }) => worker.inventory) ?? null;
+      });
+      expect(workers.inventory.gpus.map((gpu: { index: string }) => gpu.index)).toEqual(['0', '1', '2', '3']);
+      expect(workers.inventory.memory_bytes).toBe(16 * 2 ** 30);
+      const refused = await call(server, admin, 'POST', '/jobs', { cmd: 'true', resources: { gpu_count: 5 } });
+      expect(refused.status).toBe(400);
+      expect(refused.body.detail).toMatch(/needs 5 GPUs; no live worker of queue default has that many/);
+      const holder = await call(server, admin, 'POST', '/jobs', { cmd: 'sleep 30', resources: { gpu_count: 3 } });
+      await waitFor('the 3-GPU job to run', async () => (await docket.get(holder.body.id)).status === 'running');
+      const waiting = await call(server, admin, 'POST', '/jobs', {
+        cmd: 'true',
+        resources: { gpu_count: 2, pin: false },
+      });
+      const detail = await call(server, admin, 'GET', `/jobs/${waiting.body.id}`);
+      expect(detail.body.state_reason).toMatch(/^needs 2 GPUs; 1 of 4 free on /);
+      expect(detail.body.resources.pin).toBe(false);
+      const held = await call(server, admin, 'GET', `/jobs/${holder.body.id}`);
+      expect(held.body.executions.at(-1).allocation.gpus).toEqual(['0', '1', '2']);
+      await docket.cancel(holder.body.id);
+      await waitAllEnded([waiting.body.id]);
+    } finally {
+      await server.stop();
+    }
   });
 });
 
