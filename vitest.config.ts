@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Test files that run against PostgreSQL as well: the behaviour suite, the worker semantics, the
- * CLI, process control, the daemonless mode and the chaos run. Their engine-only tests say so in
- * their name.
+ * CLI, process control, the daemonless mode, the chaos run, local resources, the HTTP API and the
+ * dashboard. Their engine-only tests say so in their name.
  */
 const BOTH_ENGINES = [
   'test/engines/**/*.test.ts',
@@ -15,6 +15,8 @@ const BOTH_ENGINES = [
   'test/integration/processes.test.ts',
   'test/integration/workers.test.ts',
   'test/server/**/*.test.ts',
+  'test/integration/resources.test.ts',
+  'test/browser/**/*.test.ts',
 ];
 /** Files about one engine only say so in their name. */
 const POSTGRES_ONLY = 'test/**/postgres*.test.ts';

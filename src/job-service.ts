@@ -19,6 +19,7 @@ import {
 } from './core/words.js';
 import type { Docket } from './docket.js';
 import { removeJobLogs } from './paths.js';
+import { annotatePending, attachAllocations } from './resources/view.js';
 import type {
   ApiToken,
   AttemptCount,
@@ -110,6 +111,9 @@ export class JobService {
 
   async detail(id: number, scope: Scope): Promise<JobDetail> {
     const job = await this.get(id, scope);
+    // Local resources: what each attempt held, and why a pending job waits for them.
+    await attachAllocations(this.engine, job);
+    await annotatePending(this.engine, [job], (worker) => workerAlive(worker, this.docket.config.worker.leaseMs));
     const [dependents, queues, dependencies] = await Promise.all([
       this.engine.dependents(id),
       job.status === 'pending' ? this.engine.queueSettings() : Promise.resolve([]),

@@ -86,6 +86,11 @@ export async function endOnBrokenPipe(): Promise<never> {
   process.exit(EXIT_BROKEN_PIPE);
 }
 
+/** True once stdout's reader went away: nothing more is worth printing. */
+export function stdoutClosed(): boolean {
+  return ending !== null;
+}
+
 /** True for the error of writing to a pipe nobody reads any more. */
 export function isBrokenPipe(error: unknown): boolean {
   // Once the pipe broke, later writes fail as "destroyed": the same cause.

@@ -39,5 +39,6 @@ function pendingReason(job: Job, context: StateContext): string {
       : `delayed until ${until}`;
   }
   if (context.queuePaused) return `queue ${job.queue} is paused`;
+  if (job.pendingReason) return job.pendingReason; // local resources: "needs 2 GPUs; 1 of 4 free on host-a"
   return 'waiting for a worker';
 }

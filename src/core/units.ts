@@ -69,6 +69,19 @@ export function parseSize(text: string, field = 'size'): number {
   return Math.round(Number(match[1]) * factor);
 }
 
+/** Formats bytes compactly (`512M`, `32G`), as SLURM's `--mem` accepts them. */
+export function formatSize(bytes: number): string {
+  for (const [unit, factor] of [
+    ['T', 1024 ** 4],
+    ['G', 1024 ** 3],
+    ['M', 1024 ** 2],
+    ['K', 1024],
+  ] as const) {
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return bytes >= 1024 ** 2 ? `${Math.ceil(bytes / 1024 ** 2)}M` : `${Math.ceil(bytes / 1024)}K`;
+}
+
 /** Parses a point in time: ISO-8601, or a duration meaning "that long ago/ahead" (sign given by `direction`). */
 export function parseTime(text: string, field: string, direction: 'past' | 'future', now = Date.now()): number {
   if (/^\d{4}-\d{2}-\d{2}/.test(text.trim())) {

@@ -1,5 +1,5 @@
 /** How the API shows records: the CLI's snake_case JSON, plus what listings and pages need. */
-import { attemptJson, jobJson } from '../cli/format.js';
+import { attemptJson, inventoryJson, jobJson } from '../cli/format.js';
 import type { StoredJobType } from '../core/job-types.js';
 import type { Job } from '../core/words.js';
 import type { JobDetail, QueueOverview, WorkerOverview } from '../job-service.js';
@@ -47,6 +47,7 @@ export function workerOut(worker: WorkerOverview): Record<string, unknown> {
     running_jobs: worker.runningJobs,
     started_at: iso(worker.startedAt),
     last_heartbeat_at: iso(worker.heartbeatAt),
+    inventory: worker.inventory ? inventoryJson(worker.inventory) : null, // local resources
   };
 }
 

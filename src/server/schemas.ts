@@ -36,9 +36,36 @@ const Resources = Type.Object(
     gpu_count: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
     partition: Type.Optional(Nullable(Type.String({ maxLength: 128 }))),
     account: Type.Optional(Nullable(Type.String({ maxLength: 128 }))),
+    pin: Type.Optional(Nullable(Type.Boolean({ description: "local jobs: bind the job's processes to its cores" }))),
   },
   { additionalProperties: false },
 );
+
+/** What an attempt held of its host (local resources). */
+const Allocation = Type.Object({
+  gpus: Type.Array(Type.String()),
+  cpus: Type.Array(Type.Integer()),
+  memory_bytes: Type.Integer(),
+  pinned: Type.Boolean(),
+  memory_enforced: Type.Boolean(),
+});
+
+/** What a worker hands out (local resources). */
+const Inventory = Type.Object({
+  gpus: Type.Array(
+    Type.Object({
+      index: Type.String(),
+      uuid: Nullable(Type.String()),
+      name: Nullable(Type.String()),
+      memory_bytes: Nullable(Type.Integer()),
+    }),
+  ),
+  cpus: Type.Array(Type.Integer()),
+  memory_bytes: Type.Integer(),
+  pin: Type.Boolean(),
+  memory_enforcement: Nullable(Type.String()),
+  sources: Type.Record(Type.String(), Type.String()),
+});
 
 const Attempt = Type.Object({
   attempt: Type.Integer(),
@@ -51,6 +78,7 @@ const Attempt = Type.Object({
   host: Nullable(Type.String()),
   pid: Nullable(Type.Integer()),
   worker_id: Nullable(Type.String()),
+  allocation: Type.Optional(Nullable(Allocation)),
 });
 
 const jobFields = {
@@ -100,6 +128,9 @@ const jobFields = {
   worker_id: Nullable(Type.String()),
   resources: Resources,
   time_limit_s: Nullable(Type.Number()),
+  pending_reason: Type.Optional(
+    Nullable(Type.String({ description: 'why a pending job waits for local resources, when known' })),
+  ),
 };
 
 export const Job = Type.Object(jobFields, { $id: 'Job' });
@@ -229,6 +260,7 @@ export const Worker = Type.Object({
   running_jobs: Type.Array(Type.Integer()),
   started_at: Time,
   last_heartbeat_at: Time,
+  inventory: Type.Optional(Nullable(Inventory)),
 });
 
 export const JobType = Type.Object({

@@ -53,7 +53,8 @@ const cli = (args: string[]) =>
   runProcess(process.execPath, [BIN, ...args], { env: { ...process.env, DOCKET_HOME: home }, cwd: home });
 
 describe('schema names that are SQL keywords (item 8)', () => {
-  it('work for every command: ?schema=select, order and user', async () => {
+  // Eighteen CLI processes in a row: generous on a loaded machine.
+  it('work for every command: ?schema=select, order and user', { timeout: 240_000 }, async () => {
     for (const schema of ['select', 'order', 'user']) {
       const db = urlWith(schema);
       const run = await cli(['--db', db, 'run', '--', 'echo', `hello from ${schema}`]);

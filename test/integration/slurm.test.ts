@@ -131,7 +131,7 @@ describe.concurrent('docket --scheduler slurm against a real SLURM', () => {
   });
 
   it('chains SLURM jobs with afterok; a failed parent skips its dependent, which SLURM then drops', async () => {
-    const a = await submit(['--cmd', 'sleep 1; echo A']);
+    const a = await submit(['--cmd', 'sleep 5; echo A']);
     const b = await submit(['--after', String(a.id), '--cmd', 'echo B']);
     const c = await submit(['--after', String(b.id), '--cmd', 'echo C']);
     expect(slurm('scontrol', ['show', 'job', b.scheduler_job_id])).toContain(
@@ -144,7 +144,7 @@ describe.concurrent('docket --scheduler slurm against a real SLURM', () => {
     expect(Date.parse(rb.started_at)).toBeGreaterThanOrEqual(Date.parse(ra.ended_at));
     expect(Date.parse(done.started_at)).toBeGreaterThanOrEqual(Date.parse(rb.ended_at));
 
-    const f = await submit(['--cmd', 'sleep 1; exit 1']);
+    const f = await submit(['--cmd', 'sleep 5; exit 1']);
     const g = await submit(['--after', String(f.id), '--cmd', 'echo never']);
     const skipped = await until(g.id, 'skipped', (record) => record.status !== 'pending');
     expect(skipped).toMatchObject({ status: 'skipped', error: `dependency ${f.id} ended failed` });
@@ -155,7 +155,8 @@ describe.concurrent('docket --scheduler slurm against a real SLURM', () => {
   });
 
   it('holds a SLURM job that depends on a local job until that one completes', async () => {
-    const local = await t.json(['submit', '--cmd', 'sleep 1; echo local']);
+    // Long enough that the SLURM job is surely submitted while it runs, however loaded the machine.
+    const local = await t.json(['submit', '--cmd', 'sleep 5; echo local']);
     const job = await submit(['--after', String(local.id), '--cmd', 'echo after local']);
     expect(job).toMatchObject({ status: 'pending', blocked: true, scheduler_job_id: null });
     const done = await until(job.id, 'completed', (record) => !['pending', 'running'].includes(record.status));

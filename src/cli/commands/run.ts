@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { EXIT, InvalidStateError } from '../../core/errors.js';
 import type { Job } from '../../core/words.js';
 import type { Docket } from '../../docket.js';
-import { action, emit, loadTypes, onBrokenPipe, withDocket } from '../context.js';
+import { action, emit, loadTypes, onBrokenPipe, stdoutClosed, withDocket } from '../context.js';
 import { followJob } from '../follow.js';
 import { jobJson } from '../format.js';
 import { addJobOptions, type SubmitFlags, specFromFlags } from './submit.js';
@@ -62,7 +62,7 @@ export function register(program: Command): void {
         try {
           const final = await followJob(docket, job.id, options.json ? { stdout: null, stderr: null } : {});
           if (options.json) emit(options, jobJson(final), () => '');
-          else if (final.status !== 'completed')
+          else if (final.status !== 'completed' && !stdoutClosed())
             process.stderr.write(`docket: job ${final.id} ${final.status}${final.error ? `: ${final.error}` : ''}\n`);
           return exitCodeOf(final);
         } finally {

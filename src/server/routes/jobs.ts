@@ -293,6 +293,7 @@ function specOf(body: Static<typeof NewJob>, field: string): JobSpec {
       gpuCount: resources.gpu_count ?? undefined,
       partition: resources.partition ?? undefined,
       account: resources.account ?? undefined,
+      pin: resources.pin ?? undefined,
     },
     scheduler: body.scheduler,
     key: (body.key ?? body.idempotency_key) as JobSpec['key'],

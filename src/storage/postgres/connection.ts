@@ -48,8 +48,11 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** docket's tables: every reference to one in a statement is qualified with the schema. */
-const DOCKET_TABLES = [
+/**
+ * docket's tables: every reference to one in a statement is qualified with the schema. A table a
+ * migration creates belongs here (test/unit/postgres-sql.test.ts checks that none is missing).
+ */
+export const DOCKET_TABLES = [
   'jobs',
   'job_deps',
   'executions',
@@ -60,6 +63,8 @@ const DOCKET_TABLES = [
   'docket_store',
   'api_tokens',
   'job_events',
+  'allocations',
+  'docket_migrations',
 ];
 /**
  * A reference to one of docket's tables: the table name right after a keyword that names a table
@@ -68,7 +73,7 @@ const DOCKET_TABLES = [
  * a name already qualified (`"docket".jobs`) or used as a qualifier (`jobs.id`) is left alone.
  */
 const TABLE_REFERENCE = new RegExp(
-  `\\b(FROM|JOIN|INTO|UPDATE|TABLE|ON|REFERENCES)(\\s+)(${[...DOCKET_TABLES, 'docket_migrations'].join('|')})\\b(?!\\.)`,
+  `\\b(FROM|JOIN|INTO|UPDATE|TABLE|ON|REFERENCES)(\\s+)(${DOCKET_TABLES.join('|')})\\b(?!\\.)`,
   'g',
 );
 
