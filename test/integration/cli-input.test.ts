@@ -4,11 +4,11 @@
  * one-line message and a documented exit code, and changes nothing.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, type CliResult, makeHome, type TestHome } from '../helpers/cli.js';
+import { BIN, type CliResult, makeHome, ROOT, type TestHome } from '../helpers/cli.js';
 
 let t: TestHome;
 beforeAll(() => {
@@ -176,12 +176,15 @@ describe('logs belong to their store (item 19)', () => {
     const db = join(t.home, 'old.db');
     const job = await t.json(['--db', db, 'run', '--cmd', 'echo old layout']);
     const logs = await t.json(['--db', db, 'logs', String(job.id)]);
-    // Put the store back as an older docket left it: logs in $DOCKET_HOME/logs/<id>, no identity.
+    // Put the store back as an older docket left it: logs in $DOCKET_HOME/logs/<id>, no identity…
     const legacy = join(t.home, 'logs', String(job.id));
     renameSync(dirname(logs.path), legacy);
     const store = new Database(db);
-    const version = store.pragma('user_version', { simple: true }) as number;
-    store.exec(`DROP TABLE docket_store; PRAGMA user_version = ${version - 1}`);
+    // …then let its upgrade run: the store-identity migration, as it runs on such a database.
+    const migrations = join(ROOT, 'src', 'storage', 'sqlite', 'migrations');
+    const upgrade = readdirSync(migrations).find((file) => file.endsWith('_store_identity.sql')) as string;
+    store.exec('DROP TABLE docket_store');
+    store.exec(readFileSync(join(migrations, upgrade), 'utf8'));
     store.close();
     expect((await t.run(['--db', db, 'logs', String(job.id)])).stdout).toBe('old layout\n');
     // A job made after the upgrade never reads the old folder, even with the same number there.
