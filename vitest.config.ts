@@ -1,11 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
-/** Test files that run against PostgreSQL as well: the behaviour suite and the worker semantics. */
+/**
+ * Test files that run against PostgreSQL as well: the behaviour suite, the worker semantics, the
+ * CLI, process control, the daemonless mode, the chaos run, local resources, the HTTP API and the
+ * dashboard. Their engine-only tests say so in their name.
+ */
 const BOTH_ENGINES = [
   'test/engines/**/*.test.ts',
+  'test/chaos/*.test.ts',
+  'test/integration/cli.test.ts',
+  'test/integration/daemonless.test.ts',
   'test/integration/handlers.test.ts',
+  'test/integration/lifecycle.test.ts',
+  'test/integration/processes.test.ts',
   'test/integration/workers.test.ts',
   'test/server/**/*.test.ts',
+  'test/integration/resources.test.ts',
+  'test/browser/**/*.test.ts',
 ];
 /** Files about one engine only say so in their name. */
 const POSTGRES_ONLY = 'test/**/postgres*.test.ts';

@@ -16,6 +16,7 @@ import { InvalidInputError, NotFoundError } from './core/errors.js';
 import { type JobGroupDefinition, type JobTypeDefinition, type StoredJobType, storedPart } from './core/job-types.js';
 import { lazy } from './core/lazy.js';
 import { JobTypeRegistry } from './core/registry.js';
+import type { Inventory } from './core/resources.js';
 import { canonicalKey, normalizeSpec } from './core/spec.js';
 import { canMove, refuse } from './core/states.js';
 import {
@@ -29,12 +30,16 @@ import {
   type JobStatus,
   type JobWithAttempts,
   type StatusCounts,
+  type WorkerInfo,
 } from './core/words.js';
 import { HandlerExecutor } from './executors/handler/handler.js';
 import { LocalCommandExecutor } from './executors/local/command.js';
 import { attemptTag, signalTree, stopTree } from './executors/local/processes.js';
 import { JobService } from './job-service.js';
 import { jobLogDir, removeJobLogs, storeLogsDir } from './paths.js';
+import { detectInventory } from './resources/inventory.js';
+import { LocalResources } from './resources/local-resources.js';
+import { annotatePending, attachAllocations, checkSubmittable } from './resources/view.js';
 import { SlurmScheduler } from './schedulers/slurm/scheduler.js';
 import type {
   QueueInfo,
@@ -313,6 +318,16 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return type === COMMAND_TYPE || this.registry.handlerTypes().includes(type);
   }
 
+  /** The live workers, with the queues they serve and what they have (`inventory`: GPUs, CPUs, memory). */
+  async workers(): Promise<WorkerInfo[]> {
+    return (await this.engine.listWorkers()).filter(this.isLive);
+  }
+
+  /** What a worker started here would hand out (found now, or as configured). */
+  inventory(): Inventory {
+    return detectInventory(this.config.resources);
+  }
+
   /** True when a live worker serves the queue (one that a submit would wake). */
   async hasWorkerFor(queue: string): Promise<boolean> {
     const leaseMs = this.config.worker.leaseMs;
@@ -324,6 +339,7 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     const cwd = process.cwd();
     const stored = await this.storedTypeMap();
     const jobs = specs.map((spec) => normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored)));
+    await checkSubmittable(this.engine, jobs, this.isLive); // local resources: refuse what no worker could fit
     const transactional = options.connection !== undefined;
     // In the caller's transaction, SLURM must not see a job before (or without) the commit: such jobs
     // are stored to be handed over by the first sync after it, not by this submit.
@@ -389,6 +405,9 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     await this.syncSchedulers(1000);
     const job = await this.engine.get(id);
     if (!job) throw new NotFoundError(`job ${id} does not exist; see docket list --all`);
+    // Local resources: what each attempt held, and why a pending job waits.
+    await attachAllocations(this.engine, job);
+    await annotatePending(this.engine, [job], this.isLive);
     return job;
   }
 
@@ -404,7 +423,9 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
    */
   async list(filter: JobFilter = {}): Promise<Job[]> {
     await this.syncSchedulers(1000);
-    return this.engine.list({ ...filter, limit: filter.limit ?? DEFAULT_PAGE_SIZE });
+    const jobs = await this.engine.list({ ...filter, limit: filter.limit ?? DEFAULT_PAGE_SIZE });
+    await annotatePending(this.engine, jobs, this.isLive); // local resources: why pending jobs wait
+    return jobs;
   }
 
   /**
@@ -421,6 +442,9 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       afterId = (page[page.length - 1] as Job).id;
     }
   }
+
+  /** Whether a registered worker is alive (by pid on its own machine, else by heartbeat). */
+  private readonly isLive = (worker: WorkerInfo): boolean => workerAlive(worker, this.config.worker.leaseMs);
 
   /** A count for every state, zeros included (DataJoint's progress; per type, queue or tenant). */
   counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'> = {}): Promise<StatusCounts> {
@@ -568,6 +592,8 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
       types,
       {
         ...this.config.worker,
+        // Local resources: what this worker hands out, found now (or as configured).
+        resources: new LocalResources(detectInventory(this.config.resources)),
         queues: ['*'],
         exitWhenIdle: false,
         shutdownGraceMs: 10_000,

@@ -1,4 +1,5 @@
 /** How the CLI shows records: snake_case JSON documents, and readable tables for people. */
+import type { Inventory } from '../core/resources.js';
 import type { Attempt, Job, JobWithAttempts, StatusCounts } from '../core/words.js';
 import { JOB_STATUSES } from '../core/words.js';
 
@@ -51,6 +52,7 @@ export function jobJson(job: Job): Record<string, unknown> {
     worker_id: job.workerId,
     resources: resourcesJson(job),
     time_limit_s: job.timeLimitSeconds,
+    pending_reason: job.pendingReason ?? null,
   };
 }
 
@@ -62,6 +64,7 @@ function resourcesJson(job: Job): Record<string, unknown> {
     gpu_count: r.gpuCount ?? null,
     partition: r.partition ?? null,
     account: r.account ?? null,
+    pin: r.pin ?? null,
   };
 }
 
@@ -77,6 +80,15 @@ export function attemptJson(attempt: Attempt): Record<string, unknown> {
     host: attempt.host,
     pid: attempt.pid,
     worker_id: attempt.workerId,
+    allocation: attempt.allocation
+      ? {
+          gpus: attempt.allocation.gpus,
+          cpus: attempt.allocation.cpus,
+          memory_bytes: attempt.allocation.memoryBytes,
+          pinned: attempt.allocation.pinned,
+          memory_enforced: attempt.allocation.memoryEnforced,
+        }
+      : null,
   };
 }
 
@@ -145,6 +157,7 @@ function note(job: Job): string {
   if (job.status === 'running' && job.progress !== null) {
     return `${Math.round(job.progress * 100)}%${job.progressMessage ? ` ${job.progressMessage}` : ''}`;
   }
+  if (job.pendingReason) return job.pendingReason;
   if (job.error) return truncate(job.error.split('\n')[0] ?? '', 60);
   return '';
 }
@@ -158,4 +171,21 @@ export function countsTable(counts: StatusCounts): string {
     ['STATUS', 'COUNT'],
     [...JOB_STATUSES.map((status) => [status, counts[status]]), ['total', counts.total]],
   );
+}
+
+/** The JSON form of a worker's inventory (local resources). */
+export function inventoryJson(inventory: Inventory): Record<string, unknown> {
+  return {
+    gpus: inventory.gpus.map((gpu) => ({
+      index: gpu.index,
+      uuid: gpu.uuid,
+      name: gpu.name,
+      memory_bytes: gpu.memoryBytes,
+    })),
+    cpus: inventory.cpus,
+    memory_bytes: inventory.memoryBytes,
+    pin: inventory.pin,
+    memory_enforcement: inventory.memoryEnforcement,
+    sources: inventory.sources,
+  };
 }

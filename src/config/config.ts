@@ -7,6 +7,7 @@ import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
+import type { ResourceSettings } from '../resources/inventory.js';
 
 export interface WorkerSettings {
   /** Jobs one worker runs at once (default: the machine's core count). */
@@ -51,6 +52,8 @@ export interface DocketConfig {
   logsDir: string;
   worker: WorkerSettings;
   slurm: SlurmSettings;
+  /** Local resources: what a worker hands out (null parts are detected at its start). */
+  resources: ResourceSettings;
   /** Where each layer came from, for `docket config show`. */
   sources: Record<string, string>;
 }
@@ -74,7 +77,15 @@ type FileConfig = Partial<{
   /** A string split on spaces, or an argument list. */
   slurm_prefix: string | string[];
   slurm_cluster: string;
+  // Local resources (see resources/inventory.ts).
+  gpus: string | (string | number)[];
+  cpus: string | number | number[];
+  memory: string;
+  pin: boolean;
 }>;
+
+/** How often workers renew their leases. */
+const HEARTBEAT_MS = 2000;
 
 export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
   const env = input.env ?? process.env;
@@ -108,6 +119,13 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
       `${concurrency} must be a positive integer (DOCKET_CONCURRENCY or config.json)`,
     );
   }
+  const leaseMs = duration('lease', 'DOCKET_LEASE', file.lease, '60s');
+  if (leaseMs < 3 * HEARTBEAT_MS) {
+    throw new InvalidInputError(
+      'lease',
+      `${leaseMs / 1000}s is shorter than 3 heartbeats (${(3 * HEARTBEAT_MS) / 1000}s), so one slow heartbeat would lose every job; set DOCKET_LEASE (or lease in config.json) to at least that`,
+    );
+  }
   const onDemand: unknown = pick<unknown>('on_demand', undefined, 'DOCKET_ON_DEMAND', file.on_demand, null);
   const schema = pick<string | null>('schema', undefined, 'DOCKET_SCHEMA', file.schema, null);
   const pruneAfter = pick<string | null>('prune_after', undefined, 'DOCKET_PRUNE_AFTER', file.prune_after, null);
@@ -120,13 +138,14 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
       concurrency,
       idleExitMs: duration('idle_exit', 'DOCKET_IDLE_EXIT', file.idle_exit, '30s'),
       graceMs: duration('grace', 'DOCKET_GRACE', file.grace, '5s'),
-      leaseMs: duration('lease', 'DOCKET_LEASE', file.lease, '60s'),
-      heartbeatMs: 2000,
+      leaseMs,
+      heartbeatMs: HEARTBEAT_MS,
       pollMs: 1000,
       onDemand: onDemand === null ? null : onDemand === true || onDemand === 'true' || onDemand === '1',
       pruneAfterMs: pruneAfter === null ? null : parseDuration(String(pruneAfter), 'prune_after') * 1000,
     },
     slurm: slurmSettings(pick, file),
+    resources: resourceSettings(pick, file, sources),
     sources,
   };
   return Object.freeze(config);
@@ -146,6 +165,24 @@ function slurmSettings(pick: Pick, file: FileConfig): SlurmSettings {
     bin: bin === '' ? null : absolute(String(bin)),
     prefix: words.filter((word) => word !== ''),
     cluster: cluster === '' ? null : String(cluster),
+  };
+}
+
+/** Local resources: DOCKET_GPUS, DOCKET_CPUS, DOCKET_MEMORY, DOCKET_PIN or config.json's gpus, cpus, memory, pin. */
+function resourceSettings(pick: Pick, file: FileConfig, sources: Record<string, string>): ResourceSettings {
+  const text = (value: unknown): string | null =>
+    value === null ? null : Array.isArray(value) ? value.join(',') : String(value);
+  const gpus = text(pick<unknown>('gpus', undefined, 'DOCKET_GPUS', file.gpus, null));
+  const cpus = text(pick<unknown>('cpus', undefined, 'DOCKET_CPUS', file.cpus, null));
+  const memory = text(pick<unknown>('memory', undefined, 'DOCKET_MEMORY', file.memory, null));
+  const pin: unknown = pick<unknown>('pin', undefined, 'DOCKET_PIN', file.pin, false);
+  const origin = (name: string) => sources[name] ?? 'default';
+  return {
+    gpus,
+    cpus,
+    memory,
+    pin: pin === true || pin === 'true' || pin === '1',
+    sources: { gpus: origin('gpus'), cpus: origin('cpus'), memory: origin('memory') },
   };
 }
 

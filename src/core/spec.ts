@@ -148,6 +148,10 @@ function resources(given: Resources): Resources {
   if (given.cpuCount != null) out.cpuCount = integer(given.cpuCount, 'cpu_count', 1);
   if (given.memoryBytes != null) out.memoryBytes = integer(given.memoryBytes, 'memory', 1, Number.MAX_SAFE_INTEGER);
   if (given.gpuCount != null) out.gpuCount = integer(given.gpuCount, 'gpu_count', 0);
+  if (given.pin != null) {
+    if (typeof given.pin !== 'boolean') throw new InvalidInputError('pin', `${given.pin} must be true or false`);
+    out.pin = given.pin;
+  }
   if (given.partition != null) out.partition = given.partition;
   if (given.account != null) out.account = given.account;
   return out;

@@ -59,16 +59,6 @@ function slurmSeconds(match: RegExpExecArray): number {
   return Number(a) * 60 + Number(b ?? 0);
 }
 
-/** Formats seconds the way SLURM's `--time` wants them: `[D-]HH:MM:SS`. */
-export function formatSlurmTime(seconds: number): string {
-  const whole = Math.ceil(seconds);
-  const days = Math.floor(whole / 86400);
-  const hms = [Math.floor((whole % 86400) / 3600), Math.floor((whole % 3600) / 60), whole % 60]
-    .map((n) => String(n).padStart(2, '0'))
-    .join(':');
-  return days > 0 ? `${days}-${hms}` : hms;
-}
-
 const SIZE_FACTORS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
 /** Parses a memory size into bytes: `512M`, `32GB`, `1.5g`, `1024` (bytes), binary multiples. */

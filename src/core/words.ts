@@ -11,6 +11,8 @@
  */
 
 /** Every state a job can be in. */
+import type { Allocation, Inventory } from './resources.js';
+
 export const JOB_STATUSES = [
   'pending',
   'running',
@@ -36,11 +38,16 @@ export const COMMAND_TYPE = 'command';
 export const DEFAULT_QUEUE = 'default';
 export const DEFAULT_TENANT = 'default';
 
-/** What a job asks of the machine; recorded for every job, enforced by SLURM. */
+/**
+ * What a job asks of the machine: consumed on SLURM and by local workers alike (a local job waits
+ * until its worker has them free; see core/resources.ts).
+ */
 export interface Resources {
   cpuCount?: number;
   memoryBytes?: number;
   gpuCount?: number;
+  /** Local jobs: bind the job's processes to its cores (default: the worker's `pin` setting). */
+  pin?: boolean;
   partition?: string;
   account?: string;
 }
@@ -100,6 +107,8 @@ export interface Attempt {
   host: string | null;
   pid: number | null;
   workerId: string | null;
+  /** What the attempt held of its host's GPUs, CPUs and memory (local resources), if it asked for any. */
+  allocation?: Allocation | null;
 }
 
 /** The stored record of a job. Times are ms since the epoch. */
@@ -159,6 +168,11 @@ export interface Job {
   startedAt: number | null;
   endedAt: number | null;
   updatedAt: number;
+  /**
+   * Why a pending job waits, when docket can say (local resources: "needs 2 GPUs; 1 of 4 free on
+   * host-a"). Filled in by the facade's reads, not stored.
+   */
+  pendingReason?: string | null;
 }
 
 /** A job with its history of attempts, as `docket status` shows it. */
@@ -181,6 +195,8 @@ export interface WorkerInfo {
   wakeAddress: string | null;
   startedAt: number;
   heartbeatAt: number;
+  /** What it may hand out (GPUs, CPUs, memory); null for workers that do not say. */
+  inventory?: Inventory | null;
 }
 
 /** How an attempt ended, as reported by an executor or a reconciler. */

@@ -4,6 +4,7 @@
  * Every operation that changes a job goes through core/states.ts' transition rules.
  */
 import type { JobGroupDefinition, StoredJobType } from '../core/job-types.js';
+import type { AllocationRecord, ClaimCandidate, Selected } from '../core/resources.js';
 import type { NewJob } from '../core/spec.js';
 import type {
   Job,
@@ -74,6 +75,27 @@ export interface ClaimRequest {
   limit: number;
   leaseMs: number;
   now?: number;
+  /** Local resources: set by workers that hand out GPUs, CPUs and memory (see ResourceClaim). */
+  resources?: ResourceClaim;
+}
+
+/**
+ * How a resource-aware claim chooses (local resources). When a runnable job it could take asks for
+ * GPUs, CPUs or memory, the engine — inside the claim's transaction, serialized with every other
+ * claim on the same host — reads what attempts on `request.host` hold, hands `select` the runnable
+ * jobs in claim order, starts those it returns and records each allocation on its attempt.
+ */
+export interface ResourceClaim {
+  /** Pure and synchronous: which candidates start, at most `slots`, and what each holds. */
+  select(held: AllocationRecord[], candidates: ClaimCandidate[], slots: number): Selected[];
+}
+
+/** Which allocations to list. */
+export interface AllocationFilter {
+  /** Allocations of these jobs' attempts (every attempt, history included). */
+  jobIds?: readonly number[];
+  /** Only allocations held now: their attempt is running or suspended under a worker. */
+  held?: boolean;
 }
 
 /** How to settle an attempt that its owner can no longer report (its worker or process is gone). */
@@ -290,11 +312,22 @@ export interface StorageEngine {
    * is not paused (to decide whether a worker is needed).
    */
   runnableQueues(scheduler: SchedulerName): Promise<string[]>;
-  /** Earliest run-at among pending, unblocked jobs in these queues, or null if there are none. */
-  nextRunAt(queues: readonly string[], types: readonly string[], scheduler: SchedulerName): Promise<number | null>;
+  /**
+   * Earliest run-at among pending, unblocked jobs in these queues (only those later than `after`,
+   * when given: a worker asks past its last claim, so jobs that could not start then — waiting for
+   * resources or a queue's room — do not make it poll), or null if there are none.
+   */
+  nextRunAt(
+    queues: readonly string[],
+    types: readonly string[],
+    scheduler: SchedulerName,
+    after?: number,
+  ): Promise<number | null>;
 
   /** Atomically moves up to `limit` runnable jobs to running under the worker's lease. */
   claim(request: ClaimRequest): Promise<Job[]>;
+  /** Allocations of local resources (what attempts hold or held). */
+  allocations(filter: AllocationFilter): Promise<AllocationRecord[]>;
   /** Records the process that runs an attempt (pid and start time). */
   recordProcess(jobId: number, attempt: number, pid: number, pidStart: number | null): Promise<void>;
   setProgress(jobId: number, attempt: number, progress: number | null, message: string | null): Promise<void>;

@@ -2,6 +2,7 @@
  * Conversion between rows and docket's records. Both engines store the same columns (times as
  * integer milliseconds, JSON as text), so one mapping serves both.
  */
+import type { AllocationRecord, Inventory } from '../core/resources.js';
 import type { NewJob } from '../core/spec.js';
 import type { Attempt, Job, JobStatus, RetryPolicy, SchedulerName, WorkerInfo } from '../core/words.js';
 import type { SuspectAttempt } from './engine.js';
@@ -83,6 +84,49 @@ export interface WorkerRow {
   wake_address: string | null;
   started_at: number;
   heartbeat_at: number;
+  inventory?: string | null;
+}
+
+export interface AllocationRow {
+  job_id: number;
+  attempt: number;
+  host: string;
+  worker_id: string;
+  gpus: string;
+  cpus: string;
+  memory_bytes: number | string;
+  pinned: number;
+  memory_enforced: number;
+}
+
+export function allocationFromRow(row: AllocationRow): AllocationRecord {
+  return {
+    jobId: Number(row.job_id),
+    attempt: row.attempt,
+    host: row.host,
+    workerId: row.worker_id,
+    gpus: JSON.parse(row.gpus),
+    cpus: JSON.parse(row.cpus),
+    memoryBytes: Number(row.memory_bytes),
+    pinned: row.pinned === 1,
+    memoryEnforced: row.memory_enforced === 1,
+  };
+}
+
+/** The values of an allocations row, in the column order of INSERT INTO allocations (…). */
+export const ALLOCATION_COLUMNS = 'job_id, attempt, host, worker_id, gpus, cpus, memory_bytes, pinned, memory_enforced';
+export function allocationValues(record: AllocationRecord): unknown[] {
+  return [
+    record.jobId,
+    record.attempt,
+    record.host,
+    record.workerId,
+    JSON.stringify(record.gpus),
+    JSON.stringify(record.cpus),
+    record.memoryBytes,
+    record.pinned ? 1 : 0,
+    record.memoryEnforced ? 1 : 0,
+  ];
 }
 
 const parse = (text: string | null): unknown => (text == null ? null : JSON.parse(text));
@@ -169,6 +213,7 @@ export function workerFromRow(row: WorkerRow): WorkerInfo {
     wakeAddress: row.wake_address,
     startedAt: row.started_at,
     heartbeatAt: row.heartbeat_at,
+    inventory: row.inventory ? (JSON.parse(row.inventory) as Inventory) : null,
   };
 }
 

@@ -7,31 +7,28 @@
  * finished in the same turn of the event loop are recorded together in one transaction.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { WorkerSettings } from '../config/config.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { StopReason } from '../core/job-types.js';
-import type { Job, JobStatus, Outcome } from '../core/words.js';
-import type { ExecutionContext, Executor, RunningWork } from '../executors/executor.js';
+import type { Job, Outcome } from '../core/words.js';
+import type { ExecutionContext, Executor } from '../executors/executor.js';
 import { processStartTime } from '../executors/local/processes.js';
 import { jobLogDir } from '../paths.js';
-import type { ClaimRequest, FinishedAttempt, HeldJob, StorageEngine, StoreNotice } from '../storage/engine.js';
+import type { LocalResources } from '../resources/local-resources.js';
+import type { ClaimRequest, FinishedAttempt, StorageEngine, StoreNotice } from '../storage/engine.js';
+import { Housekeeping } from './housekeeping.js';
+import { type LeasedAttempt, type LeaseHolder, Leases } from './leases.js';
 import { type LongTimer, setLongTimeout } from './long-timer.js';
 import { thisMachine } from './machine.js';
 import { classifyExit } from './outcome.js';
 import { reconcile } from './reconcile.js';
+import { startSafely } from './start.js';
 import { WakeListener, Wakeup } from './wake.js';
 
 /** Reconcile (settle the jobs of dead workers) every this many heartbeats. */
 const RECONCILE_EVERY_BEATS = 2;
-/** Housekeeping (pruning, VACUUM) at most this often. */
-const MAINTAIN_EVERY_MS = 60_000;
-/** Finished jobs deleted per transaction when pruning. */
-const PRUNE_BATCH = 500;
-/** A job this worker holds in the store but never received is released after this long. */
-const ORPHAN_AFTER_MS = 60_000;
 /** A lease must outlast this many heartbeats, so that one slow or failed heartbeat loses nothing. */
 const MIN_LEASE_BEATS = 3;
 /** How long past its shutdown grace a stopping worker still retries writing outcomes. */
@@ -57,21 +54,13 @@ export interface WorkerOptions extends WorkerSettings {
   prepare?: () => Promise<void>;
   /** Claim only these jobs, and advertise no queue, so no submit counts on this worker. */
   onlyJobs?: number[];
+  /** Local resources: what this worker hands out (GPUs, CPUs, memory) and how. */
+  resources?: LocalResources;
 }
 
-interface ActiveAttempt {
-  job: Job;
-  work: RunningWork;
+interface ActiveAttempt extends LeasedAttempt {
   timer: LongTimer | undefined;
-  /** Why the worker stopped the work, if it did; decides what its end means. */
-  stoppedFor: StopReason | null;
-  /** Stopped with SIGSTOP because the job was suspended. */
-  paused: boolean;
   done: Promise<void>;
-  /** Until when this worker can prove it holds the job: the lease as last renewed. */
-  leaseUntil: number;
-  /** When it was launched: a heartbeat sent before then cannot have seen it. */
-  launchedAt: number;
 }
 
 export class Worker {
@@ -95,17 +84,16 @@ export class Worker {
    * before the next is sent, so a dependent's `started` never overtakes its parent's end.
    */
   private writes: Promise<unknown> = Promise.resolve();
-  private controlCheckDue = false;
   private finishRetryMs = 0;
   private giveUpAt = Number.POSITIVE_INFINITY;
   private stopListening: (() => Promise<void>) | undefined;
   private wakeAddress: string | null = null;
   private readonly startedAt = Date.now();
-  /** The lease renewal in flight, if any (heartbeats never pile up behind a slow store). */
-  private renewing: Promise<void> | null = null;
-  /** The first heartbeat does the housekeeping at once. */
-  private lastMaintainedAt = 0;
+  private readonly leases: Leases;
+  private readonly housekeeping: Housekeeping;
   private beats = 0;
+  /** When the loop last claimed (see sleepTime). */
+  private lastClaimAt = 0;
 
   constructor(
     private readonly engine: StorageEngine,
@@ -123,13 +111,15 @@ export class Worker {
     }
     this.id = options.id ?? `w-${randomBytes(6).toString('hex')}`;
     this.types = types;
+    this.leases = new Leases(engine, this.leaseHolder(), options, log);
+    this.housekeeping = new Housekeeping(engine, options.logsDir, options.pruneAfterMs, log);
   }
 
   /** Runs until stopped (or, for on-demand workers, until idle); resolves when nothing is left running. */
   async run(): Promise<void> {
     await this.options.prepare?.();
     const wakeAddress = await this.listener.listen((kind) => {
-      if (kind === 'control') this.controlCheckDue = true;
+      if (kind === 'control') this.leases.controlDue = true;
       this.wakeup.wake();
     });
     // A store that pushes changes (PostgreSQL) reaches workers on every machine.
@@ -140,7 +130,8 @@ export class Worker {
     await this.register();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
     const { queues, concurrency } = this.options;
-    this.log.info({ worker: this.id, queues, concurrency, types: this.types }, 'worker started');
+    const resources = this.options.resources?.describe(); // local resources: what it found
+    this.log.info({ worker: this.id, queues, concurrency, types: this.types, resources }, 'worker started');
     try {
       await this.loop();
     } finally {
@@ -150,6 +141,18 @@ export class Worker {
       await this.engine.removeWorker(this.id);
       this.log.info({ worker: this.id }, 'worker stopped');
     }
+  }
+
+  /** What the leases see of this worker. */
+  private leaseHolder(): LeaseHolder {
+    return {
+      id: this.id,
+      attempts: () => this.active.values(),
+      holds: (jobId) => this.active.has(jobId),
+      stop: (attempt, reason) => void this.stopAttempt(attempt as ActiveAttempt, reason),
+      register: () => this.register(),
+      wake: () => this.wakeup.wake(),
+    };
   }
 
   /** Registers (or registers again) this worker, with what it serves and where to poke it. */
@@ -166,13 +169,14 @@ export class Worker {
       wakeAddress: this.wakeAddress,
       startedAt: this.startedAt,
       heartbeatAt: now,
+      inventory: this.options.resources?.inventory ?? null, // local resources: what it hands out
     });
   }
 
   private onNotice(notice: StoreNotice): void {
     if (notice.kind === 'control') {
       if (notice.workerId !== this.id) return;
-      this.controlCheckDue = true;
+      this.leases.controlDue = true;
     } else if (
       notice.queue !== '*' &&
       !this.options.queues.includes('*') &&
@@ -196,8 +200,8 @@ export class Worker {
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
-      if (this.controlCheckDue)
-        await this.renew().catch((error) => this.log.warn({ err: error }, 'control check failed'));
+      if (this.leases.controlDue)
+        await this.leases.renew().catch((error) => this.log.warn({ err: error }, 'control check failed'));
       const free = this.options.concurrency - this.active.size;
       if (free <= 0) {
         // Every slot is busy: the next finish wakes the loop.
@@ -206,6 +210,7 @@ export class Worker {
       }
       try {
         const jobs = await this.inTurn(async () => {
+          this.lastClaimAt = Date.now();
           const claimed = await this.engine.claim(this.claimRequest(free));
           for (const job of claimed) this.launch(job);
           return claimed;
@@ -238,7 +243,9 @@ export class Worker {
   /** How long to sleep when there is nothing to claim: until the next delayed job, a poll, or idle exit. */
   private async sleepTime(): Promise<number> {
     let ms = this.options.pollMs;
-    const next = await this.engine.nextRunAt(this.options.queues, this.types, 'local');
+    // Jobs due at the last claim that it did not start (waiting for resources or a queue's room)
+    // wait for a wake-up (a job's end, a submit), not a poll.
+    const next = await this.engine.nextRunAt(this.options.queues, this.types, 'local', this.lastClaimAt);
     if (next !== null) ms = Math.min(ms, Math.max(0, next - Date.now()));
     if (this.options.exitWhenIdle && this.active.size === 0) {
       ms = Math.min(ms, Math.max(0, this.lastBusyAt + this.options.idleExitMs - Date.now()));
@@ -249,7 +256,7 @@ export class Worker {
   private launch(job: Job): void {
     const executor = this.executors.find((candidate) => candidate.runs(job.type));
     this.emit({ kind: 'started', job });
-    const work = startSafely(executor, job, this.contextFor(job));
+    const work = startSafely(executor, job, this.contextFor(job), this.options.resources);
     const attempt: ActiveAttempt = {
       job,
       work,
@@ -278,7 +285,7 @@ export class Worker {
           .setProgress(job.id, job.runNo, progress, message)
           .catch((error) => this.log.warn({ job: job.id, err: error }, 'could not record progress'));
       },
-      heartbeat: () => this.renew(),
+      heartbeat: () => this.leases.renew(),
       saveCheckpoint: (state) => this.engine.saveCheckpoint(job.id, job.runNo, state),
       parentResults: async () => {
         const results: Record<number, unknown> = {};
@@ -412,6 +419,7 @@ export class Worker {
       onlyIds: this.options.onlyJobs,
       limit,
       leaseMs: this.options.leaseMs,
+      resources: this.options.resources?.claim,
     };
   }
 
@@ -421,11 +429,11 @@ export class Worker {
    * Work whose lease could not be renewed in time is stopped first: another worker may own it now.
    */
   private async heartbeat(): Promise<void> {
-    this.stopUnprovable();
-    if (this.renewing) return; // the last heartbeat has not come back: never pile them up
+    this.leases.stopUnprovable();
+    if (this.leases.inFlight) return; // the last heartbeat has not come back: never pile them up
     try {
-      await this.renew();
-      await this.maintain();
+      await this.leases.renew();
+      await this.housekeeping.runIfDue(() => this.stopping);
       if (++this.beats % RECONCILE_EVERY_BEATS === 0) {
         const { lost } = await reconcile(this.engine, this.options.leaseMs, this.options.graceMs);
         if (lost.length > 0) {
@@ -435,126 +443,6 @@ export class Worker {
       }
     } catch (error) {
       this.log.error({ err: error }, 'heartbeat failed');
-    }
-  }
-
-  /**
-   * Stops (and gives back) the work whose lease this worker can no longer prove, as graphile-worker
-   * and Oban do: its heartbeats failed for about a lease, and another worker may have taken the job.
-   * The stop leaves a heartbeat's margin before the lease actually lapses.
-   */
-  private stopUnprovable(): void {
-    const now = Date.now();
-    for (const attempt of this.active.values()) {
-      if (attempt.stoppedFor !== null || attempt.leaseUntil - this.options.heartbeatMs > now) continue;
-      this.log.warn(
-        { job: attempt.job.id },
-        'could not renew the lease: stopping the job, which is no longer surely ours',
-      );
-      void this.stopAttempt(attempt, 'lost');
-    }
-  }
-
-  /** One heartbeat (see `renewOnce`); a call while one is in flight waits for it and asks for another. */
-  private renew(): Promise<void> {
-    if (this.renewing) {
-      this.controlCheckDue = true;
-      return this.renewing;
-    }
-    this.controlCheckDue = false;
-    this.renewing = this.renewOnce().finally(() => {
-      this.renewing = null;
-    });
-    return this.renewing;
-  }
-
-  /**
-   * Renews the leases and reads back, in the same statement, which jobs this worker holds: running
-   * work whose job is no longer held (cancelled, taken by another worker) is stopped, suspended work
-   * is paused, resumed work continued; a registration that vanished (reset-db) is made again.
-   */
-  private async renewOnce(): Promise<void> {
-    const sentAt = Date.now();
-    let held = await this.engine.heartbeat(this.id, this.options.leaseMs);
-    if (held === null) {
-      this.log.warn({ worker: this.id }, 'the registration of this worker vanished; registering again');
-      await this.register();
-      held = (await this.engine.heartbeat(this.id, this.options.leaseMs)) ?? [];
-    }
-    const byId = new Map(held.map((job) => [job.id, job]));
-    for (const attempt of this.active.values()) {
-      if (attempt.launchedAt >= sentAt) continue; // claimed after the heartbeat was sent
-      const current = byId.get(attempt.job.id);
-      const owned = current !== undefined && current.runNo === attempt.job.runNo;
-      if (owned) attempt.leaseUntil = sentAt + this.options.leaseMs;
-      this.applyControl(attempt, owned ? current : null);
-    }
-    await this.releaseOrphans(held, sentAt);
-  }
-
-  /**
-   * Jobs the store says this worker holds but that it does not know: a claim that committed while
-   * its answer was lost (a dropped connection). They go back to pending; the heartbeat would
-   * otherwise renew their leases for ever. Only claims older than a minute count, so an answer
-   * still on its way is never mistaken for a lost one.
-   */
-  private async releaseOrphans(held: HeldJob[], sentAt: number): Promise<void> {
-    const before = sentAt - ORPHAN_AFTER_MS;
-    for (const job of held) {
-      if (this.active.has(job.id) || (job.startedAt ?? 0) > before) continue;
-      this.log.warn({ job: job.id }, 'releasing a job this worker claimed but never received');
-      await this.engine.release(job.id, job.runNo, `worker ${this.id} lost its claim; job released`);
-      this.wakeup.wake();
-    }
-  }
-
-  /** Brings running work in line with its job: not held any more → stop; suspended → suspend or pause. */
-  private applyControl(attempt: ActiveAttempt, current: HeldJob | null): void {
-    if (attempt.stoppedFor !== null) return;
-    if (current === null) void this.stopAttempt(attempt, 'cancel');
-    else if (current.status === 'suspended' && attempt.work.suspendsByAbort) void this.stopAttempt(attempt, 'suspend');
-    else if (current.status === 'suspended' && !attempt.paused) {
-      // Suspended from another machine: stop the processes here (SIGSTOP; again is harmless).
-      attempt.paused = true;
-      attempt.work.pause();
-    } else if (current.status === 'running' && attempt.paused) {
-      attempt.paused = false;
-      attempt.work.resume();
-    }
-  }
-
-  /**
-   * Housekeeping, about once a minute (or as often as a retention shorter than that, down to once a
-   * second): deletes completed, cancelled and skipped jobs (and their logs) that ended more than
-   * `pruneAfterMs` ago, then lets the store tidy up (VACUUM on PostgreSQL).
-   */
-  private async maintain(): Promise<void> {
-    const { pruneAfterMs } = this.options;
-    const now = Date.now();
-    const every = pruneAfterMs === null ? MAINTAIN_EVERY_MS : Math.min(MAINTAIN_EVERY_MS, Math.max(pruneAfterMs, 1000));
-    if (now - this.lastMaintainedAt < every) return;
-    this.lastMaintainedAt = now;
-    if (pruneAfterMs !== null) {
-      const pruned = await this.prune(now - pruneAfterMs);
-      if (pruned > 0) this.log.info({ pruned }, 'pruned old finished jobs');
-    }
-    const done = (await this.engine.maintain?.()) ?? [];
-    if (done.length > 0) this.log.info({ done }, 'store maintenance');
-  }
-
-  /**
-   * Deletes finished jobs that ended before `endedBefore` in batches, each its own short transaction,
-   * and their log folders off the event loop (libuv's thread pool): a backlog of a million old jobs
-   * never holds the store's lock, nor this worker's heartbeats, for long.
-   */
-  private async prune(endedBefore: number): Promise<number> {
-    const statuses: JobStatus[] = ['completed', 'cancelled', 'skipped'];
-    let pruned = 0;
-    for (;;) {
-      const ids = await this.engine.clear({ statuses, endedBefore, limit: PRUNE_BATCH });
-      await Promise.all(ids.map((id) => rm(jobLogDir(this.options.logsDir, id), { recursive: true, force: true })));
-      pruned += ids.length;
-      if (ids.length < PRUNE_BATCH || this.stopping) return pruned;
     }
   }
 
@@ -570,27 +458,5 @@ export class Worker {
     clearTimeout(timer);
     await Promise.all([...this.active.values()].map((attempt) => this.stopAttempt(attempt, 'shutdown')));
     await all();
-  }
-}
-
-/** Starts the work; an executor that throws instead of reporting becomes a failed attempt, not a dead worker. */
-function startSafely(executor: Executor | undefined, job: Job, context: ExecutionContext): RunningWork {
-  try {
-    if (!executor) throw new Error(`no executor of this worker runs jobs of type ${job.type}`);
-    return executor.start(job, context);
-  } catch (error) {
-    const exited = Promise.resolve({
-      exitCode: null,
-      signal: null,
-      error: `cannot start the job: ${(error as Error).message}`,
-    });
-    return {
-      started: Promise.resolve({ pid: null, pidStart: null }),
-      exited,
-      suspendsByAbort: false,
-      stop: async () => {},
-      pause: () => {},
-      resume: () => {},
-    };
   }
 }

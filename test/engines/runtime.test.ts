@@ -142,6 +142,12 @@ describe('leases', () => {
     expect(() => docket.worker({ heartbeatMs: 2000, leaseMs: 6000 })).not.toThrow();
   });
 
+  it('the CLI refuses DOCKET_LEASE shorter than three heartbeats, exit 2 (item 11)', async () => {
+    const result = await t.run(['list'], { env: { DOCKET_LEASE: '5s' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^docket: lease: 5s is shorter than 3 heartbeats.*DOCKET_LEASE/);
+  });
+
   it('a worker that cannot renew its lease stops the work it can no longer prove it owns (item 11)', async () => {
     let aborted: unknown = null;
     const { own } = await isolatedWorker(

@@ -23,7 +23,7 @@ export interface TestHome {
   home: string;
   /** The store of this test: a SQLite file in the home, or a PostgreSQL schema of its own. */
   db: string;
-  /** The environment its `docket` processes get (home, store, short idle exit). */
+  /** The environment its `docket` processes get (home, store — DOCKET_DB on PostgreSQL — short idle exit). */
   env: Record<string, string>;
   /** Runs `docket ARGS` with this home; resolves when it exits. */
   run(args: string[], options?: { env?: Record<string, string>; cwd?: string }): Promise<CliResult>;

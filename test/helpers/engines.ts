@@ -40,3 +40,13 @@ export async function dropTestStore(db: string): Promise<void> {
     await engine.close();
   }
 }
+
+/** Opens a store made by `testDb` (already migrated by a CLI call) through the storage port. */
+export async function openTestStore(db: string): Promise<import('../../src/storage/engine.js').StorageEngine> {
+  if (db.startsWith('postgres')) {
+    const { PostgresEngine } = await import('../../src/storage/postgres/engine.js');
+    return PostgresEngine.connect({ url: db, poolSize: 2 });
+  }
+  const { SqliteEngine } = await import('../../src/storage/sqlite/engine.js');
+  return new SqliteEngine({ path: db });
+}

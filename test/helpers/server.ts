@@ -27,18 +27,23 @@ export async function startServer(home: TestHome, args: string[] = []): Promise<
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await waitFor(
-    'the server to print its URL',
-    () => {
-      if (child.exitCode !== null) throw new Error(`docket serve exited ${child.exitCode}: ${output}`);
-      return /docket serving (http:\/\/\S+)/.exec(output)?.[1];
-    },
-    60_000,
-  );
-  const adminToken = (await waitFor(
-    'the first token',
-    () => /\?token=(dkt_[A-Za-z0-9_-]+)/.exec(output)?.[1],
-  )) as string;
+  let url: string;
+  let adminToken: string;
+  try {
+    url = await waitFor(
+      'the server to print its URL',
+      () => {
+        if (child.exitCode !== null) throw new Error(`docket serve exited ${child.exitCode}: ${output}`);
+        return /docket serving (http:\/\/\S+)/.exec(output)?.[1];
+      },
+      50_000,
+    );
+    adminToken = (await waitFor('the first token', () => /\?token=(dkt_[A-Za-z0-9_-]+)/.exec(output)?.[1])) as string;
+  } catch (error) {
+    // A server that never became ready must not outlive its test.
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n${output}`);
+  }
   return {
     url,
     adminToken,

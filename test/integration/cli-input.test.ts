@@ -8,7 +8,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, type CliResult, makeHome, ROOT, type TestHome } from '../helpers/cli.js';
+import { BIN, type CliResult, makeHome, type TestHome } from '../helpers/cli.js';
+
+/** The SQLite migration that gave stores their identity, found by name (its number may move). */
+function storeIdentityMigration(): string {
+  const folder = join(import.meta.dirname, '../../src/storage/sqlite/migrations');
+  const file = readdirSync(folder).find((name) => name.endsWith('_store_identity.sql'));
+  if (!file) throw new Error(`no *_store_identity.sql in ${folder}`);
+  return join(folder, file);
+}
 
 let t: TestHome;
 beforeAll(() => {
@@ -176,15 +184,14 @@ describe('logs belong to their store (item 19)', () => {
     const db = join(t.home, 'old.db');
     const job = await t.json(['--db', db, 'run', '--cmd', 'echo old layout']);
     const logs = await t.json(['--db', db, 'logs', String(job.id)]);
-    // Put the store back as an older docket left it: logs in $DOCKET_HOME/logs/<id>, no identity…
+    // Put the store back as an older docket left it: logs in $DOCKET_HOME/logs/<id>, no identity.
     const legacy = join(t.home, 'logs', String(job.id));
     renameSync(dirname(logs.path), legacy);
+    // The store-identity migration ran on a store that already held this job (later migrations
+    // stay applied, as they would on a real upgrade that crossed them all).
     const store = new Database(db);
-    // …then let its upgrade run: the store-identity migration, as it runs on such a database.
-    const migrations = join(ROOT, 'src', 'storage', 'sqlite', 'migrations');
-    const upgrade = readdirSync(migrations).find((file) => file.endsWith('_store_identity.sql')) as string;
     store.exec('DROP TABLE docket_store');
-    store.exec(readFileSync(join(migrations, upgrade), 'utf8'));
+    store.exec(readFileSync(storeIdentityMigration(), 'utf8'));
     store.close();
     expect((await t.run(['--db', db, 'logs', String(job.id)])).stdout).toBe('old layout\n');
     // A job made after the upgrade never reads the old folder, even with the same number there.

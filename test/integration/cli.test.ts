@@ -1,14 +1,30 @@
-/** The CLI surface against a real SQLite file and real processes: output, JSON, exit codes. */
-import { existsSync, readFileSync } from 'node:fs';
+/**
+ * The CLI surface against a real store (a SQLite file or a PostgreSQL schema, as the vitest project
+ * says) and real processes: output, JSON, exit codes.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, type TestHome, waitFor } from '../helpers/cli.js';
+import { BIN, makeHome, runProcess, type TestHome, waitFor } from '../helpers/cli.js';
+import { dropTestStore, TEST_ENGINE, testDb } from '../helpers/engines.js';
 
 let t: TestHome;
+const others: string[] = [];
 beforeAll(() => {
-  t = makeHome();
+  // On PostgreSQL submits start no worker by default: these tests rely on one being started.
+  t = makeHome({ DOCKET_ON_DEMAND: '1' });
 });
-afterAll(() => t.cleanup());
+afterAll(async () => {
+  await t.cleanup();
+  for (const other of others) await dropTestStore(other);
+});
+
+/** A second store of the run's engine, beside the test's own. */
+function otherStore(): string {
+  const other = testDb(mkdtempSync(join(t.home, 'other-')));
+  others.push(other);
+  return other;
+}
 
 const JOB_KEYS = [
   'id',
@@ -171,6 +187,8 @@ describe('reading jobs', () => {
   });
 
   it('list shows active jobs by default and everything with --all', async () => {
+    const finished = await t.json(['submit', '--cmd', 'true', '--job-name', 'finished']);
+    await waitFor('completion', async () => (await t.json(['status', String(finished.id)])).status === 'completed');
     const sleeper = await t.json(['submit', '--cmd', 'sleep 30', '--job-name', 'sleeper']);
     await waitFor(
       'the sleeper to run',
@@ -184,23 +202,43 @@ describe('reading jobs', () => {
     const text = (await t.run(['list'])).stdout;
     expect(text).toMatch(/^ID\s+NAME\s+STATUS/);
     expect(text).toMatch(/sleeper\s+running/);
+    expect(active.map((job: { id: number }) => job.id)).not.toContain(finished.id);
     const all = await t.json(['list', '--all']);
-    expect(all.some((job: { status: string }) => job.status === 'completed')).toBe(true);
+    expect(all.map((job: { id: number }) => job.id)).toEqual(expect.arrayContaining([finished.id, sleeper.id]));
     expect(await t.json(['list', '--all', '--limit', '2'])).toHaveLength(2);
     await t.run(['cancel', String(sleeper.id)]);
   });
 
   it('progress counts every state, zeros included, and a total', async () => {
-    const counts = await t.json(['progress']);
-    for (const state of ['pending', 'running', 'suspended', 'completed', 'failed', 'timeout', 'cancelled', 'skipped']) {
-      expect(typeof counts[state]).toBe('number');
+    const home = makeHome({ DOCKET_ON_DEMAND: '1' });
+    try {
+      const done = await home.json(['submit', '--cmd', 'true']);
+      const failed = await home.json(['submit', '--cmd', 'exit 1']);
+      await home.json(['submit', '--delay', '1h', '--cmd', 'true']);
+      const cancelled = await home.json(['submit', '--delay', '1h', '--cmd', 'true']);
+      await home.json(['cancel', String(cancelled.id)]);
+      await waitFor('both to end', async () => {
+        const [a, b] = [await home.json(['status', String(done.id)]), await home.json(['status', String(failed.id)])];
+        return a.status === 'completed' && b.status === 'failed';
+      });
+      expect(await home.json(['progress'])).toEqual({
+        pending: 1,
+        running: 0,
+        suspended: 0,
+        completed: 1,
+        failed: 1,
+        timeout: 0,
+        cancelled: 1,
+        skipped: 0,
+        total: 4,
+      });
+      const text = (await home.run(['progress'])).stdout;
+      expect(text).toMatch(/suspended\s+0/);
+      expect(text).toMatch(/pending\s+1/);
+      expect(text).toMatch(/total\s+4/);
+    } finally {
+      await home.cleanup();
     }
-    expect(counts.total).toBe(
-      Object.entries(counts)
-        .filter(([key]) => key !== 'total')
-        .reduce((sum, [, n]) => sum + (n as number), 0),
-    );
-    expect((await t.run(['progress'])).stdout).toMatch(/suspended\s+0/);
   });
 });
 
@@ -249,8 +287,10 @@ describe('changing jobs', () => {
   });
 
   it('clear removes completed and cancelled jobs with their logs, and prints how many', async () => {
+    const failed = await t.json(['submit', '--cmd', 'exit 1']);
     const job = await t.json(['submit', '--cmd', 'echo bye']);
     await waitFor('completion', async () => (await t.json(['status', String(job.id)])).status === 'completed');
+    await waitFor('failure', async () => (await t.json(['status', String(failed.id)])).status === 'failed');
     const logDir = dirname((await t.json(['logs', String(job.id)])).path);
     expect(existsSync(logDir)).toBe(true);
     const { removed } = await t.json(['clear']);
@@ -258,28 +298,116 @@ describe('changing jobs', () => {
     expect(existsSync(logDir)).toBe(false);
     expect((await t.run(['status', String(job.id)])).code).toBe(3);
     expect((await t.json(['list', '--all', '--status', 'completed,cancelled'])).length).toBe(0);
-    expect((await t.json(['list', '--all', '--status', 'failed'])).length).toBeGreaterThan(0);
+    expect((await t.json(['status', String(failed.id)])).status).toBe('failed');
     expect((await t.run(['clear', '--status', 'failed', '--before', '1h'])).stdout).toBe('removed 0 jobs\n');
   });
+});
+
+describe('queues', () => {
+  it('queue set, pause and resume change the stored queue; a paused queue keeps its jobs pending', async () => {
+    const queueOf = async (name: string) =>
+      (await t.json(['queue', 'list'])).find((queue: { name: string }) => queue.name === name);
+    expect(await t.json(['queue', 'set', 'q-cli', '--capacity', '2'])).toMatchObject({
+      name: 'q-cli',
+      capacity: 2,
+      paused: false,
+    });
+    expect(await queueOf('q-cli')).toMatchObject({ capacity: 2, paused: false });
+    expect(await t.json(['queue', 'set', 'q-cli', '--capacity', 'none'])).toMatchObject({ capacity: null });
+    const refused = await t.run(['queue', 'set', 'q-cli', '--capacity', '-1']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^docket: --capacity: /);
+    expect(await queueOf('q-cli')).toMatchObject({ capacity: null });
+
+    expect(await t.json(['queue', 'pause', 'q-cli'])).toMatchObject({ paused: true });
+    const held = await t.json(['submit', '--queue', 'q-cli', '--cmd', 'true']);
+    // A job submitted later to an open queue completes: a worker claimed after both existed.
+    const probe = await t.json(['submit', '--cmd', 'true']);
+    await waitFor(
+      'the probe to complete',
+      async () => (await t.json(['status', String(probe.id)])).status === 'completed',
+    );
+    expect((await t.json(['status', String(held.id)])).status).toBe('pending');
+    expect(await queueOf('q-cli')).toMatchObject({ paused: true, counts: expect.objectContaining({ pending: 1 }) });
+
+    expect(await t.json(['queue', 'resume', 'q-cli'])).toMatchObject({ paused: false });
+    expect((await t.run(['wait', String(held.id), '--timeout', '60s'])).code).toBe(0);
+  }, 240_000);
+});
+
+describe('--at', () => {
+  it('holds a job until the given ISO time; a time in the past runs at once; a bad one is refused', async () => {
+    const later = await t.json(['submit', '--at', '2099-01-02T03:04:05Z', '--cmd', 'true']);
+    expect(later).toMatchObject({ status: 'pending', run_at: '2099-01-02T03:04:05.000Z' });
+    expect((await t.run(['list'])).stdout).toMatch(new RegExp(`${later.id} .*pending \\(delayed\\)`));
+    await t.json(['cancel', String(later.id)]);
+
+    const soon = new Date(Date.now() + 2000).toISOString();
+    const job = await t.json(['submit', '--at', soon, '--cmd', 'true']);
+    expect(job.run_at).toBe(soon);
+    const done = await waitFor('the job to complete', async () => {
+      const current = await t.json(['status', String(job.id)]);
+      return current.status === 'completed' && current;
+    });
+    expect(Date.parse(done.started_at)).toBeGreaterThanOrEqual(Date.parse(soon));
+
+    const past = await t.json(['submit', '--at', '2001-01-01T00:00:00Z', '--cmd', 'true']);
+    expect((await t.run(['wait', String(past.id), '--timeout', '60s'])).code).toBe(0);
+
+    const bad = await t.run(['submit', '--at', '2024-13-45T99:00:00Z', '--cmd', 'true']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^docket: --at: /);
+  }, 240_000);
 });
 
 describe('configuration', () => {
   it('config show says where data lives', async () => {
     const shown = await t.json(['config', 'show']);
-    expect(shown).toMatchObject({ home: t.home, db: join(t.home, 'docket.db'), logs_dir: join(t.home, 'logs') });
+    expect(shown).toMatchObject({ home: t.home, db: t.db, logs_dir: join(t.home, 'logs') });
     expect(shown.sources.home).toBe('env DOCKET_HOME');
   });
 
-  it('--db picks another database file', async () => {
-    const other = join(t.home, 'other.db');
+  it('settings are layered: defaults < config.json < environment < flags', async () => {
+    const home = mkdtempSync(join(t.home, 'layers-'));
+    writeFileSync(
+      join(home, 'config.json'),
+      JSON.stringify({ grace: '7s', idle_exit: '2m', concurrency: 3, db: join(home, 'file.db') }),
+    );
+    // The settings of this test alone: none of the DOCKET_* variables of the test run.
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DOCKET_')));
+    const show = async (args: string[], env: Record<string, string>) => {
+      const result = await runProcess(process.execPath, [BIN, '--json', 'config', 'show', ...args], {
+        env: { ...clean, DOCKET_HOME: home, ...env },
+      });
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(result.stdout);
+    };
+    const env = { DOCKET_IDLE_EXIT: '45s', DOCKET_DB: join(home, 'env.db') };
+    const shown = await show(['--db', join(home, 'flag.db')], env);
+    expect(shown.worker).toMatchObject({ lease_ms: 60_000, grace_ms: 7000, concurrency: 3, idle_exit_ms: 45_000 });
+    expect(shown.db).toBe(join(home, 'flag.db'));
+    expect(shown.sources).toMatchObject({
+      lease: 'default',
+      grace: 'config.json',
+      concurrency: 'config.json',
+      idle_exit: 'env DOCKET_IDLE_EXIT',
+      db: 'flag',
+    });
+    expect(await show([], env)).toMatchObject({ db: join(home, 'env.db'), sources: { db: 'env DOCKET_DB' } });
+    expect(await show([], {})).toMatchObject({ db: join(home, 'file.db'), sources: { db: 'config.json' } });
+  });
+
+  it('--db picks another database (a file, or a PostgreSQL schema)', async () => {
+    const other = otherStore();
     const job = await t.json(['--db', other, 'submit', '--cmd', 'true']);
     expect(job.id).toBe(1);
-    expect(existsSync(other)).toBe(true);
+    if (TEST_ENGINE === 'sqlite') expect(existsSync(other)).toBe(true);
     expect((await t.json(['--db', other, 'db', 'migrate'])).schema_version).toBeGreaterThanOrEqual(1);
+    expect((await t.json(['--db', other, 'list', '--all'])).map((j: { id: number }) => j.id)).toEqual([job.id]);
   });
 
   it('config reset-db needs --yes, then empties the database', async () => {
-    const other = join(t.home, 'reset.db');
+    const other = otherStore();
     await t.json(['--db', other, 'submit', '--cmd', 'true']);
     expect((await t.run(['--db', other, 'config', 'reset-db'])).code).toBe(2);
     await waitFor('the job to end', async () => (await t.json(['--db', other, 'progress'])).completed === 1);

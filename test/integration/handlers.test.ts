@@ -152,6 +152,7 @@ describe('typed jobs', () => {
         return new Promise<string>((resolve) => (finishLate = resolve));
       },
     });
+    docket.define({ name: 'after', handler: () => 'after' });
     startWorker();
     const job = await docket.submit({ type: 'stubborn' });
     const done = await final(job.id);
@@ -159,8 +160,15 @@ describe('typed jobs', () => {
     expect(aborted).toBeInstanceOf(JobAbortedError);
     expect((aborted as JobAbortedError).reason).toBe('timeout');
     finishLate('too late');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(await docket.get(job.id)).toMatchObject({ status: 'timeout', result: null });
+    // The worker records outcomes in order: once a job submitted after the late result completed
+    // and the worker stopped (flushing every outcome it holds), a recorded late result would show.
+    const after = await docket.submit({ type: 'after' });
+    expect(await final(after.id)).toMatchObject({ status: 'completed', result: 'after' });
+    worker?.stop();
+    await running;
+    const settled = await docket.get(job.id);
+    expect(settled).toMatchObject({ status: 'timeout', result: null, attempts: 1 });
+    expect(settled.executions).toEqual([expect.objectContaining({ attempt: 1, status: 'timeout' })]);
   });
 
   it('cancel aborts a running handler', async () => {
@@ -188,6 +196,7 @@ describe('typed jobs', () => {
 describe('suspend and resume of handlers', () => {
   it('only for suspendable types; the next attempt receives the checkpoint', async () => {
     const seen: unknown[] = [];
+    let stepsTaken = 0;
     docket.define<{ steps: number }, number>({
       name: 'counter',
       suspendable: true,
@@ -200,6 +209,7 @@ describe('suspend and resume of handlers', () => {
             throw signal.reason;
           }
           step++;
+          stepsTaken++;
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
         return step;
@@ -214,8 +224,7 @@ describe('suspend and resume of handlers', () => {
     expect(await statusOf(rigid.id)).toBe('running');
 
     const job = await docket.submit({ type: 'counter', params: { steps: 40 } });
-    await waitFor('counter to run', async () => (await statusOf(job.id)) === 'running');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor('counter to take a few steps', () => stepsTaken >= 5);
     await docket.suspend(job.id);
     const parked = await waitFor('the attempt to park', async () => {
       const current = await docket.get(job.id);
@@ -296,10 +305,13 @@ describe('keys (DataJoint)', () => {
 describe('queues', () => {
   it('a paused queue keeps its jobs pending until resumed', async () => {
     docket.define({ name: 'noop', queue: 'slow', handler: () => 1 });
+    docket.define({ name: 'probe', queue: 'open', handler: () => 1 });
     await docket.pauseQueue('slow');
     startWorker();
     const job = await docket.submit({ type: 'noop' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A job submitted later in an open queue completes: the worker claimed after both existed.
+    const probe = await docket.submit({ type: 'probe' });
+    expect(await final(probe.id)).toMatchObject({ status: 'completed' });
     expect(await statusOf(job.id)).toBe('pending');
     await docket.resumeQueue('slow');
     expect(await final(job.id)).toMatchObject({ status: 'completed' });
@@ -363,9 +375,9 @@ describe('recurring jobs', () => {
 
     worker!.stop();
     await running;
-    const stoppedAt = Date.now();
     const before = (await docket.list({ type: 'tick', statuses: ['completed'] })).length;
-    await waitFor('three ticks to pass with no worker', () => Date.now() > stoppedAt + 3500);
+    const [due] = await docket.list({ type: 'tick', statuses: ['pending'] });
+    await waitFor('three ticks to be missed with no worker', () => Date.now() > (due?.runAt ?? 0) + 3500);
     startWorker();
     const after = await waitFor('two more runs', async () => {
       const done = await docket.list({ type: 'tick', statuses: ['completed'] });

@@ -63,6 +63,14 @@ describe('on-demand workers', () => {
     await waitFor('the job to run', async () => (await t.json(['status', String(job.id)])).status === 'completed');
   });
 
+  it('a job delayed beyond the idle period, or blocked, starts no worker at all (item 21)', async () => {
+    await t.json(['submit', '--delay', '1h', '--cmd', 'true']);
+    expect(await workers()).toEqual([]);
+    const parent = await t.json(['submit', '--delay', '1h', '--cmd', 'true']);
+    await t.json(['submit', '--after', String(parent.id), '--cmd', 'true']);
+    expect(await workers()).toEqual([]);
+  });
+
   it('a job delayed beyond the idle period keeps no worker alive; the next call after it is due starts one (item 21)', async () => {
     const job = await t.json(['submit', '--delay', '8s', '--cmd', 'true']);
     const [first] = await workers();

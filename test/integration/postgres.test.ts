@@ -179,9 +179,18 @@ describe('postgres: notices reach idle workers', () => {
     const docket = await open();
     docket.define({ name: 'noop', handler: () => 'done' });
     await docket.saveTypes();
+    // Know when the worker found nothing to claim and went to sleep on its (10-minute) poll: it
+    // asks for the next run-at time just before it sleeps.
+    const engine = docket.engine;
+    const nextRunAt = engine.nextRunAt.bind(engine);
+    let asleep = false;
+    engine.nextRunAt = async (...args) => {
+      const next = await nextRunAt(...args);
+      asleep = true;
+      return next;
+    };
     await idleWorker(docket);
-    // Let the worker go to sleep on its (10-minute) poll first.
-    await new Promise((resolve) => setImmediate(resolve));
+    await waitFor('the worker to go to sleep', () => asleep);
     const submitted = await cli(['--json', 'submit', '--type', 'noop']);
     expect(submitted.code, submitted.stderr).toBe(0);
     const { id } = JSON.parse(submitted.stdout);

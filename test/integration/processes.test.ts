@@ -1,5 +1,5 @@
 /**
- * Whole-tree process control against real process trees: time limits, cancel (grandchildren that
+ * Whole-tree process control against real process trees (on either engine): time limits, cancel (grandchildren that
  * called setsid included), signals, suspend/resume with SIGSTOP/SIGCONT, progress lines.
  */
 import { spawn } from 'node:child_process';
@@ -8,7 +8,8 @@ import { BIN, makeHome, processesWithEnv, processState, type TestHome, uniqueMar
 
 let t: TestHome;
 beforeAll(() => {
-  t = makeHome();
+  // On PostgreSQL submits start no worker by default: these tests rely on one being started.
+  t = makeHome({ DOCKET_ON_DEMAND: '1' });
 });
 afterAll(() => t.cleanup());
 
@@ -165,7 +166,7 @@ describe('docket run in the foreground', () => {
   it('Ctrl-C cancels the job, stops its tree and exits 130', async () => {
     const mark = uniqueMark();
     const child = spawn(process.execPath, [BIN, 'run', '--env', `MARK=${mark}`, '--cmd', 'echo started; sleep 300'], {
-      env: { ...process.env, DOCKET_HOME: t.home },
+      env: t.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -4,7 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, makeHome, type TestHome } from '../helpers/cli.js';
+import { BIN, makeHome, type TestHome, waitFor } from '../helpers/cli.js';
+import { TEST_ENGINE } from '../helpers/engines.js';
 import { call, startServer, type TestServer } from '../helpers/server.js';
 import { openSse, type SseEvent } from './sse.js';
 
@@ -13,7 +14,8 @@ let server: TestServer;
 let token: string;
 
 beforeAll(async () => {
-  home = makeHome();
+  // PostgreSQL starts no on-demand workers unless told (workers are services there): tell it.
+  home = makeHome(TEST_ENGINE === 'postgres' ? { DOCKET_ON_DEMAND: '1' } : {});
   server = await startServer(home);
   token = server.adminToken;
 });
@@ -25,6 +27,22 @@ afterAll(async () => {
 
 const jobEvents = (events: SseEvent[], jobId: number) =>
   events.filter((event) => event.event.startsWith('job.') && JSON.parse(event.data).job_id === jobId);
+
+describe('daemonless', () => {
+  it('starts an on-demand worker for a submitted job, as the CLI does (no --workers, no docket worker)', async () => {
+    const job = (await call(server, token, 'POST', '/jobs', { cmd: 'echo by-itself', queue: 'ondemand' })).body;
+    const done = await waitFor(
+      'the job to run',
+      async () => {
+        const current = (await call(server, token, 'GET', `/jobs/${job.id}`)).body;
+        return current.status === 'completed' && current;
+      },
+      60_000,
+    );
+    expect(done.exit_code).toBe(0);
+    expect((await call(server, token, 'GET', `/jobs/${job.id}/logs`)).text).toBe('by-itself\n');
+  });
+});
 
 describe('idempotency', () => {
   it('20 concurrent submits with one key make one job: 1 × 201 and 19 × 200', async () => {

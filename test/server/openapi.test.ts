@@ -8,6 +8,7 @@ import { validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, ROOT, type TestHome } from '../helpers/cli.js';
 import { call, startServer, type TestServer } from '../helpers/server.js';
+import { openSse } from './sse.js';
 
 let home: TestHome;
 let server: TestServer;
@@ -64,5 +65,13 @@ describe('openapi.json', () => {
     const broken = structuredClone(document);
     broken.paths['/jobs'].get.responses = 'none';
     expect((await validate(broken)).valid).toBe(false);
+  });
+
+  it('comes from a server that shuts down gracefully on SIGTERM: streams end, exit code 0', async () => {
+    const stream = await openSse(`${server.url}/events`, { authorization: `Bearer ${server.adminToken}` });
+    expect(stream.status).toBe(200);
+    expect(await server.stop()).toBe(0);
+    await stream.ended;
+    expect(server.output()).toMatch(/^docket serving http:\/\/127\.0\.0\.1:\d+ \((sqlite|postgres)\)$/m);
   });
 });

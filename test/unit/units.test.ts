@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/core/errors.js';
-import { formatSlurmTime, parseDuration, parseSize, parseTime } from '../../src/core/units.js';
+import { formatSize, parseDuration, parseSize, parseTime } from '../../src/core/units.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -51,7 +51,13 @@ describe('parseTime', () => {
   });
 });
 
-it('formats SLURM times', () => {
-  expect(formatSlurmTime(90)).toBe('00:01:30');
-  expect(formatSlurmTime(2 * 86400 + 3661)).toBe('2-01:01:01');
+describe('formatSize', () => {
+  it('prints whole binary units, and rounds anything else up to the next MiB (or KiB below one)', () => {
+    expect(formatSize(512 * 1024 ** 2)).toBe('512M');
+    expect(formatSize(32 * 1024 ** 3)).toBe('32G');
+    expect(formatSize(2 * 1024 ** 4)).toBe('2T');
+    expect(formatSize(1.5 * 1024 ** 3)).toBe('1536M');
+    expect(formatSize(1024 ** 2 + 1)).toBe('2M');
+    expect(formatSize(1000)).toBe('1K');
+  });
 });

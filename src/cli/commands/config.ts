@@ -2,8 +2,11 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../../config/config.js';
 import { InvalidInputError, InvalidStateError } from '../../core/errors.js';
+import { detectInventory } from '../../resources/inventory.js';
+import { describeInventory } from '../../resources/reasons.js';
 import { isPostgresUrl, parseTarget, redact } from '../../storage/postgres/connection.js';
 import { action, emit, globals, withDocket } from '../context.js';
+import { inventoryJson } from '../format.js';
 
 export function register(program: Command): void {
   const config = program.command('config').description('show settings or reset the database');
@@ -15,6 +18,7 @@ export function register(program: Command): void {
         const options = globals(command);
         const settings = resolveConfig({ db: options.db, home: options.home });
         const postgres = isPostgresUrl(settings.db);
+        const inventory = detectInventory(settings.resources);
         const schema = postgres ? parseTarget(settings.db, settings.schema ?? undefined).schema : null;
         const json = {
           home: settings.home,
@@ -35,6 +39,8 @@ export function register(program: Command): void {
             prefix: settings.slurm.prefix,
             cluster: settings.slurm.cluster,
           },
+          // Local resources: what a worker started here would hand out.
+          resources: inventoryJson(inventory),
           sources: settings.sources,
         };
         emit(options, json, () =>
@@ -51,6 +57,7 @@ export function register(program: Command): void {
             `slurm bin:    ${settings.slurm.bin ?? '(PATH)'}  (${settings.sources.slurm_bin})`,
             `slurm prefix: ${settings.slurm.prefix.join(' ') || '(none)'}  (${settings.sources.slurm_prefix})`,
             `slurm cluster: ${settings.slurm.cluster ?? '(default)'}  (${settings.sources.slurm_cluster})`,
+            `resources:    ${describeInventory(inventory)}`,
           ].join('\n'),
         );
         return 0;

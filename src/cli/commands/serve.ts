@@ -1,5 +1,6 @@
 /** `docket serve`: the HTTP API (and the dashboard) over this docket's store. */
 import type { Command } from 'commander';
+import { findWorkerConfig } from '../../config/worker-config.js';
 import { InvalidInputError } from '../../core/errors.js';
 import { lazy } from '../../core/lazy.js';
 import { parseCount } from '../../core/units.js';
@@ -33,7 +34,14 @@ export function register(program: Command): void {
         const workers = flags.workers === undefined ? 0 : parseCount(flags.workers, '--workers', { min: 0 });
         const basePath = normalizeBasePath(flags.basePath);
         const logger = loadPino()({ level: process.env.DOCKET_LOG_LEVEL ?? 'info' }, loadPino().destination(2));
-        const docket = await Docket.open({ db: options.db, home: options.home, logger });
+        // Daemonless like the CLI: a submit starts an on-demand worker (with the worker config found here).
+        const docket = await Docket.open({
+          db: options.db,
+          home: options.home,
+          logger,
+          onDemandWorkers: true,
+          workerConfig: findWorkerConfig(flags.config) ?? undefined,
+        });
         try {
           await loadTypes(docket, { path: flags.config, queues: true });
           const { serve } = await import('../../server/serve.js');

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { parseJobId } from '../../core/units.js';
 import type { JobWithAttempts } from '../../core/words.js';
+import { describeAllocation } from '../../resources/reasons.js';
 import { action, emit, withDocket } from '../context.js';
 import { elapsed, jobWithAttemptsJson, shortTime, statusLabel, table, truncate } from '../format.js';
 
@@ -10,7 +11,8 @@ function describe(job: JobWithAttempts): string {
   const resources = [
     r.cpuCount && `cpus=${r.cpuCount}`,
     r.memoryBytes && `memory=${formatBytes(r.memoryBytes)}`,
-    r.gpuCount && `gpus=${r.gpuCount}`,
+    r.gpuCount != null && `gpus=${r.gpuCount}`,
+    r.pin != null && `pin=${r.pin}`,
     r.partition && `partition=${r.partition}`,
     r.account && `account=${r.account}`,
   ].filter(Boolean);
@@ -32,6 +34,9 @@ function describe(job: JobWithAttempts): string {
     ['run at', new Date(job.runAt).toISOString()],
     ['time limit', job.timeLimitSeconds === null ? null : `${job.timeLimitSeconds}s`],
     ['resources', resources.length ? resources.join(' ') : null],
+    // Local resources: what the latest attempt holds (or held), and why a pending job waits.
+    ['allocated', allocated(job)],
+    ['waiting', job.pendingReason ?? null],
     [
       'progress',
       job.progress === null ? null : `${Math.round(job.progress * 100)}% ${job.progressMessage ?? ''}`.trim(),
@@ -65,6 +70,13 @@ function describe(job: JobWithAttempts): string {
     ]),
   );
   return `${head}\n\n${attempts}`;
+}
+
+function allocated(job: JobWithAttempts): string | null {
+  const last = job.executions.findLast((attempt) => attempt.allocation);
+  if (!last?.allocation) return null;
+  const held = last.endedAt === null ? '' : ` (attempt ${last.attempt}, released)`;
+  return `${describeAllocation(last.allocation)}${held}`;
 }
 
 export function register(program: Command): void {

@@ -24,6 +24,7 @@ export interface SubmitFlags {
   cpuCount?: string;
   memory?: string;
   gpuCount?: string;
+  pin?: boolean;
   partition?: string;
   account?: string;
   key?: string;
@@ -54,6 +55,7 @@ export function addJobOptions(command: Command): Command {
     .option('--cpu-count <n>', 'CPUs the job needs')
     .option('--memory <size>', 'memory the job needs (512M, 32GB)')
     .option('--gpu-count <n>', 'GPUs the job needs')
+    .option('--pin', "local jobs: bind the job's processes to its cores (needs --cpu-count)")
     .option('--partition <name>', 'SLURM partition')
     .option('--account <name>', 'SLURM account')
     .option('--key <key>', 'idempotency key: a second submit with it returns the first job')
@@ -94,10 +96,14 @@ export function specFromFlags(flags: SubmitFlags, argv: string[]): JobSpec {
       cpuCount: flags.cpuCount === undefined ? undefined : parseCount(flags.cpuCount, '--cpu-count'),
       memoryBytes: flags.memory === undefined ? undefined : parseSize(flags.memory, '--memory'),
       gpuCount: flags.gpuCount === undefined ? undefined : parseCount(flags.gpuCount, '--gpu-count', { min: 0 }),
+      pin: flags.pin,
       partition: flags.partition,
       account: flags.account,
     },
   };
+  if (flags.pin && spec.resources?.cpuCount === undefined) {
+    throw new InvalidInputError('--pin', 'pins the job to the cores it asks for; add --cpu-count N');
+  }
   if (flags.timeLimit !== undefined) {
     spec.timeLimitSeconds = parseDuration(flags.timeLimit, '--time-limit');
     if (spec.timeLimitSeconds <= 0) throw new InvalidInputError('--time-limit', 'must be longer than zero');

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { registerDashboardAssets } from '../static.js';
 import { DOCS_HTML, DOCS_SCRIPT } from './docs-page.js';
 
 export async function registerPages(api: FastifyInstance, webDir: string | null): Promise<void> {
@@ -20,14 +21,7 @@ export async function registerPages(api: FastifyInstance, webDir: string | null)
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(readFileSync(index));
   });
   if (built && webDir !== null && existsSync(join(webDir, 'assets'))) {
-    const { default: serveStatic } = await import('@fastify/static');
-    await api.register(serveStatic, {
-      root: join(webDir, 'assets'),
-      prefix: '/assets/',
-      decorateReply: false,
-      index: false,
-      dotfiles: 'deny',
-    });
+    await registerDashboardAssets(api, join(webDir, 'assets'));
   } else {
     api.get('/assets/*', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
       reply.code(404).type('text/plain; charset=utf-8').send('the dashboard is not built\n'),

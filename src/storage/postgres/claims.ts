@@ -7,15 +7,18 @@ import type { Job } from '../../core/words.js';
 import type { ClaimRequest, FinishedAttempt } from '../engine.js';
 import type { QueueRow } from '../records.js';
 import { type JobRow, jobFromRow } from '../rows.js';
+import { wantingCte } from './allocations.js';
 import { claimFilter, claimSet, DEPS_COLUMN, type Params } from './sql.js';
 
 /** Paused queues (closed), and the queues a claim could take from that have a capacity (limited). */
 export interface QueueLimits {
   closed: Set<string>;
   limited: Map<string, number>;
+  /** Local resources: a runnable job of the claimer's asks for some, so the resource-aware path claims. */
+  wanting: boolean;
 }
 
-export function queueLimits(rows: QueueRow[], request: ClaimRequest): QueueLimits {
+export function queueLimits(rows: QueueRow[], request: ClaimRequest, wanting = false): QueueLimits {
   const closed = new Set<string>();
   const limited = new Map<string, number>();
   const serves = (queue: string) => request.queues.includes('*') || request.queues.includes(queue);
@@ -23,13 +26,16 @@ export function queueLimits(rows: QueueRow[], request: ClaimRequest): QueueLimit
     if (row.paused) closed.add(row.name);
     else if (row.capacity !== null && serves(row.name)) limited.set(row.name, row.capacity);
   }
-  return { closed, limited };
+  return { closed, limited, wanting };
 }
 
-export type ClaimRow = JobRow & { depends_on: number[] | null; limits: QueueRow[] | null };
+export type ClaimRow = JobRow & { depends_on: number[] | null; limits: QueueRow[] | null; wanting?: boolean | null };
+
+/** The settings row every one-statement claim returns beside its claimed rows (limits, wanting). */
+export const SETTINGS = `(SELECT json_agg(limits) AS limits, EXISTS (SELECT 1 FROM wanting) AS wanting FROM limits) AS settings`;
 
 /**
- * The claim's CTEs (limits, picked, claimed), parameters added to `params`. `picked` skips paused
+ * The claim's CTEs (wanting, limits, picked, claimed), parameters added to `params`. `picked` skips paused
  * queues and queues with a capacity, and takes nothing at all when the claimer serves a queue with
  * a capacity: those claims need claimLimited's advisory lock.
  */
@@ -41,13 +47,18 @@ export function claimCtes(params: Params, request: ClaimRequest): string {
   const served = request.queues.includes('*') ? '' : `AND name = ANY(${params.add(request.queues)}::text[])`;
   const limit = params.add(request.limit);
   const set = claimSet(params, request, now, at);
-  return `limits AS (
+  // Local resources: a resource-aware claimer leaves jobs that ask for some to the path that allocates.
+  const wanting = request.resources
+    ? `${wantingCte(params, request, scheduler, at)},`
+    : 'wanting AS (SELECT 1 AS one WHERE false),';
+  return `${wanting} limits AS (
     SELECT name, capacity, paused FROM queues WHERE capacity IS NOT NULL OR paused = 1
   ), picked AS (
     SELECT id FROM jobs
     WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${scheduler} AND run_at <= ${at} ${filter}
       AND NOT EXISTS (SELECT 1 FROM limits WHERE limits.name = jobs.queue)
       AND NOT EXISTS (SELECT 1 FROM limits WHERE capacity IS NOT NULL AND paused = 0 ${served})
+      AND NOT EXISTS (SELECT 1 FROM wanting)
     ORDER BY priority DESC, id LIMIT ${limit} FOR UPDATE SKIP LOCKED
   ), claimed AS (
     UPDATE jobs AS j SET ${set} FROM picked WHERE j.id = picked.id RETURNING j.*, ${DEPS_COLUMN}
@@ -55,7 +66,7 @@ export function claimCtes(params: Params, request: ClaimRequest): string {
 }
 
 export function claimResult(rows: ClaimRow[], request: ClaimRequest): { claimed: Job[]; limits: QueueLimits } {
-  const limits = queueLimits(rows[0]?.limits ?? [], request);
+  const limits = queueLimits(rows[0]?.limits ?? [], request, rows[0]?.wanting === true);
   const claimed = rows
     .filter((row) => row.id !== null)
     .sort((a, b) => b.priority - a.priority || a.id - b.id)

@@ -63,6 +63,7 @@ export const DOCKET_TABLES = [
   'docket_store',
   'api_tokens',
   'job_events',
+  'allocations',
   'docket_migrations',
 ];
 /**

@@ -1,6 +1,7 @@
 import type { Client, Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { InvalidInputError, NotFoundError, StorageError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
+import type { Allocation, AllocationRecord } from '../../core/resources.js';
 import type { NewJob } from '../../core/spec.js';
 import { refuse, refuseRequeueBehind, transition } from '../../core/states.js';
 import type {
@@ -15,6 +16,7 @@ import type {
   WorkerInfo,
 } from '../../core/words.js';
 import type {
+  AllocationFilter,
   ApiToken,
   AttemptCount,
   ClaimRequest,
@@ -51,9 +53,10 @@ import {
   type WorkerRow,
   workerFromRow,
 } from '../rows.js';
+import { PostgresAllocations } from './allocations.js';
 import { PostgresApiStore } from './api.js';
 import { PostgresCatalog } from './catalog.js';
-import { type ClaimRow, claimCtes, claimResult, completionValues, type QueueLimits } from './claims.js';
+import { type ClaimRow, claimCtes, claimResult, completionValues, type QueueLimits, SETTINGS } from './claims.js';
 import {
   channelOf,
   createPool,
@@ -119,6 +122,7 @@ export class PostgresEngine implements StorageEngine {
   private readonly catalog: PostgresCatalog;
   private readonly api: PostgresApiStore;
   private readonly external = new PostgresExternalJobs(this);
+  private readonly allocationStore = new PostgresAllocations(this);
   private readonly listeners = new Set<Client>();
   private idSequence: string | null = null;
   private readonly qualify: (text: string) => string;
@@ -252,12 +256,14 @@ export class PostgresEngine implements StorageEngine {
     const table = (name: string) => `${quoteIdent(this.schema)}.${name}`;
     await this.transaction(async (db) => {
       await db.query(
-        `TRUNCATE ${['executions', 'job_deps', 'jobs', 'workers'].map(table).join(', ')} RESTART IDENTITY`,
+        `TRUNCATE ${['allocations', 'executions', 'job_deps', 'jobs', 'workers'].map(table).join(', ')} RESTART IDENTITY`,
       );
       // Event ids keep growing, so a client's Last-Event-ID never points past new events.
       await db.query(`TRUNCATE ${table('job_events')}`);
       // Ids start again at 1: none of them may read logs left in the old place.
       await db.query('UPDATE docket_store SET legacy_logs_max_id = 0');
+      // Event ids keep growing (no RESTART), so a client's Last-Event-ID never points past new events.
+      await db.query(`TRUNCATE ${table('job_events')}`);
     });
   }
 
@@ -482,14 +488,16 @@ export class PostgresEngine implements StorageEngine {
     queues: readonly string[],
     types: readonly string[],
     scheduler: SchedulerName,
+    after?: number,
   ): Promise<number | null> {
     const params = new Params();
     const schedulerParam = params.add(scheduler);
     const filter = claimFilter(params, { queues, types }, []);
+    const later = after === undefined ? '' : `AND run_at > ${params.add(after)}`;
     const [row] = await this.rows<{ next: number | null }>(
       this.pool,
       `SELECT min(run_at) AS next FROM jobs
-       WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${schedulerParam} ${filter}`,
+       WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${schedulerParam} ${filter} ${later}`,
       params.values,
     );
     return row?.next ?? null;
@@ -499,7 +507,7 @@ export class PostgresEngine implements StorageEngine {
 
   async claim(request: ClaimRequest): Promise<Job[]> {
     const { claimed, limits } = await this.claimUnlimited(this.pool, request);
-    if (limits.limited.size === 0) return claimed;
+    if (limits.limited.size === 0 && !limits.wanting) return claimed;
     return this.transaction((db) => this.claimLimited(db, request, limits));
   }
 
@@ -514,8 +522,8 @@ export class PostgresEngine implements StorageEngine {
     const rows = await this.rows<ClaimRow>(
       db,
       `WITH ${ctes}
-       SELECT claimed.*, settings.limits
-       FROM (SELECT json_agg(limits) AS limits FROM limits) AS settings LEFT JOIN claimed ON true`,
+       SELECT claimed.*, settings.limits, settings.wanting
+       FROM ${SETTINGS} LEFT JOIN claimed ON true`,
       params.values,
     );
     return claimResult(rows, request);
@@ -536,10 +544,10 @@ export class PostgresEngine implements StorageEngine {
     const rows = await this.rows<ClaimRow & { kind: 'done' | 'claimed' }>(
       this.pool,
       `WITH ${COMPLETE_CTES}, ${ctes}
-       SELECT 'claimed' AS kind, claimed.*, settings.limits
-       FROM (SELECT json_agg(limits) AS limits FROM limits) AS settings LEFT JOIN claimed ON true
+       SELECT 'claimed' AS kind, claimed.*, settings.limits, settings.wanting
+       FROM ${SETTINGS} LEFT JOIN claimed ON true
        UNION ALL
-       SELECT 'done', done.*, NULL::int8[], NULL::json FROM done`,
+       SELECT 'done', done.*, NULL::int8[], NULL::json, NULL::boolean FROM done`,
       params.values,
     );
     const { claimed, limits } = claimResult(
@@ -573,7 +581,18 @@ export class PostgresEngine implements StorageEngine {
     for (const [name, left] of room) if (left <= 0) closed.add(name);
     const now = request.now ?? Date.now();
     const picked: number[] = [];
-    for (let round = 0; round < 4 && picked.length < request.limit; round++) {
+    const allocations = new Map<number, Allocation>();
+    if (request.resources) {
+      // Local resources: candidates chosen by what fits this host (see allocations.ts).
+      const resources = request.resources;
+      const { selected, queues } = await this.allocationStore.pick(db, { ...request, resources }, now, closed);
+      const fitting = selected.map((choice) => ({ id: choice.id, queue: queues.get(choice.id) as string }));
+      pickWithinRoom(fitting, room, closed, picked, request.limit);
+      for (const choice of selected) {
+        if (choice.allocation && picked.includes(choice.id)) allocations.set(choice.id, choice.allocation);
+      }
+    }
+    for (let round = 0; !request.resources && round < 4 && picked.length < request.limit; round++) {
       const params = new Params();
       const scheduler = params.add(request.scheduler);
       const at = params.add(now);
@@ -602,7 +621,15 @@ export class PostgresEngine implements StorageEngine {
     );
     const order = new Map(picked.map((id, index) => [id, index]));
     rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+    if (allocations.size > 0) {
+      const attempts = new Map(rows.map((row) => [Number(row.id), row.run_no]));
+      await this.allocationStore.record(db, allocations, attempts, request);
+    }
     return rows.map((row) => jobFromRow(row, row.depends_on ?? []));
+  }
+
+  async allocations(filter: AllocationFilter): Promise<AllocationRecord[]> {
+    return this.allocationStore.list(filter);
   }
 
   async recordProcess(jobId: number, attempt: number, pid: number, pidStart: number | null): Promise<void> {
@@ -663,7 +690,7 @@ export class PostgresEngine implements StorageEngine {
     }
     const { done, claimed, limits } = await this.completeAndClaim(completions, next);
     const recorded = await this.recordOutcomes(finished, done);
-    if (limits.limited.size === 0) return { recorded, claimed };
+    if (limits.limited.size === 0 && !limits.wanting) return { recorded, claimed };
     return { recorded, claimed: await this.transaction((db) => this.claimLimited(db, next, limits)) };
   }
 
@@ -1142,12 +1169,14 @@ export class PostgresEngine implements StorageEngine {
   private async insertWorker(db: Queryable, worker: WorkerInfo): Promise<void> {
     await db.query(
       prepared(
-        `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at, machine)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        `INSERT INTO workers (id, host, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at, machine,
+           inventory)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (id) DO UPDATE SET machine = excluded.machine, pid = excluded.pid, pid_start = excluded.pid_start,
            queues = excluded.queues,
            concurrency = greatest(excluded.concurrency, workers.concurrency),
-           wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at`,
+           wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at,
+           inventory = coalesce(excluded.inventory, workers.inventory)`,
         [
           worker.id,
           worker.host,
@@ -1159,6 +1188,7 @@ export class PostgresEngine implements StorageEngine {
           worker.startedAt,
           worker.heartbeatAt,
           worker.machine ?? null,
+          worker.inventory ? JSON.stringify(worker.inventory) : null,
         ],
       ),
     );

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { InvalidInputError, NotFoundError, StorageError } from '../../core/errors.js';
 import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js';
+import type { Allocation, AllocationRecord } from '../../core/resources.js';
 import type { NewJob } from '../../core/spec.js';
 import { refuse, refuseRequeueBehind, transition } from '../../core/states.js';
 import type {
@@ -22,6 +23,7 @@ import type {
   WorkerInfo,
 } from '../../core/words.js';
 import type {
+  AllocationFilter,
   ApiToken,
   AttemptCount,
   ClaimRequest,
@@ -57,6 +59,7 @@ import {
   type WorkerRow,
   workerFromRow,
 } from '../rows.js';
+import { SqliteAllocations } from './allocations.js';
 import { SqliteApiStore } from './api.js';
 import { SqliteCatalog } from './catalog.js';
 import { ExternalJobs } from './external.js';
@@ -93,6 +96,7 @@ export class SqliteEngine implements StorageEngine {
     (text) => this.sql(text),
     (work) => this.write(work),
   );
+  private readonly allocationStore = new SqliteAllocations((text) => this.sql(text));
   private readonly external = new ExternalJobs(
     (text) => this.sql(text),
     (work) => this.write(work),
@@ -155,7 +159,7 @@ export class SqliteEngine implements StorageEngine {
   async reset(): Promise<void> {
     this.write(() => {
       this.db.exec(
-        'DELETE FROM executions; DELETE FROM job_deps; DELETE FROM jobs; DELETE FROM workers; DELETE FROM job_events;',
+        'DELETE FROM allocations; DELETE FROM executions; DELETE FROM job_deps; DELETE FROM jobs; DELETE FROM workers; DELETE FROM job_events;',
       );
       this.db.exec("DELETE FROM sqlite_sequence WHERE name = 'jobs'");
       // Ids start again at 1: none of them may read logs left in the old place.
@@ -334,10 +338,13 @@ export class SqliteEngine implements StorageEngine {
   }
 
   async listSuspect(scheduler: SchedulerName, liveWorkerIds: readonly string[]): Promise<SuspectAttempt[]> {
+    // The owners are read from the jobs_worker index alone; only the suspects' rows are read.
     const rows = this.sql(
-      `SELECT * FROM jobs WHERE status IN ('running', 'suspended') AND scheduler = ? AND worker_id IS NOT NULL
-       AND worker_id NOT IN (SELECT value FROM json_each(?)) ORDER BY id`,
-    ).all(scheduler, JSON.stringify(liveWorkerIds)) as JobRow[];
+      `SELECT * FROM jobs WHERE id IN (
+         SELECT id FROM jobs INDEXED BY jobs_worker WHERE status IN ('running', 'suspended') AND worker_id IS NOT NULL
+         AND worker_id NOT IN (SELECT value FROM json_each(?)))
+       AND scheduler = ? ORDER BY id`,
+    ).all(JSON.stringify(liveWorkerIds), scheduler) as JobRow[];
     return rows.map(suspectFromRow);
   }
 
@@ -354,13 +361,15 @@ export class SqliteEngine implements StorageEngine {
     queues: readonly string[],
     types: readonly string[],
     scheduler: SchedulerName,
+    after = Number.MIN_SAFE_INTEGER,
   ): Promise<number | null> {
     const { clause, args } = claimFilter({ queues, types }, new Set());
     return (this.sql(
-      `SELECT min(run_at) FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ? ${clause}`,
+      `SELECT min(run_at) FROM jobs WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ? ${clause}
+       AND run_at > ?`,
     )
       .pluck()
-      .get(scheduler, ...args) ?? null) as number | null;
+      .get(scheduler, ...args, after) ?? null) as number | null;
   }
 
   // ── the worker's hot path ────────────────────────────────────────────────────────────────────
@@ -373,7 +382,8 @@ export class SqliteEngine implements StorageEngine {
   private claimNow(request: ClaimRequest): Job[] {
     const now = request.now ?? Date.now();
     {
-      const ids = this.pickRunnable(request, now);
+      const allocations = new Map<number, Allocation>();
+      const ids = this.pickRunnable(request, now, allocations);
       if (ids.length === 0) return [];
       // Set-wise statements per batch, not per job: the claim is the hot path. The attempt's
       // executions row is written when it ends; until then the job row describes it (see get()).
@@ -387,6 +397,9 @@ export class SqliteEngine implements StorageEngine {
       const rows = this.sql('SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(?))').all(idList) as JobRow[];
       const order = new Map(ids.map((id, index) => [id, index]));
       rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+      // Local resources: what each started attempt holds, recorded in the claim's transaction.
+      if (allocations.size > 0)
+        this.allocationStore.record(allocations, new Map(rows.map((row) => [row.id, row.run_no])), request);
       return this.attachDeps(rows);
     }
   }
@@ -394,8 +407,9 @@ export class SqliteEngine implements StorageEngine {
   /**
    * The ids to claim: runnable jobs in priority order, skipping paused queues and queues whose
    * capacity is used up. Claims are serialized by the write lock, so capacities hold across workers.
+   * A resource-aware claim fills `allocations` with what each picked job will hold.
    */
-  private pickRunnable(request: ClaimRequest, now: number): number[] {
+  private pickRunnable(request: ClaimRequest, now: number, allocations: Map<number, Allocation>): number[] {
     const limits = this.sql(
       'SELECT name, capacity, paused FROM queues WHERE capacity IS NOT NULL OR paused = 1',
     ).all() as {
@@ -416,6 +430,15 @@ export class SqliteEngine implements StorageEngine {
       }
     }
     const picked: number[] = [];
+    if (request.resources) {
+      const { selected, queues } = this.allocationStore.pick({ ...request, resources: request.resources }, now, closed);
+      const fitting = selected.map((choice) => ({ id: choice.id, queue: queues.get(choice.id) as string }));
+      pickWithinRoom(fitting, room, closed, picked, request.limit);
+      for (const choice of selected) {
+        if (choice.allocation && picked.includes(choice.id)) allocations.set(choice.id, choice.allocation);
+      }
+      return picked;
+    }
     // A second round is needed only when a capacity filled up while walking the first.
     for (let round = 0; round < 4 && picked.length < request.limit; round++) {
       const { clause, args } = claimFilter(request, closed);
@@ -430,6 +453,10 @@ export class SqliteEngine implements StorageEngine {
       if (!filled || candidates.length === 0) break;
     }
     return picked;
+  }
+
+  async allocations(filter: AllocationFilter): Promise<AllocationRecord[]> {
+    return this.allocationStore.list(filter);
   }
 
   async recordProcess(jobId: number, attempt: number, pid: number, pidStart: number | null): Promise<void> {
@@ -827,12 +854,14 @@ export class SqliteEngine implements StorageEngine {
 
   private insertWorker(worker: WorkerInfo): void {
     this.sql(
-      `INSERT INTO workers (id, host, machine, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO workers (id, host, machine, pid, pid_start, queues, concurrency, wake_address, started_at, heartbeat_at,
+           inventory)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET machine = excluded.machine, pid = excluded.pid, pid_start = excluded.pid_start,
            queues = excluded.queues,
            concurrency = max(excluded.concurrency, workers.concurrency),
-           wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at`,
+           wake_address = coalesce(excluded.wake_address, workers.wake_address), heartbeat_at = excluded.heartbeat_at,
+           inventory = coalesce(excluded.inventory, workers.inventory)`,
     ).run(
       worker.id,
       worker.host,
@@ -844,6 +873,7 @@ export class SqliteEngine implements StorageEngine {
       worker.wakeAddress,
       worker.startedAt,
       worker.heartbeatAt,
+      worker.inventory ? JSON.stringify(worker.inventory) : null,
     );
   }
 

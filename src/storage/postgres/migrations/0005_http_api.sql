@@ -1,4 +1,4 @@
--- Version 3: what the HTTP API needs — access tokens, a change log of jobs that every process on
+-- Version 5: what the HTTP API needs — access tokens, a change log of jobs that every process on
 -- every machine can tail (job events), and indexes for tenant-scoped listings.
 
 -- Bearer tokens: only a SHA-256 hash of the secret is stored; the secret is shown once at creation.
