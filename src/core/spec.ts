@@ -6,13 +6,14 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidInputError } from './errors.js';
 import { NO_DEFAULTS, type TypeDefaults } from './registry.js';
-import { MAX_DURATION_SECONDS, PRIORITY_RANGE } from './units.js';
+import { MAX_DURATION_SECONDS, PRIORITY_RANGE, parseSize } from './units.js';
 import {
   COMMAND_TYPE,
   DEFAULT_QUEUE,
   DEFAULT_TENANT,
   type Job,
   type JobSpec,
+  type ResourceRequest,
   type Resources,
   type RetryPolicy,
   SCHEDULERS,
@@ -143,11 +144,23 @@ function environment(env: Record<string, string>): Record<string, string> {
   return { ...env };
 }
 
-function resources(given: Resources): Resources {
+/** One of a resource's two spellings (`gpus` or `gpuCount`), refusing both at once. */
+function either<T>(short: T | undefined, long: T | undefined, names: string): T | undefined {
+  if (short != null && long != null) throw new InvalidInputError(`resources.${names}`, 'give one of the two, not both');
+  return short ?? long;
+}
+
+function resources(given: ResourceRequest): Resources {
   const out: Resources = {};
-  if (given.cpuCount != null) out.cpuCount = integer(given.cpuCount, 'cpu_count', 1);
-  if (given.memoryBytes != null) out.memoryBytes = integer(given.memoryBytes, 'memory', 1, Number.MAX_SAFE_INTEGER);
-  if (given.gpuCount != null) out.gpuCount = integer(given.gpuCount, 'gpu_count', 0);
+  const cpus = either(given.cpus, given.cpuCount, 'cpus/cpuCount');
+  const gpus = either(given.gpus, given.gpuCount, 'gpus/gpuCount');
+  const memory = either(given.memory, given.memoryBytes, 'memory/memoryBytes');
+  if (cpus != null) out.cpuCount = integer(cpus, 'cpu_count', 1);
+  if (memory != null) {
+    const bytes = typeof memory === 'string' ? parseSize(memory, 'memory') : memory;
+    out.memoryBytes = integer(bytes, 'memory', 1, Number.MAX_SAFE_INTEGER);
+  }
+  if (gpus != null) out.gpuCount = integer(gpus, 'gpu_count', 0);
   if (given.pin != null) {
     if (typeof given.pin !== 'boolean') throw new InvalidInputError('pin', `${given.pin} must be true or false`);
     out.pin = given.pin;

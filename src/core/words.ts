@@ -52,6 +52,16 @@ export interface Resources {
   account?: string;
 }
 
+/**
+ * Resources as a submit may ask for them: the stored names, or the short ones a researcher types
+ * (`{ gpus: 2, cpus: 8, memory: '32G' }`; `memory` takes bytes or a size such as `512M`).
+ */
+export interface ResourceRequest extends Resources {
+  gpus?: number;
+  cpus?: number;
+  memory?: number | string;
+}
+
 /** How long to wait before the next try of a failed attempt. */
 export interface RetryPolicy {
   /** The first delay (and every delay, when `fixed`). */
@@ -83,7 +93,7 @@ export interface JobSpec {
   timeLimitSeconds?: number;
   maxAttempts?: number;
   retry?: Partial<RetryPolicy>;
-  resources?: Resources;
+  resources?: ResourceRequest;
   /** The job group (HyperSpot); defaults to the type's. */
   group?: string;
   /** Makes the job recurring: a cron expression (five or six fields). */

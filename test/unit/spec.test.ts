@@ -43,3 +43,24 @@ describe('canonicalKey', () => {
     expect(canonicalKey('nightly-2026-11-22')).toBe('nightly-2026-11-22');
   });
 });
+
+describe('resources', () => {
+  it('takes the short names a researcher types, memory as a size or bytes', () => {
+    const job = normalizeSpec({ command: 'x', resources: { gpus: 2, cpus: 8, memory: '32G' } }, 0, '/tmp');
+    expect(job.resources).toEqual({ gpuCount: 2, cpuCount: 8, memoryBytes: 32 * 1024 ** 3 });
+    const same = normalizeSpec(
+      { command: 'x', resources: { gpuCount: 2, cpuCount: 8, memoryBytes: 32 * 1024 ** 3 } },
+      0,
+      '/tmp',
+    );
+    expect(same.resources).toEqual(job.resources);
+  });
+
+  it.each([
+    [{ gpus: 1, gpuCount: 2 }, /^resources\.gpus\/gpuCount: give one/],
+    [{ memory: '12XB' }, /^memory: "12XB" is not a size/],
+    [{ cpus: 0 }, /^cpu_count: /],
+  ])('refuses %o naming the field', (given, message) => {
+    expect(() => normalizeSpec({ command: 'x', resources: given }, 0, '/tmp')).toThrow(message);
+  });
+});
