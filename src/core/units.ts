@@ -92,7 +92,18 @@ export function parseTime(text: string, field: string, direction: 'past' | 'futu
     }
     return ms;
   }
-  const seconds = parseDuration(text, field);
+  let seconds: number;
+  try {
+    seconds = parseDuration(text, field);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError) || !/is not a duration/.test(error.message)) throw error;
+    // Neither form: name both, not only the duration it fell back to.
+    const from = direction === 'past' ? 'ago' : 'from now';
+    throw new InvalidInputError(
+      field,
+      `"${text}" is not a time; give an ISO-8601 time (e.g. 2026-12-01T09:00:00Z) or a duration ${from} (e.g. 90s, 2h, 1:30:00)`,
+    );
+  }
   return direction === 'past' ? now - seconds * 1000 : now + seconds * 1000;
 }
 

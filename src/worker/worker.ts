@@ -117,30 +117,49 @@ export class Worker {
 
   /** Runs until stopped (or, for on-demand workers, until idle); resolves when nothing is left running. */
   async run(): Promise<void> {
-    await this.options.prepare?.();
-    const wakeAddress = await this.listener.listen((kind) => {
-      if (kind === 'control') this.leases.controlDue = true;
-      this.wakeup.wake();
-    });
-    // A store that pushes changes (PostgreSQL) reaches workers on every machine.
-    this.stopListening = this.engine.capabilities.pushesChanges
-      ? await this.engine.listen?.((notice) => this.onNotice(notice))
-      : undefined;
-    this.wakeAddress = wakeAddress;
-    await this.register();
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
-    const { queues, concurrency } = this.options;
-    const resources = this.options.resources?.describe(); // local resources: what it found
-    this.log.info({ worker: this.id, queues, concurrency, types: this.types, resources }, 'worker started');
     try {
+      // The store may be away as the worker starts (a cut connection): try again, as the loop does.
+      await this.untilDone('prepare the worker', async () => this.options.prepare?.());
+      this.wakeAddress = await this.listener.listen((kind) => {
+        if (kind === 'control') this.leases.controlDue = true;
+        this.wakeup.wake();
+      });
+      // A store that pushes changes (PostgreSQL) reaches workers on every machine.
+      if (this.engine.capabilities.pushesChanges) {
+        this.stopListening = await this.untilDone('listen for changes', async () =>
+          this.engine.listen?.((notice) => this.onNotice(notice)),
+        );
+      }
+      await this.untilDone('register the worker', () => this.register());
+      if (this.stopping) return;
+      this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
+      const { queues, concurrency } = this.options;
+      const resources = this.options.resources?.describe(); // local resources: what it found
+      this.log.info({ worker: this.id, queues, concurrency, types: this.types, resources }, 'worker started');
       await this.loop();
     } finally {
       clearInterval(this.heartbeatTimer);
       this.listener.close();
-      await this.stopListening?.();
-      await this.engine.removeWorker(this.id);
+      // Leaving never fails on a store that is away: the worker's lease runs out and reconciliation settles it.
+      await this.stopListening?.().catch((error) => this.log.warn({ err: error }, 'could not stop listening'));
+      await this.engine
+        .removeWorker(this.id)
+        .catch((error) => this.log.warn({ err: error }, 'could not unregister the worker'));
       this.log.info({ worker: this.id }, 'worker stopped');
     }
+  }
+
+  /** Runs a start-up step until it succeeds or the worker is asked to stop (undefined then). */
+  private async untilDone<T>(what: string, step: () => Promise<T>): Promise<T | undefined> {
+    while (!this.stopping) {
+      try {
+        return await step();
+      } catch (error) {
+        this.log.warn({ err: error, retryInMs: this.options.pollMs }, `could not ${what}; retrying`);
+        await this.wakeup.wait(this.options.pollMs);
+      }
+    }
+    return undefined;
   }
 
   /** What the leases see of this worker. */

@@ -57,6 +57,15 @@ describe('numbers out of range (item 24)', () => {
     expectRefused(await t.run(['submit', '--retry-delay', '1095750d', '--cmd', 'true']), '--retry-delay');
     expect(await jobCount()).toBe(before);
   });
+
+  it('refuses an --at that is neither an ISO-8601 time nor a duration, saying it takes either', async () => {
+    const before = await jobCount();
+    const result = await t.run(['submit', '--at', 'yesterday', '--cmd', 'true']);
+    expectRefused(result, '--at');
+    expect(result.stderr).toContain('ISO-8601');
+    expect(result.stderr).toMatch(/duration/);
+    expect(await jobCount()).toBe(before);
+  });
 });
 
 describe('paths that cannot be used (item 26)', () => {

@@ -422,6 +422,10 @@ describe('pruning', () => {
     const bad = await docket.submit({ type: 'bad' });
     startWorker({ pruneAfterMs: 1, heartbeatMs: 100 });
     await waitFor('the completed job to be pruned', async () => (await docket.engine.get(ok.id)) === null);
+    await waitFor('the failing job to end', async () => (await docket.get(bad.id)).status === 'failed');
+    // A job that completes after the failure ended is pruned by a pass that saw the failed job too.
+    const later = await docket.submit({ type: 'ok' });
+    await waitFor('the later completed job to be pruned', async () => (await docket.engine.get(later.id)) === null);
     expect(await docket.get(bad.id)).toMatchObject({ status: 'failed', error: 'broken' });
   });
 });

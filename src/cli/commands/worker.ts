@@ -43,7 +43,10 @@ export function register(program: Command): void {
           if (config)
             logger.info({ config: config.path, types: config.types.map((type) => type.name) }, 'loaded config');
           // Settle what dead workers left, but start no on-demand worker: this one serves the queues.
-          await docket.reconcile({ startWorkers: false });
+          // A store away now is no reason not to serve: the worker's heartbeats reconcile too.
+          await docket
+            .reconcile({ startWorkers: false })
+            .catch((error) => logger.warn({ err: error }, 'could not reconcile at start; the heartbeats will'));
           const worker = docket.worker({
             id: process.env.DOCKET_WORKER_ID || undefined,
             queues: flags.queue ?? config?.worker.queues ?? ['*'],
@@ -53,15 +56,21 @@ export function register(program: Command): void {
             exitWhenIdle: flags.onDemand === true || idleExitMs !== undefined,
           });
           let signals = 0;
+          let ended = false;
           const onSignal = (signal: NodeJS.Signals) => {
             signals++;
             logger.info({ signal }, signals === 1 ? 'shutting down gracefully' : 'second signal: exiting now');
-            if (signals === 1) worker.stop();
+            // A worker already gone (or a second signal) leaves nothing to wait for: exit now.
+            if (signals === 1 && !ended) worker.stop();
             else process.exit(130);
           };
           process.on('SIGTERM', onSignal);
           process.on('SIGINT', onSignal);
-          await worker.run();
+          try {
+            await worker.run();
+          } finally {
+            ended = true;
+          }
           return 0;
         } finally {
           await docket.close();
