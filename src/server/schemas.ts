@@ -195,7 +195,7 @@ export const jobFilterFields = {
   type: Type.Optional(Type.String({ maxLength: 128 })),
   group: Type.Optional(Type.String({ maxLength: 128 })),
   key: Type.Optional(Type.String({ maxLength: 1024 })),
-  q: Type.Optional(Type.String({ maxLength: 256, description: 'name contains' })),
+  q: Type.Optional(Type.String({ maxLength: 256, description: 'name or key contains (case-insensitive)' })),
   scheduler: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('slurm')])),
   tenant: Type.Optional(Type.String({ maxLength: 128, description: 'admins only: one tenant' })),
 };

@@ -254,8 +254,8 @@ export interface JobSearch {
   group?: string;
   key?: string;
   scheduler?: SchedulerName;
-  /** Name contains this text (case-insensitive on ASCII). */
-  nameContains?: string;
+  /** Name or key contains this text (case-insensitive on ASCII). */
+  nameOrKeyContains?: string;
   order: SearchOrder;
   descending: boolean;
   limit: number;

@@ -150,6 +150,20 @@ describe('jobs', () => {
     expect((await api(member, 'GET', '/jobs', '/jobs?scheduler=slurm')).body.total).toBe(0);
   });
 
+  it('searches names and keys with q, within the tenant', async () => {
+    const other = await createToken(home, 'other-tenant', 'member');
+    await api(member, 'POST', '/jobs', '/jobs', { cmd: 'true', name: 'nightly', key: 'Invoice-2041', delay_sec: 3600 });
+    await api(member, 'POST', '/jobs', '/jobs', { cmd: 'true', name: 'invoice-2042', delay_sec: 3600 });
+    await api(other, 'POST', '/jobs', '/jobs', { cmd: 'true', name: 'x', key: 'invoice-2043', delay_sec: 3600 });
+    const mine = await api(member, 'GET', '/jobs', '/jobs?q=INVOICE-204');
+    expect(mine.body.jobs.map((job: { name: string }) => job.name).sort()).toEqual(['invoice-2042', 'nightly']);
+    expect(mine.body.total).toBe(2);
+    expect((await api(member, 'GET', '/jobs', '/jobs?q=2043')).body.total).toBe(0);
+    expect((await api(other, 'GET', '/jobs', '/jobs?q=invoice')).body.jobs).toMatchObject([{ key: 'invoice-2043' }]);
+    // LIKE's wildcards are plain text in q.
+    expect((await api(member, 'GET', '/jobs', '/jobs?q=invoice_2041')).body.total).toBe(0);
+  });
+
   it('refuses bad list parameters with a 400 naming them', async () => {
     for (const [query, field] of [
       ['order=rm -rf', 'order'],
