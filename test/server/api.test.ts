@@ -470,6 +470,26 @@ describe('errors', () => {
     expect(unknownRoute.headers.get('content-type')).toContain('application/problem+json');
   });
 
+  it('redirects the base path without its slash to the page, keeping the query', async () => {
+    const proxiedHome = makeHome();
+    const proxied = await startServer(proxiedHome, ['--base-path', '/under/proxy']);
+    try {
+      expect(proxied.url).toMatch(/\/under\/proxy$/);
+      // Relative asset paths only work from `/under/proxy/`: the bare path must not answer the page.
+      const bare = await fetch(`${proxied.url}?token=abc&x=1`, { redirect: 'manual' });
+      expect([301, 308]).toContain(bare.status);
+      expect(bare.headers.get('location')).toBe('/under/proxy/?token=abc&x=1');
+      const page = await fetch(new URL(bare.headers.get('location') as string, proxied.url));
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('./assets/');
+      const api = await call(proxied, proxied.adminToken, 'GET', '/jobs');
+      expect(api.status).toBe(200);
+    } finally {
+      await proxied.stop();
+      await proxiedHome.cleanup();
+    }
+  });
+
   it('serves the pages without a token, HTML with a strict CSP', async () => {
     const root = await call(server, null, 'GET', '/');
     expect(root.status).toBe(200);
