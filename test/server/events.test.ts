@@ -73,7 +73,7 @@ describe('the event stream', () => {
     });
     try {
       const submitted = await call(server, token, 'POST', '/jobs', {
-        cmd: 'echo ::progress 0.5 half; sleep 0.3; echo ::progress 0.9 nearly',
+        cmd: 'echo ::progress 0.5 half; sleep 0.5; echo ::progress 0.9 nearly; sleep 0.5',
         queue: 'evq',
       });
       const id = submitted.body.id as number;
