@@ -7,7 +7,7 @@
 import { open, stat } from 'node:fs/promises';
 import { InvalidInputError, InvalidStateError, NotFoundError } from './core/errors.js';
 import { stateReason } from './core/explain.js';
-import { type JobStats, jobStats } from './core/stats.js';
+import { firstMinute, type JobStats, jobStats } from './core/stats.js';
 import { generateToken, hashToken, tokenPrefix } from './core/tokens.js';
 import {
   FINAL_STATUSES,
@@ -282,7 +282,8 @@ export class JobService {
 
   async stats(windowMs: number, scope: Scope): Promise<JobStats> {
     const now = Date.now();
-    return jobStats(await this.engine.finishedSince(now - windowMs, scope.tenant), windowMs, now);
+    const summary = await this.engine.finishedSummary(firstMinute(windowMs, now), now - windowMs, scope.tenant);
+    return jobStats(summary, windowMs, now);
   }
 
   /** What /metrics shows, read from the store (so it covers every worker, not only this process). */

@@ -195,7 +195,7 @@ export const jobFilterFields = {
   type: Type.Optional(Type.String({ maxLength: 128 })),
   group: Type.Optional(Type.String({ maxLength: 128 })),
   key: Type.Optional(Type.String({ maxLength: 1024 })),
-  q: Type.Optional(Type.String({ maxLength: 256, description: 'name contains' })),
+  q: Type.Optional(Type.String({ maxLength: 256, description: 'name or key contains (case-insensitive)' })),
   scheduler: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('slurm')])),
   tenant: Type.Optional(Type.String({ maxLength: 128, description: 'admins only: one tenant' })),
 };
@@ -296,6 +296,14 @@ export const Me = Type.Object({
   expires_at: Time,
 });
 
+const Percentiles = (what: string) =>
+  Type.Object(
+    { p50: Nullable(Type.Number()), p95: Nullable(Type.Number()) },
+    { description: `${what}: p50 and p95, interpolated as SQL percentile_cont (null when no job started)` },
+  );
+const WAIT = 'seconds from runnable (created or run_at, whichever is later) to start';
+const RUN = 'seconds from start to end';
+
 export const Stats = Type.Object({
   window_s: Type.Integer(),
   from: Time,
@@ -305,10 +313,12 @@ export const Stats = Type.Object({
     Type.Object({
       start: Time,
       counts: Type.Record(Type.String(), Type.Integer(), { description: 'finished jobs by outcome' }),
+      wait_s: Percentiles(`${WAIT}, of the jobs that ended in this minute`),
+      run_s: Percentiles(`${RUN}, of the jobs that ended in this minute`),
     }),
   ),
-  wait_s: Type.Object({ p50: Nullable(Type.Number()), p95: Nullable(Type.Number()) }),
-  run_s: Type.Object({ p50: Nullable(Type.Number()), p95: Nullable(Type.Number()) }),
+  wait_s: Percentiles(WAIT),
+  run_s: Percentiles(RUN),
 });
 
 export const IdParams = Type.Object({ id: JobId }, { additionalProperties: false });

@@ -1,4 +1,5 @@
 /** Row mappings of the HTTP API's tables (tokens, job events), shared by both engines. */
+import type { FinishedSummary } from '../core/stats.js';
 import type { JobStatus } from '../core/words.js';
 import type { ApiToken, AttemptCount, FinishedTimes, JobEventRecord, NewApiToken, TokenRole } from './engine.js';
 
@@ -102,4 +103,33 @@ export function attemptCountFromRow(row: {
   count: number;
 }): AttemptCount {
   return { queue: row.queue, type: row.type, outcome: row.outcome as JobStatus, count: Number(row.count) };
+}
+
+/** A row of finished counts: jobs per minute of the window and outcome. */
+export interface FinishedCountRow {
+  minute: number;
+  status: string;
+  n: number;
+}
+
+export function finishedCountFromRow(row: FinishedCountRow): FinishedSummary['counts'][number] {
+  return { minute: Number(row.minute), status: row.status as JobStatus, count: Number(row.n) };
+}
+
+/** A row of wait/run percentiles (milliseconds; null when no job started) of a minute, or the whole window. */
+export interface FinishedTimesRow {
+  minute: number | null;
+  wait_p50: number | null;
+  wait_p95: number | null;
+  run_p50: number | null;
+  run_p95: number | null;
+}
+
+export function finishedTimesFromRow(row: FinishedTimesRow): FinishedSummary['times'][number] {
+  const seconds = (ms: number | null) => (ms === null ? null : Number(ms) / 1000);
+  return {
+    minute: row.minute === null ? null : Number(row.minute),
+    wait: { p50: seconds(row.wait_p50), p95: seconds(row.wait_p95) },
+    run: { p50: seconds(row.run_p50), p95: seconds(row.run_p95) },
+  };
 }

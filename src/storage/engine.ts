@@ -6,6 +6,7 @@
 import type { JobGroupDefinition, StoredJobType } from '../core/job-types.js';
 import type { AllocationRecord, ClaimCandidate, Selected } from '../core/resources.js';
 import type { NewJob } from '../core/spec.js';
+import type { FinishedSummary } from '../core/stats.js';
 import type {
   Job,
   JobFilter,
@@ -253,8 +254,8 @@ export interface JobSearch {
   group?: string;
   key?: string;
   scheduler?: SchedulerName;
-  /** Name contains this text (case-insensitive on ASCII). */
-  nameContains?: string;
+  /** Name or key contains this text (case-insensitive on ASCII). */
+  nameOrKeyContains?: string;
   order: SearchOrder;
   descending: boolean;
   limit: number;
@@ -458,6 +459,11 @@ export interface StorageEngine {
   queueOverview(tenant?: string): Promise<(QueueInfo & { oldestPendingAt: number | null })[]>;
   /** Jobs (of one tenant, or all) that ended at or after `since`. */
   finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]>;
+  /**
+   * Jobs (of one tenant, or all) that ended at or after `since`, aggregated in the store: counts
+   * per minute from `first` (ms) and outcome, and wait/run percentiles per minute and overall.
+   */
+  finishedSummary(first: number, since: number, tenant?: string): Promise<FinishedSummary>;
   /** Recorded attempts per queue, type and outcome (for metrics). */
   attemptCounts(): Promise<AttemptCount[]>;
 

@@ -30,9 +30,9 @@ export function searchWhere(query: JobSearch, param: (value: unknown) => string,
   ] as const) {
     if (value !== undefined) where.push(`${column} = ${param(value)}`);
   }
-  if (query.nameContains !== undefined) {
-    const escaped = query.nameContains.replace(/[\\%_]/g, (char) => `\\${char}`);
-    where.push(`name ${like} ${param(`%${escaped}%`)} ESCAPE '\\'`);
+  if (query.nameOrKeyContains !== undefined) {
+    const pattern = `%${query.nameOrKeyContains.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+    where.push(`(name ${like} ${param(pattern)} ESCAPE '\\' OR key ${like} ${param(pattern)} ESCAPE '\\')`);
   }
   if (query.statuses?.length) where.push(`(${statusTerms(query, param).join(' OR ')})`);
   return where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';

@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, type TestHome, waitFor } from '../helpers/cli.js';
 import {
@@ -147,6 +148,20 @@ describe('jobs', () => {
     expect((await api(member, 'GET', '/jobs', '/jobs?key=k-submit')).body.total).toBe(1);
     expect((await api(member, 'GET', '/jobs', '/jobs?type=resize&group=media')).body.total).toBe(1);
     expect((await api(member, 'GET', '/jobs', '/jobs?scheduler=slurm')).body.total).toBe(0);
+  });
+
+  it('searches names and keys with q, within the tenant', async () => {
+    const other = await createToken(home, 'other-tenant', 'member');
+    await api(member, 'POST', '/jobs', '/jobs', { cmd: 'true', name: 'nightly', key: 'Invoice-2041', delay_sec: 3600 });
+    await api(member, 'POST', '/jobs', '/jobs', { cmd: 'true', name: 'invoice-2042', delay_sec: 3600 });
+    await api(other, 'POST', '/jobs', '/jobs', { cmd: 'true', name: 'x', key: 'invoice-2043', delay_sec: 3600 });
+    const mine = await api(member, 'GET', '/jobs', '/jobs?q=INVOICE-204');
+    expect(mine.body.jobs.map((job: { name: string }) => job.name).sort()).toEqual(['invoice-2042', 'nightly']);
+    expect(mine.body.total).toBe(2);
+    expect((await api(member, 'GET', '/jobs', '/jobs?q=2043')).body.total).toBe(0);
+    expect((await api(other, 'GET', '/jobs', '/jobs?q=invoice')).body.jobs).toMatchObject([{ key: 'invoice-2043' }]);
+    // LIKE's wildcards are plain text in q.
+    expect((await api(member, 'GET', '/jobs', '/jobs?q=invoice_2041')).body.total).toBe(0);
   });
 
   it('refuses bad list parameters with a 400 naming them', async () => {
@@ -347,6 +362,87 @@ describe('catalog, queues, workers, figures', () => {
   });
 });
 
+/** p50 and p95 of these values as SQL's percentile_cont computes them (interpolated); null for none. */
+function percentiles(values: number[]): { p50: number | null; p95: number | null } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => {
+    if (sorted.length === 0) return null;
+    const position = q * (sorted.length - 1);
+    const below = sorted[Math.floor(position)] as number;
+    const above = sorted[Math.ceil(position)] as number;
+    return below + (above - below) * (position - Math.floor(position));
+  };
+  return { p50: at(0.5), p95: at(0.95) };
+}
+
+/** What /stats should say, worked out from the jobs' own records; figures rounded to compare floats. */
+// biome-ignore lint/suspicious/noExplicitAny: JSON records of the API
+function statsFromJobs(jobs: any[], stats: any) {
+  const ms = (text: string) => Date.parse(text);
+  const round = (value: number | null) => (value === null ? null : Number(value.toFixed(6)));
+  const rounded = (p: { p50: number | null; p95: number | null }) => ({ p50: round(p.p50), p95: round(p.p95) });
+  const inWindow = jobs.filter((job) => job.ended_at !== null && ms(job.ended_at) >= ms(stats.from));
+  const wait = (job: (typeof jobs)[number]) =>
+    Math.max(0, ms(job.started_at) - Math.max(ms(job.created_at), ms(job.run_at))) / 1000;
+  const run = (job: (typeof jobs)[number]) => Math.max(0, ms(job.ended_at) - ms(job.started_at)) / 1000;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON records of the API
+  const figures = (of: any[]) => {
+    const started = of.filter((job) => job.started_at !== null);
+    return { wait_s: rounded(percentiles(started.map(wait))), run_s: rounded(percentiles(started.map(run))) };
+  };
+  return {
+    finished: inWindow.length,
+    ...figures(inWindow),
+    // biome-ignore lint/suspicious/noExplicitAny: JSON records of the API
+    buckets: stats.buckets.map((bucket: any) => {
+      const start = ms(bucket.start);
+      const of = inWindow.filter((job) => ms(job.ended_at) >= start && ms(job.ended_at) < start + 60_000);
+      const counts: Record<string, number> = {};
+      for (const job of of) counts[job.status] = (counts[job.status] ?? 0) + 1;
+      return { start: bucket.start, counts, ...figures(of) };
+    }),
+  };
+}
+
+describe('stats', () => {
+  it('gives counts and wait/run p50/p95 per minute and overall that match the jobs themselves', async () => {
+    const finishedStates = 'completed,failed,cancelled,timeout,skipped';
+    for (const cmd of ['true', 'sleep 0.2', 'false']) {
+      await finished((await api(member, 'POST', '/jobs', '/jobs', { cmd, queue: 'statsq' })).body.id);
+    }
+    // A job may end between the two reads: compare again until both reads agree (or give up and show the diff).
+    // biome-ignore lint/suspicious/noExplicitAny: JSON of the API
+    let got: any;
+    // biome-ignore lint/suspicious/noExplicitAny: JSON of the API
+    let want: any;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const stats = (await api(member, 'GET', '/stats', '/stats?window=15m')).body;
+      const jobs = (await api(member, 'GET', '/jobs', `/jobs?status=${finishedStates}&limit=1000`)).body.jobs;
+      want = statsFromJobs(jobs, stats);
+      const round = (value: number | null) => (value === null ? null : Number(value.toFixed(6)));
+      // biome-ignore lint/suspicious/noExplicitAny: JSON of the API
+      const rounded = (p: any) => p && { p50: round(p.p50), p95: round(p.p95) };
+      got = {
+        finished: stats.finished,
+        wait_s: rounded(stats.wait_s),
+        run_s: rounded(stats.run_s),
+        // biome-ignore lint/suspicious/noExplicitAny: JSON of the API
+        buckets: stats.buckets.map((bucket: any) => ({
+          start: bucket.start,
+          counts: bucket.counts,
+          wait_s: rounded(bucket.wait_s),
+          run_s: rounded(bucket.run_s),
+        })),
+      };
+      if (isDeepStrictEqual(got, want)) break;
+    }
+    expect(got).toEqual(want);
+    expect(want.finished).toBeGreaterThan(0);
+    // biome-ignore lint/suspicious/noExplicitAny: JSON of the API
+    expect(want.buckets.some((bucket: any) => bucket.run_s.p50 !== null)).toBe(true);
+  });
+});
+
 describe('errors', () => {
   it('answers 401, 403, 404, 413, 415 and 400 with problem documents', async () => {
     const cases: [string, string, string, string | null, unknown, Record<string, string>, number][] = [
@@ -372,6 +468,26 @@ describe('errors', () => {
     const unknownRoute = await call(server, member, 'GET', '/nothing/here');
     expect(unknownRoute.status).toBe(404);
     expect(unknownRoute.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('redirects the base path without its slash to the page, keeping the query', async () => {
+    const proxiedHome = makeHome();
+    const proxied = await startServer(proxiedHome, ['--base-path', '/under/proxy']);
+    try {
+      expect(proxied.url).toMatch(/\/under\/proxy$/);
+      // Relative asset paths only work from `/under/proxy/`: the bare path must not answer the page.
+      const bare = await fetch(`${proxied.url}?token=abc&x=1`, { redirect: 'manual' });
+      expect([301, 308]).toContain(bare.status);
+      expect(bare.headers.get('location')).toBe('/under/proxy/?token=abc&x=1');
+      const page = await fetch(new URL(bare.headers.get('location') as string, proxied.url));
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('./assets/');
+      const api = await call(proxied, proxied.adminToken, 'GET', '/jobs');
+      expect(api.status).toBe(200);
+    } finally {
+      await proxied.stop();
+      await proxiedHome.cleanup();
+    }
   });
 
   it('serves the pages without a token, HTML with a strict CSP', async () => {

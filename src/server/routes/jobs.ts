@@ -218,7 +218,7 @@ function searchOf(
     group: query.group,
     key: query.key,
     scheduler: query.scheduler as JobSearch['scheduler'],
-    nameContains: query.q,
+    nameOrKeyContains: query.q,
     order: (descending ? page.order.slice(1) : page.order) as SearchOrder,
     descending,
     limit: page.limit,

@@ -147,7 +147,12 @@ export function registerOverviewRoutes(api: FastifyInstance, docket: Docket): vo
         from: iso(stats.from),
         to: iso(stats.to),
         finished: stats.finished,
-        buckets: stats.buckets.map((bucket) => ({ start: iso(bucket.start), counts: bucket.counts })),
+        buckets: stats.buckets.map((bucket) => ({
+          start: iso(bucket.start),
+          counts: bucket.counts,
+          wait_s: bucket.waitSeconds,
+          run_s: bucket.runSeconds,
+        })),
         wait_s: stats.waitSeconds,
         run_s: stats.runSeconds,
       };

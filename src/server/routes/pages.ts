@@ -12,7 +12,13 @@ import { DOCS_HTML, DOCS_SCRIPT } from './docs-page.js';
 export async function registerPages(api: FastifyInstance, webDir: string | null): Promise<void> {
   const index = webDir === null ? null : join(webDir, 'index.html');
   const built = index !== null && existsSync(index);
-  api.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
+  const basePath = api.prefix; // '' at the root
+  api.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
+    // The page's asset paths are relative, so under a base path it must be loaded from `{base}/`.
+    const [path, query] = splitOnce(request.url, '?');
+    if (basePath !== '' && path === basePath) {
+      return reply.redirect(`${basePath}/${query === undefined ? '' : `?${query}`}`, 308);
+    }
     if (!built) {
       return reply
         .type('text/plain; charset=utf-8')
@@ -33,4 +39,9 @@ export async function registerPages(api: FastifyInstance, webDir: string | null)
   api.get('/docs/app.js', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').send(DOCS_SCRIPT),
   );
+}
+
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
 }

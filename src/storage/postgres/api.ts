@@ -4,6 +4,7 @@
  * and metrics — the same rules as the embedded engine's (sqlite/api.ts).
  */
 import type { Client } from 'pg';
+import { type FinishedSummary, MINUTE_MS } from '../../core/stats.js';
 import { FINAL_STATUSES, type Job, type JobStatus } from '../../core/words.js';
 import {
   ATTEMPT_COUNTS_SQL,
@@ -11,8 +12,12 @@ import {
   type EventRow,
   eventFromRow,
   FINISHED_SQL,
+  type FinishedCountRow,
   type FinishedRow,
+  type FinishedTimesRow,
+  finishedCountFromRow,
   finishedFromRow,
+  finishedTimesFromRow,
   TOKEN_COLUMNS,
   type TokenRow,
   tokenFromRow,
@@ -124,6 +129,32 @@ export class PostgresApiStore {
       [since, FINAL_ARRAY, tenant ?? null],
     );
     return rows.map(finishedFromRow);
+  }
+
+  /** Counts by minute and outcome; percentiles (percentile_cont) per minute and overall in one pass. */
+  async finishedSummary(first: number, since: number, tenant?: string): Promise<FinishedSummary> {
+    const args = [first, since, FINAL_ARRAY, tenant ?? null];
+    // greatest() skips NULLs, so a job that never started is left out explicitly.
+    const finished = `SELECT (ended_at - $1::int8) / ${MINUTE_MS} AS minute, status,
+        CASE WHEN started_at IS NOT NULL THEN greatest(0, started_at - greatest(created_at, run_at)) END AS wait,
+        CASE WHEN started_at IS NOT NULL THEN greatest(0, ended_at - started_at) END AS run
+      FROM jobs WHERE ended_at >= $2 AND status = ANY($3::text[]) AND ($4::text IS NULL OR tenant = $4)`;
+    const percentile = (q: number, measure: string) => `percentile_cont(${q}) WITHIN GROUP (ORDER BY ${measure})`;
+    const [counts, times] = await Promise.all([
+      this.engine.rows<FinishedCountRow>(
+        this.pool,
+        `SELECT minute, status, count(*)::int8 AS n FROM (${finished}) f GROUP BY minute, status`,
+        args,
+      ),
+      this.engine.rows<FinishedTimesRow>(
+        this.pool,
+        `SELECT minute, ${percentile(0.5, 'wait')} AS wait_p50, ${percentile(0.95, 'wait')} AS wait_p95,
+           ${percentile(0.5, 'run')} AS run_p50, ${percentile(0.95, 'run')} AS run_p95
+         FROM (${finished}) f GROUP BY GROUPING SETS ((minute), ())`,
+        args,
+      ),
+    ]);
+    return { counts: counts.map(finishedCountFromRow), times: times.map(finishedTimesFromRow) };
   }
 
   async attemptCounts(): Promise<AttemptCount[]> {

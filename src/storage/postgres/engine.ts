@@ -4,6 +4,7 @@ import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js'
 import type { Allocation, AllocationRecord } from '../../core/resources.js';
 import type { NewJob } from '../../core/spec.js';
 import { refuse, refuseRequeueBehind, transition } from '../../core/states.js';
+import type { FinishedSummary } from '../../core/stats.js';
 import type {
   Attempt,
   Job,
@@ -1320,6 +1321,10 @@ export class PostgresEngine implements StorageEngine {
 
   finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]> {
     return this.api.finishedSince(since, tenant);
+  }
+
+  finishedSummary(first: number, since: number, tenant?: string): Promise<FinishedSummary> {
+    return this.api.finishedSummary(first, since, tenant);
   }
 
   attemptCounts(): Promise<AttemptCount[]> {

@@ -3,6 +3,7 @@
  * the job event log that triggers fill, and the figures behind stats and metrics.
  */
 import type Database from 'better-sqlite3';
+import { type FinishedSummary, MINUTE_MS } from '../../core/stats.js';
 import { FINAL_STATUSES, type Job, type JobStatus } from '../../core/words.js';
 import {
   ATTEMPT_COUNTS_SQL,
@@ -10,8 +11,12 @@ import {
   type EventRow,
   eventFromRow,
   FINISHED_SQL,
+  type FinishedCountRow,
   type FinishedRow,
+  type FinishedTimesRow,
+  finishedCountFromRow,
   finishedFromRow,
+  finishedTimesFromRow,
   TOKEN_COLUMNS,
   type TokenRow,
   tokenFromRow,
@@ -123,6 +128,29 @@ export class SqliteApiStore {
         ...(tenant === undefined ? [] : [tenant]),
       ) as FinishedRow[]
     ).map(finishedFromRow);
+  }
+
+  /**
+   * Counts by minute and outcome, and percentiles by SQLite's percentile_cont (built into
+   * better-sqlite3's SQLite; the same interpolation as PostgreSQL's): no job leaves SQLite.
+   */
+  finishedSummary(first: number, since: number, tenant?: string): FinishedSummary {
+    const args = [first, since, ...(tenant === undefined ? [] : [tenant])];
+    // SQLite's scalar max() is NULL when an argument is: a job that never started has no times.
+    const finished = `SELECT CAST((ended_at - ?) / ${MINUTE_MS} AS INTEGER) AS minute, status,
+        max(0, started_at - max(created_at, run_at)) AS wait, max(0, ended_at - started_at) AS run
+      FROM jobs WHERE ended_at >= ? AND status IN (${FINAL_LIST}) ${tenant === undefined ? '' : 'AND tenant = ?'}`;
+    const counts = this.sql(`SELECT minute, status, count(*) AS n FROM (${finished}) GROUP BY minute, status`).all(
+      ...args,
+    ) as FinishedCountRow[];
+    const percentiles = `percentile_cont(wait, 0.5) AS wait_p50, percentile_cont(wait, 0.95) AS wait_p95,
+      percentile_cont(run, 0.5) AS run_p50, percentile_cont(run, 0.95) AS run_p95`;
+    const times = this.sql(
+      `WITH finished AS MATERIALIZED (${finished})
+       SELECT minute, ${percentiles} FROM finished GROUP BY minute
+       UNION ALL SELECT NULL, ${percentiles} FROM finished`,
+    ).all(...args) as FinishedTimesRow[];
+    return { counts: counts.map(finishedCountFromRow), times: times.map(finishedTimesFromRow) };
   }
 
   attemptCounts(): AttemptCount[] {

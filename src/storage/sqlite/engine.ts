@@ -12,6 +12,7 @@ import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js'
 import type { Allocation, AllocationRecord } from '../../core/resources.js';
 import type { NewJob } from '../../core/spec.js';
 import { refuse, refuseRequeueBehind, transition } from '../../core/states.js';
+import type { FinishedSummary } from '../../core/stats.js';
 import type {
   Job,
   JobFilter,
@@ -968,6 +969,10 @@ export class SqliteEngine implements StorageEngine {
 
   async finishedSince(since: number, tenant?: string): Promise<FinishedTimes[]> {
     return this.api.finishedSince(since, tenant);
+  }
+
+  async finishedSummary(first: number, since: number, tenant?: string): Promise<FinishedSummary> {
+    return this.api.finishedSummary(first, since, tenant);
   }
 
   async attemptCounts(): Promise<AttemptCount[]> {

@@ -180,7 +180,7 @@ function FilterForm(props: {
         ))}
       </fieldset>
       <div class="row">
-        {text('q', 'Name contains')}
+        {text('q', 'Name or key contains')}
         {text(
           'queue',
           'Queue',
