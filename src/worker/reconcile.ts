@@ -8,7 +8,7 @@
  * alive (none, usually), never every running job.
  */
 import type { WorkerInfo } from '../core/words.js';
-import { attemptTag, isSameProcessAlive, stopTree } from '../executors/local/processes.js';
+import { attemptTag, isSameProcessAlive, stopTagged, stopTree } from '../executors/local/processes.js';
 import type { LostAttempt, StorageEngine, SuspectAttempt } from '../storage/engine.js';
 import { onThisMachine } from './machine.js';
 
@@ -38,11 +38,13 @@ export async function reconcile(engine: StorageEngine, leaseMs: number, graceMs:
     // still be working — is judged by the job's lease alone.
     const processGone = owner !== undefined && onThisMachine(owner);
     if (!processGone && (job.leaseExpiresAt ?? 0) > now) continue;
+    const tag = attemptTag(job.id, job.runNo, job.workerId);
     if (onThisMachine(job) && job.pid !== null) {
-      await stopTree(
-        { pid: job.pid, pidStart: job.pidStart, tag: attemptTag(job.id, job.runNo, job.workerId) },
-        graceMs,
-      );
+      await stopTree({ pid: job.pid, pidStart: job.pidStart, tag }, graceMs);
+    } else if (processGone || onThisMachine(job)) {
+      // The worker may have died after spawning the command but before recording its pid: its
+      // tagged processes would otherwise run on beside the retry.
+      await stopTagged(tag, graceMs);
     }
     lost.push({ jobId: job.id, attempt: job.runNo, reason: lostReason(job, owner), processGone });
   }

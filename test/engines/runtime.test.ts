@@ -15,7 +15,9 @@ import { JobAbortedError } from '../../src/core/job-types.js';
 import { normalizeSpec } from '../../src/core/spec.js';
 import type { JobSpec } from '../../src/core/words.js';
 import { Docket, type JobEvent } from '../../src/docket.js';
+import { attemptTag, TAG_VARIABLE } from '../../src/executors/local/processes.js';
 import type { ClaimRequest } from '../../src/storage/engine.js';
+import { thisMachine } from '../../src/worker/machine.js';
 import { reconcile } from '../../src/worker/reconcile.js';
 import type { Worker } from '../../src/worker/worker.js';
 import { BIN, isAlive, makeHome, processesWithEnv, type TestHome, uniqueMark, waitFor } from '../helpers/cli.js';
@@ -245,6 +247,44 @@ describe('machines', () => {
     expect(lost).toEqual([]);
     expect(await statusOf(submitted!.job.id)).toBe('running');
     expect((await docket.engine.listWorkers()).map((worker) => worker.id)).toEqual(['w-twin']);
+  });
+});
+
+describe('lost attempts without a recorded pid', () => {
+  it('reconciling a dead worker’s attempt stops the processes carrying its tag, though no pid was recorded', async () => {
+    const now = Date.now();
+    await docket.engine.registerWorker({
+      id: 'w-dead',
+      host: hostname(),
+      machine: thisMachine(),
+      pid: 4_194_000, // no such process: the worker died
+      pidStart: 1,
+      queues: ['*'],
+      concurrency: 1,
+      wakeAddress: null,
+      startedAt: now,
+      heartbeatAt: now,
+    });
+    const [submitted] = await docket.engine.submit([normalizeSpec({ command: 'sleep 300' })]);
+    const [claimed] = await docket.engine.claim({
+      workerId: 'w-dead',
+      host: hostname(),
+      machine: thisMachine(),
+      pid: 4_194_000,
+      queues: ['*'],
+      scheduler: 'local',
+      types: ['*'],
+      limit: 1,
+      leaseMs: 60_000,
+    });
+    // The worker spawned the command and died before recording its pid.
+    const tag = attemptTag(submitted!.job.id, claimed!.runNo, 'w-dead');
+    const orphan = spawn('sleep', ['300'], { env: { ...process.env, [TAG_VARIABLE]: tag }, stdio: 'ignore' });
+    children.push(orphan);
+    await waitFor('the orphan to start', () => processesWithEnv(TAG_VARIABLE, tag).length === 1);
+    const { lost } = await reconcile(docket.engine, 60_000, 100);
+    expect(lost.map((attempt) => attempt.jobId)).toEqual([submitted!.job.id]);
+    expect(processesWithEnv(TAG_VARIABLE, tag)).toEqual([]);
   });
 });
 

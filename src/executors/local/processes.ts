@@ -113,6 +113,26 @@ export async function stopTree(tree: ProcessTree, graceMs: number): Promise<void
   }
 }
 
+/**
+ * Stops every process carrying `tag`, for an attempt whose pid was never recorded (its worker died
+ * between spawning and recording): SIGTERM, then SIGKILL after the grace period.
+ */
+export async function stopTagged(tag: string, graceMs: number): Promise<void> {
+  const signal = (name: NodeJS.Signals) => {
+    for (const pid of findTagged(tag)) kill(pid, name);
+  };
+  signal('SIGTERM');
+  signal('SIGCONT');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && findTagged(tag).length > 0) {
+    await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+  }
+  for (let round = 0; round < 20 && findTagged(tag).length > 0; round++) {
+    signal('SIGKILL');
+    await sleep(25);
+  }
+}
+
 /** The tag of one attempt: unique per job, execution and worker. */
 export function attemptTag(jobId: number, runNo: number, workerId: string | null): string {
   return `${jobId}.${runNo}.${workerId ?? 'none'}`;

@@ -656,9 +656,14 @@ export class PostgresEngine implements StorageEngine {
     const now = Date.now();
     const rows = await this.rows<{ id: number | null; run_no: number; status: JobStatus; started_at: number | null }>(
       this.pool,
-      `WITH leases AS (
-         UPDATE jobs SET lease_expires_at = $1 WHERE worker_id = $2 AND status IN ${LIVE}
-         RETURNING id, run_no, status, started_at
+      // Rows are locked in id order, as every statement that locks several jobs does, so a renewal
+      // and another worker's completion never wait on each other in a cycle (40P01).
+      `WITH mine AS MATERIALIZED (
+         SELECT id FROM jobs WHERE worker_id = $2 AND status IN ${LIVE} ORDER BY id FOR UPDATE
+       ), leases AS (
+         UPDATE jobs SET lease_expires_at = $1 FROM mine
+         WHERE jobs.id = mine.id AND jobs.worker_id = $2 AND jobs.status IN ${LIVE}
+         RETURNING jobs.id, jobs.run_no, jobs.status, jobs.started_at
        ), me AS (UPDATE workers SET heartbeat_at = $3 WHERE id = $2 RETURNING id)
        SELECT leases.* FROM me LEFT JOIN leases ON true ORDER BY leases.id`,
       [now + leaseMs, workerId, now],

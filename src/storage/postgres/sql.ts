@@ -160,11 +160,13 @@ export const DEPS_COLUMN =
 export const COMPLETE_CTES = `input AS (
   SELECT * FROM unnest($1::int8[], $2::int[], $3::int[], $4::text[], $5::text[])
     AS t(id, attempt, exit_code, signal, result)
+), locked AS MATERIALIZED (
+  SELECT id FROM jobs WHERE id = ANY($1::int8[]) ORDER BY id FOR UPDATE
 ), done AS (
   UPDATE jobs AS j SET status = 'completed', exit_code = i.exit_code, signal = i.signal, error = NULL,
     error_stack = NULL, result = i.result, ended_at = $6, progress = 1, lease_expires_at = NULL, updated_at = $6
   FROM input AS i
-  WHERE j.id = i.id AND j.run_no = i.attempt AND j.status = 'running' AND j.has_dependents = 0 AND j.cron IS NULL
+  WHERE j.id = i.id AND j.id IN (SELECT id FROM locked) AND j.run_no = i.attempt AND j.status = 'running' AND j.has_dependents = 0 AND j.cron IS NULL
   RETURNING j.*
 ), history AS (
   INSERT INTO executions (job_id, attempt, status, started_at, ended_at, exit_code, signal, error, host, pid, worker_id)
