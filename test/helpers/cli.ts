@@ -61,6 +61,15 @@ export function makeHome(env: Record<string, string> = {}): TestHome {
     },
     async cleanup() {
       await killWorkers(db);
+      // Workers of other stores the test opened in this home (a second --db) are not registered in
+      // `db`: every process started from this home carries DOCKET_HOME, so none outlives the test.
+      for (const pid of processesWithEnv('DOCKET_HOME', home)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       await dropTestStore(db);
       rmSync(home, { recursive: true, force: true });
     },
