@@ -1,14 +1,48 @@
 /** Job types and job groups (HyperSpot's catalog), under both spellings HyperSpot uses. */
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../core/errors.js';
 import type { Docket } from '../../docket.js';
 import { jobTypeOut } from '../present.js';
 import { JobGroup, JobType, NameParams, problemResponses } from '../schemas.js';
 
+/** One catalog collection: its paths (the first documented, the others hidden aliases) and items. */
+interface Collection<T extends { name: string }> {
+  paths: string[];
+  /** The list's key in the response, e.g. `job_types`. */
+  key: string;
+  /** What one item is called in messages, e.g. `job type`. */
+  noun: string;
+  schema: TSchema;
+  summaries: { list: string; one: string };
+  load: () => Promise<T[]>;
+  out: (item: T) => unknown;
+}
+
 export function registerCatalogRoutes(api: FastifyInstance, docket: Docket): void {
-  for (const base of ['/job-types', '/job_types']) {
-    const hide = base === '/job_types';
+  registerCollection(api, {
+    paths: ['/job-types', '/job_types'],
+    key: 'job_types',
+    noun: 'job type',
+    schema: JobType,
+    summaries: { list: 'Job types with their params schema and defaults', one: 'One job type' },
+    load: () => docket.jobTypes(),
+    out: jobTypeOut,
+  });
+  registerCollection(api, {
+    paths: ['/job-groups', '/job_groups'],
+    key: 'job_groups',
+    noun: 'job group',
+    schema: JobGroup,
+    summaries: { list: 'Job groups and the queue each maps to', one: 'One job group' },
+    load: () => docket.jobGroups(),
+    out: groupOut,
+  });
+}
+
+function registerCollection<T extends { name: string }>(api: FastifyInstance, collection: Collection<T>): void {
+  for (const [index, base] of collection.paths.entries()) {
+    const hide = index > 0;
     api.get(
       base,
       {
@@ -16,11 +50,14 @@ export function registerCatalogRoutes(api: FastifyInstance, docket: Docket): voi
         schema: {
           hide,
           tags: ['catalog'],
-          summary: 'Job types with their params schema and defaults',
-          response: { 200: Type.Object({ job_types: Type.Array(JobType) }), ...problemResponses(401) },
+          summary: collection.summaries.list,
+          response: {
+            200: Type.Object({ [collection.key]: Type.Array(collection.schema) }),
+            ...problemResponses(401),
+          },
         },
       },
-      async () => ({ job_types: (await docket.jobTypes()).map(jobTypeOut) }),
+      async () => ({ [collection.key]: (await collection.load()).map(collection.out) }),
     );
     api.get<{ Params: Static<typeof NameParams> }>(
       `${base}/:id`,
@@ -29,49 +66,15 @@ export function registerCatalogRoutes(api: FastifyInstance, docket: Docket): voi
         schema: {
           hide,
           tags: ['catalog'],
-          summary: 'One job type',
+          summary: collection.summaries.one,
           params: NameParams,
-          response: { 200: JobType, ...problemResponses(400, 401, 404) },
+          response: { 200: collection.schema, ...problemResponses(400, 401, 404) },
         },
       },
       async (request) => {
-        const type = (await docket.jobTypes()).find((candidate) => candidate.name === request.params.id);
-        if (!type) throw new NotFoundError(`job type ${request.params.id} does not exist`);
-        return jobTypeOut(type);
-      },
-    );
-  }
-  for (const base of ['/job-groups', '/job_groups']) {
-    const hide = base === '/job_groups';
-    api.get(
-      base,
-      {
-        config: { access: 'viewer' },
-        schema: {
-          hide,
-          tags: ['catalog'],
-          summary: 'Job groups and the queue each maps to',
-          response: { 200: Type.Object({ job_groups: Type.Array(JobGroup) }), ...problemResponses(401) },
-        },
-      },
-      async () => ({ job_groups: (await docket.jobGroups()).map(groupOut) }),
-    );
-    api.get<{ Params: Static<typeof NameParams> }>(
-      `${base}/:id`,
-      {
-        config: { access: 'viewer' },
-        schema: {
-          hide,
-          tags: ['catalog'],
-          summary: 'One job group',
-          params: NameParams,
-          response: { 200: JobGroup, ...problemResponses(400, 401, 404) },
-        },
-      },
-      async (request) => {
-        const group = (await docket.jobGroups()).find((candidate) => candidate.name === request.params.id);
-        if (!group) throw new NotFoundError(`job group ${request.params.id} does not exist`);
-        return groupOut(group);
+        const item = (await collection.load()).find((candidate) => candidate.name === request.params.id);
+        if (!item) throw new NotFoundError(`${collection.noun} ${request.params.id} does not exist`);
+        return collection.out(item);
       },
     );
   }
