@@ -215,75 +215,58 @@ describe('unhandled promises', () => {
   });
 });
 
+/** A registered worker whose pid (4,194,000) is no process here, holding one claimed job running `command`. */
+async function deadPidWorkerWithJob(id: string, machine: string, command: string) {
+  const now = Date.now();
+  const pid = 4_194_000;
+  await docket.engine.registerWorker({
+    id,
+    host: hostname(),
+    machine,
+    pid,
+    pidStart: 1,
+    queues: ['*'],
+    concurrency: 1,
+    wakeAddress: null,
+    startedAt: now,
+    heartbeatAt: now,
+  });
+  const [submitted] = await docket.engine.submit([normalizeSpec({ command })]);
+  const [claimed] = await docket.engine.claim({
+    workerId: id,
+    host: hostname(),
+    machine,
+    pid,
+    queues: ['*'],
+    scheduler: 'local',
+    types: ['*'],
+    limit: 1,
+    leaseMs: 60_000,
+  });
+  return { job: submitted!.job, claimed: claimed! };
+}
+
 describe('machines', () => {
   it('a worker on another machine with the same hostname is judged by its lease, not a pid here (item 12)', async () => {
-    const now = Date.now();
-    await docket.engine.registerWorker({
-      id: 'w-twin',
-      host: hostname(), // a container with the same hostname, in another pid namespace
-      machine: 'another-boot-id:pid:[1]',
-      pid: 4_194_000, // no such process here
-      pidStart: 1,
-      queues: ['*'],
-      concurrency: 1,
-      wakeAddress: null,
-      startedAt: now,
-      heartbeatAt: now,
-    });
-    const [submitted] = await docket.engine.submit([normalizeSpec({ command: 'sleep 60' })]);
-    await docket.engine.claim({
-      workerId: 'w-twin',
-      host: hostname(),
-      machine: 'another-boot-id:pid:[1]',
-      pid: 4_194_000,
-      queues: ['*'],
-      scheduler: 'local',
-      types: ['*'],
-      limit: 1,
-      leaseMs: 60_000,
-    });
-    await docket.engine.recordProcess(submitted!.job.id, 1, 4_194_001, 1);
+    const { job } = await deadPidWorkerWithJob('w-twin', 'another-boot-id:pid:[1]', 'sleep 60');
+    await docket.engine.recordProcess(job.id, 1, 4_194_001, 1);
     const { lost } = await reconcile(docket.engine, 60_000, 100);
     expect(lost).toEqual([]);
-    expect(await statusOf(submitted!.job.id)).toBe('running');
+    expect(await statusOf(job.id)).toBe('running');
     expect((await docket.engine.listWorkers()).map((worker) => worker.id)).toEqual(['w-twin']);
   });
 });
 
 describe('lost attempts without a recorded pid', () => {
   it('reconciling a dead worker’s attempt stops the processes carrying its tag, though no pid was recorded', async () => {
-    const now = Date.now();
-    await docket.engine.registerWorker({
-      id: 'w-dead',
-      host: hostname(),
-      machine: thisMachine(),
-      pid: 4_194_000, // no such process: the worker died
-      pidStart: 1,
-      queues: ['*'],
-      concurrency: 1,
-      wakeAddress: null,
-      startedAt: now,
-      heartbeatAt: now,
-    });
-    const [submitted] = await docket.engine.submit([normalizeSpec({ command: 'sleep 300' })]);
-    const [claimed] = await docket.engine.claim({
-      workerId: 'w-dead',
-      host: hostname(),
-      machine: thisMachine(),
-      pid: 4_194_000,
-      queues: ['*'],
-      scheduler: 'local',
-      types: ['*'],
-      limit: 1,
-      leaseMs: 60_000,
-    });
+    const { job, claimed } = await deadPidWorkerWithJob('w-dead', thisMachine(), 'sleep 300');
     // The worker spawned the command and died before recording its pid.
-    const tag = attemptTag(submitted!.job.id, claimed!.runNo, 'w-dead');
+    const tag = attemptTag(job.id, claimed.runNo, 'w-dead');
     const orphan = spawn('sleep', ['300'], { env: { ...process.env, [TAG_VARIABLE]: tag }, stdio: 'ignore' });
     children.push(orphan);
     await waitFor('the orphan to start', () => processesWithEnv(TAG_VARIABLE, tag).length === 1);
     const { lost } = await reconcile(docket.engine, 60_000, 100);
-    expect(lost.map((attempt) => attempt.jobId)).toEqual([submitted!.job.id]);
+    expect(lost.map((attempt) => attempt.jobId)).toEqual([job.id]);
     expect(processesWithEnv(TAG_VARIABLE, tag)).toEqual([]);
   });
 });
