@@ -68,6 +68,25 @@ import { claimFilter, INSERT_JOB, insertJobsSql, insertValues, whereClause } fro
 
 /** Writers wait this long for the lock before giving up: far beyond any docket transaction. */
 const BUSY_TIMEOUT_MS = 60_000;
+
+/**
+ * Puts the file in WAL mode. Changing the journal mode needs the file to itself, and SQLite answers
+ * SQLITE_BUSY at once there instead of waiting out the busy timeout, so a process that opens the file
+ * while another one is creating it ("database is locked" from a worker and a server started
+ * together) retries for as long as that timeout.
+ */
+function useWal(db: Database.Database): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
 /**
  * The jobs that take a slot of their queue's capacity: running ones, and suspended ones whose
  * process is only stopped (SIGSTOP) — resuming continues them in place, so they keep their slot.
@@ -114,7 +133,7 @@ export class SqliteEngine implements StorageEngine {
   constructor(options: SqliteOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path, { timeout: BUSY_TIMEOUT_MS });
-    this.db.pragma('journal_mode = WAL');
+    useWal(this.db);
     // NORMAL is durable across process crashes in WAL mode; only a power cut can lose the last commits.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
