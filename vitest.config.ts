@@ -9,6 +9,8 @@ const BOTH_ENGINES = [
   'test/engines/**/*.test.ts',
   'test/chaos/*.test.ts',
   'test/integration/cli.test.ts',
+  'test/integration/cli-observe.test.ts',
+  'test/integration/cli-actions.test.ts',
   'test/integration/daemonless.test.ts',
   'test/integration/handlers.test.ts',
   'test/integration/lifecycle.test.ts',

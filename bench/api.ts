@@ -6,12 +6,13 @@
  * (10,000 no-op handler jobs, concurrency 10): without the event triggers, with them, and with
  * `docket serve` streaming to 100 connected /events clients. PostgreSQL runs when
  * DOCKET_BENCH_PG (or postgres://postgres@127.0.0.1:5432/postgres) answers.
+ * DOCKET_BENCH_SKIP_EVENTS=1 measures the requests only.
  * Run after `npm run build` (the server is dist/cli.js).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -26,8 +27,11 @@ const CONNECTIONS = 10;
 const N_STORED = 100_000;
 const N_DRAIN = 10_000;
 const SSE_CLIENTS = 100;
+const REPS = Number(process.env.DOCKET_BENCH_REPS ?? 3);
+const CLOCK_TICKS = 100; // USER_HZ of /proc/<pid>/stat on Linux
 const PG_URL = process.env.DOCKET_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
+const LOAD_AT_START = loadavg()[0] ?? 0;
 const children = new Set<ChildProcess>();
 const homes: string[] = [];
 const rows: string[][] = [];
@@ -99,6 +103,7 @@ function row(engine: string, measure: string, value: Load, bare: Load): void {
     `${value.p50} / ${value.p99}`,
     `${(value.rps / bare.rps).toFixed(2)}×`,
     String(value.errors),
+    '',
   ]);
 }
 
@@ -125,6 +130,19 @@ async function dropSchema(db: string): Promise<void> {
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   await client.query(`DROP SCHEMA IF EXISTS ${new URL(db).searchParams.get('schema')} CASCADE`);
+  await client.end();
+}
+
+/**
+ * PostgreSQL: gathers the planner's statistics of the bulk-loaded jobs, as autovacuum does a
+ * little later on its own. Without them the planner takes the 100,000 fresh rows for one and
+ * sorts every match of a filtered page (130 ms) instead of reading the newest 50 (0.05 ms).
+ */
+async function analyze(db: string): Promise<void> {
+  if (!db.startsWith('postgres')) return;
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  await client.query(`ANALYZE ${new URL(db).searchParams.get('schema')}.jobs`);
   await client.end();
 }
 
@@ -161,44 +179,39 @@ async function benchRequests(engine: string, bareUrl: string): Promise<void> {
     );
   }
   await docket.close();
+  await analyze(where.db);
   const server = await startServe(where);
   try {
     const headers = { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' };
-    const bare = await load(bareUrl);
+    // The bare route is measured right before each measure: its ratio compares the two under the
+    // same load of the (shared) machine.
+    const bares: Load[] = [];
+    const measure = async (label: string, path: string, options: Partial<autocannon.Options> = {}) => {
+      log(`${engine}: ${label}`);
+      const bare = await load(bareUrl);
+      bares.push(bare);
+      row(engine, label, await load(`${server.url}${path}`, { headers, ...options }), bare);
+    };
+    await measure('POST /jobs', '/jobs', {
+      method: 'POST',
+      body: JSON.stringify({ argv: ['true'], delay_sec: 86_400 }),
+    });
+    await measure('GET /jobs/{id}', '/jobs/54321');
+    await measure(`GET /jobs?limit=50 (${N_STORED / 1000}k stored)`, '/jobs?limit=50');
+    await measure(
+      'GET /jobs?limit=50&status=pending&queue=default',
+      '/jobs?limit=50&status=pending&queue=default&order=-created_at',
+    );
+    const bare = [...bares].sort((a, b) => a.rps - b.rps)[Math.floor(bares.length / 2)] as Load;
     rows.push([
       engine,
-      'bare Fastify GET / → {}',
+      'bare Fastify GET / → {} (median of the runs beside each measure)',
       Math.round(bare.rps).toLocaleString('en-US'),
       `${bare.p50} / ${bare.p99}`,
       '1.00×',
       String(bare.errors),
+      '',
     ]);
-    log(`${engine}: POST /jobs`);
-    row(
-      engine,
-      'POST /jobs',
-      await load(`${server.url}/jobs`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ argv: ['true'], delay_sec: 86_400 }),
-      }),
-      bare,
-    );
-    log(`${engine}: GET /jobs/{id}`);
-    row(engine, 'GET /jobs/{id}', await load(`${server.url}/jobs/54321`, { headers }), bare);
-    log(`${engine}: GET /jobs?limit=50`);
-    row(
-      engine,
-      `GET /jobs?limit=50 (${N_STORED / 1000}k stored)`,
-      await load(`${server.url}/jobs?limit=50`, { headers }),
-      bare,
-    );
-    row(
-      engine,
-      'GET /jobs?limit=50&status=pending&queue=default',
-      await load(`${server.url}/jobs?limit=50&status=pending&queue=default&order=-created_at`, { headers }),
-      bare,
-    );
   } finally {
     await stop(server.child);
     await dropSchema(where.db);
@@ -232,7 +245,13 @@ async function dropTriggers(where: { db: string }): Promise<void> {
   db.close();
 }
 
-function drain(where: { home: string; db: string }): number {
+interface Drain {
+  jobsPerSecond: number;
+  /** CPU of docket's processes per job: the drain's (on SQLite, every store write), plus the server's when it streams. */
+  cpuMsPerJob: number;
+}
+
+function drain(where: { home: string; db: string }): Drain {
   const result = spawnSync(
     process.execPath,
     ['--import', 'tsx', join(ROOT, 'bench', 'api-drain.ts'), where.home, where.db, String(N_DRAIN)],
@@ -242,16 +261,29 @@ function drain(where: { home: string; db: string }): number {
     },
   );
   if (result.status !== 0) throw new Error(`drain failed: ${result.stderr}`);
-  return (JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as { jobsPerSecond: number }).jobsPerSecond;
+  return JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as Drain;
 }
+
+/** User + system CPU milliseconds a process has used so far (Linux /proc; 0 elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+const EVENT_MARK = Buffer.from('\nevent: job.');
 
 /** Opens `count` event streams; returns how many events they received so far and a closer. */
 function openStreams(url: string, token: string, count: number): { received: () => number; close: () => void } {
   let events = 0;
   const requests = Array.from({ length: count }, () => {
     const outgoing = request(`${url}/events`, { headers: { authorization: `Bearer ${token}` } }, (response) => {
+      // Counted in the bytes (no decoding): these clients share the machine with the drain.
       response.on('data', (chunk: Buffer) => {
-        events += chunk.toString().split('\nevent: job.').length - 1;
+        for (let at = chunk.indexOf(EVENT_MARK); at >= 0; at = chunk.indexOf(EVENT_MARK, at + 1)) events++;
       });
     });
     outgoing.on('error', () => {});
@@ -267,45 +299,53 @@ function openStreams(url: string, token: string, count: number): { received: () 
 }
 
 async function benchEvents(engine: string): Promise<void> {
-  const rates: Record<string, number[]> = { none: [], triggers: [], streaming: [] };
+  const runs: Record<string, Drain[]> = { none: [], triggers: [], streaming: [] };
   let delivered = 0;
-  for (let rep = 0; rep < 3; rep++) {
+  // Variants alternate within each repetition, so a change of the machine's load hits all three.
+  for (let rep = 0; rep < REPS; rep++) {
     for (const variant of ['none', 'triggers', 'streaming'] as const) {
       const where = store(engine, `w2${variant}`);
       await queueNoops(where);
       if (variant === 'none') await dropTriggers(where);
       if (variant !== 'streaming') {
-        (rates[variant] as number[]).push(drain(where));
+        runs[variant]?.push(drain(where));
       } else {
         const server = await startServe(where);
         const streams = openStreams(server.url, server.token, SSE_CLIENTS);
         await new Promise((resolve) => setTimeout(resolve, 500));
-        (rates.streaming as number[]).push(drain(where));
+        const serverBefore = cpuMs(server.child.pid);
+        const result = drain(where);
         // Let the server hand out the tail of the drain, then count.
         await new Promise((resolve) => setTimeout(resolve, 1500));
+        result.cpuMsPerJob += (cpuMs(server.child.pid) - serverBefore) / N_DRAIN;
+        runs.streaming?.push(result);
         delivered = streams.received();
         streams.close();
         await stop(server.child);
       }
       await dropSchema(where.db);
-      log(`${engine} W2 ${variant}: ${Math.round((rates[variant] as number[]).at(-1) as number)} jobs/s`);
+      const last = runs[variant]?.at(-1) as Drain;
+      log(
+        `${engine} W2 ${variant}: ${Math.round(last.jobsPerSecond)} jobs/s, ${last.cpuMsPerJob.toFixed(3)} ms CPU/job`,
+      );
     }
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[1] as number;
-  const none = median(rates.none as number[]);
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+  const rate = (variant: string) => median((runs[variant] ?? []).map((run) => run.jobsPerSecond));
+  const cpu = (variant: string) => median((runs[variant] ?? []).map((run) => run.cpuMsPerJob));
   for (const [variant, label] of [
     ['none', 'W2 drain, no event triggers (baseline)'],
     ['triggers', 'W2 drain, event triggers on'],
     ['streaming', `W2 drain, triggers + docket serve with ${SSE_CLIENTS} /events clients`],
   ] as const) {
-    const value = median(rates[variant] as number[]);
     rows.push([
       engine,
       label,
-      `${Math.round(value).toLocaleString('en-US')} jobs/s`,
+      `${Math.round(rate(variant)).toLocaleString('en-US')} jobs/s`,
       '',
-      `${(value / none).toFixed(2)}×`,
+      `${(rate(variant) / rate('none')).toFixed(2)}×`,
       '',
+      `${cpu(variant).toFixed(3)} (${(cpu(variant) / cpu('none')).toFixed(2)}×)`,
     ]);
   }
   rows.push([
@@ -315,18 +355,19 @@ async function benchEvents(engine: string): Promise<void> {
     '',
     '',
     '',
+    '',
   ]);
 }
 
 function printTable(): void {
-  const header = ['engine', 'measure', 'req/s (or jobs/s)', 'p50 / p99 ms', 'ratio', 'non-2xx'];
+  const header = ['engine', 'measure', 'req/s (or jobs/s)', 'p50 / p99 ms', 'ratio', 'non-2xx', 'CPU ms/job'];
   const widths = header.map((_, i) => Math.max(header[i]?.length ?? 0, ...rows.map((r) => r[i]?.length ?? 0)));
   const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   console.log(line(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
   console.log(
-    `\n${SECONDS} s per request measure, ${CONNECTIONS} connections (autocannon); W2 rates are medians of 3; ratios are to the bare route (requests) or to the drain without triggers (W2).`,
+    `\n${SECONDS} s per request measure, ${CONNECTIONS} connections (autocannon); W2 figures are medians of ${REPS}; ratios are to the bare route measured just before (requests) or to the drain without triggers (W2). CPU ms/job: docket's processes only (on PostgreSQL the database server's CPU is not in it). Load average (1 min) at the start ${LOAD_AT_START.toFixed(1)}, at the end ${loadavg()[0]?.toFixed(1)}.`,
   );
 }
 
@@ -340,7 +381,7 @@ async function main(): Promise<void> {
   } finally {
     await stop(bare.child);
   }
-  for (const engine of engines) await benchEvents(engine);
+  if (!process.env.DOCKET_BENCH_SKIP_EVENTS) for (const engine of engines) await benchEvents(engine);
   printTable();
 }
 

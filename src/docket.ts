@@ -1,29 +1,18 @@
 /**
- * The facade: the one place that picks concrete engines and executors. The CLI (and later the
- * HTTP server and dashboard) see only this class. Cross-cutting work — job events, waking
- * workers, starting on-demand workers — happens here once, around the storage port.
+ * The facade: the library's API, which the CLI and the HTTP server use too, and the one place that
+ * picks concrete executors (store.ts picks the engine). Each method delegates: types, groups and
+ * queues to catalog.ts, writes to job-commands.ts, reads to job-reads.ts, workers to workforce.ts.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, rmSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { type ConfigInput, type DocketConfig, resolveConfig } from './config/config.js';
-import { checkHome, checkSqlitePath } from './config/locations.js';
+import { Catalog } from './catalog.js';
+import type { DocketConfig } from './config/config.js';
 import type { LoadedWorkerConfig } from './config/worker-config.js';
-import { nextTick } from './core/cron.js';
-import { InvalidInputError, NotFoundError } from './core/errors.js';
-import { type JobGroupDefinition, type JobTypeDefinition, type StoredJobType, storedPart } from './core/job-types.js';
+import type { JobGroupDefinition, JobTypeDefinition, StoredJobType } from './core/job-types.js';
 import { lazy } from './core/lazy.js';
-import { JobTypeRegistry } from './core/registry.js';
 import type { Inventory } from './core/resources.js';
-import { canonicalKey, normalizeSpec } from './core/spec.js';
-import { canMove, refuse } from './core/states.js';
 import {
-  ACTIVE_STATUSES,
   COMMAND_TYPE,
-  DEFAULT_TENANT,
-  FINAL_STATUSES,
   type Job,
   type JobFilter,
   type JobSpec,
@@ -32,112 +21,59 @@ import {
   type StatusCounts,
   type WorkerInfo,
 } from './core/words.js';
+import type { JobEvent, OpenOptions, RefreshOptions, SubmitOptions } from './docket-types.js';
 import { HandlerExecutor } from './executors/handler/handler.js';
 import { LocalCommandExecutor } from './executors/local/command.js';
-import { attemptTag, signalTree, stopTree } from './executors/local/processes.js';
+import { localProcesses } from './executors/local/processes.js';
+import { JobCommands } from './job-commands.js';
+import * as reads from './job-reads.js';
 import { JobService } from './job-service.js';
-import { jobLogDir, removeJobLogs, storeLogsDir } from './paths.js';
+import type { StoreLogs } from './paths.js';
 import { detectInventory } from './resources/inventory.js';
-import { LocalResources } from './resources/local-resources.js';
-import { annotatePending, attachAllocations, checkSubmittable } from './resources/view.js';
-import { SlurmScheduler } from './schedulers/slurm/scheduler.js';
-import type {
-  QueueInfo,
-  QueueSettings,
-  RefreshResult,
-  StorageEngine,
-  StoreIdentity,
-  SubmitResult,
-} from './storage/engine.js';
-import { isPostgresUrl } from './storage/postgres/connection.js';
-import { SqliteEngine } from './storage/sqlite/engine.js';
-import { serves, startWorkerOnce, wakeWorkers } from './worker/on-demand.js';
-import { reconcile, workerAlive } from './worker/reconcile.js';
-import { poke } from './worker/wake.js';
-import { Worker, type WorkerEvent, type WorkerOptions } from './worker/worker.js';
+import { ExternalSchedulers } from './schedulers/external.js';
+import type { QueueInfo, QueueSettings, RefreshResult, StorageEngine, SubmitResult } from './storage/engine.js';
+import { openStore } from './store.js';
+import type { WorkerEvent, WorkerOptions } from './worker/options.js';
+import type { Worker } from './worker/worker.js';
+import { Workforce } from './worker/workforce.js';
 
 const loadPino = lazy<typeof import('pino')>('pino');
 
-/** Jobs `list()` returns when no limit is given. */
-export const DEFAULT_PAGE_SIZE = 1000;
+export type { JobEvent, OpenOptions, RefreshOptions, SubmitOptions } from './docket-types.js';
+export type { WaitOptions } from './job-reads.js';
 
-export interface OpenOptions extends ConfigInput {
-  /** Reconcile: settle the jobs of workers that died (the CLI's daemonless mode). Default: true. */
-  manageWorkers?: boolean;
-  /**
-   * Start a worker process in the background when a job is submitted and no live worker serves
-   * its queue (the CLI does; engine and `on_demand` settings still apply). Default: false — a
-   * library starts no process its program did not ask for.
-   */
-  onDemandWorkers?: boolean;
-  /** The worker config file such an on-demand worker loads. Default: none (it runs commands only). */
-  workerConfig?: string;
-  logger?: Logger;
-}
-
-export interface WaitOptions {
-  timeoutMs?: number;
-  pollMs?: number;
-  onUpdate?: (jobs: Job[]) => void;
-}
-
-/** What subscribers of `docket.on('job', …)` receive. */
-export interface JobEvent {
-  event:
-    | 'submitted'
-    | 'started'
-    | 'progress'
-    | 'completed'
-    | 'failed'
-    | 'timeout'
-    | 'retrying'
-    | 'cancelled'
-    | 'suspended'
-    | 'resumed'
-    | 'requeued';
-  job: Job;
-}
-
-export interface SubmitOptions {
-  /** Start an on-demand worker if none serves the queue (default: as configured). */
-  startWorkers?: boolean;
-  /**
-   * PostgreSQL only: your own `pg` client, inside a transaction you opened. The jobs are inserted
-   * in that transaction, so they exist exactly when it commits (and vanish if it rolls back).
-   */
-  connection?: unknown;
-}
-
-export interface RefreshOptions {
-  priority?: number;
-  /** Seconds from now before the new jobs may start. */
-  delaySeconds?: number;
-  /** Remove pending jobs of the type whose key left the set. */
-  removeMissing?: boolean;
-  tenant?: string;
-}
-
+/** A store of jobs. Methods throw the errors of core/errors.ts (see `@throws`), or the driver's when the store fails. */
 export class Docket extends EventEmitter<{ job: [JobEvent] }> {
-  private readonly registry = new JobTypeRegistry();
-  private storedTypes: Map<string, StoredJobType> | null = null;
-  private slurmScheduler: SlurmScheduler | null = null;
-  private lastSchedulerSync = 0;
-  private releaseTimer: NodeJS.Timeout | null = null;
-  private unsavedTypes = false;
+  private readonly catalog: Catalog;
+  private readonly schedulers: ExternalSchedulers;
+  private readonly workforce: Workforce;
+  private readonly commands: JobCommands;
+  /** What the bounded reads (job-reads.ts) need of this docket. */
+  private readonly reader: reads.JobReader;
   private jobService: JobService | null = null;
 
   private constructor(
     /** The configuration, its `logsDir` the store's own folder of job logs. */
     readonly config: Readonly<DocketConfig>,
     readonly engine: StorageEngine,
-    private readonly manageWorkers: boolean,
+    manageWorkers: boolean,
     /** Null unless the program asked for on-demand workers (Docket.open's onDemandWorkers). */
-    private readonly onDemand: { workerConfig?: string } | null,
+    onDemand: { workerConfig?: string } | null,
     private logger: Logger | undefined,
-    /** Where jobs that ran before logs moved into the store's folder may still have theirs. */
-    private legacyLogs: { root: string; maxId: number },
+    /** The store's job logs (and where older jobs may still have theirs). */
+    private readonly logs: StoreLogs,
   ) {
     super();
+    this.schedulers = new ExternalSchedulers(engine, config, (message) => this.log.warn(message));
+    this.workforce = new Workforce(engine, config, manageWorkers, onDemand, localProcesses);
+    const seed = (spec: JobSpec) => this.commands.submit([spec]);
+    this.catalog = new Catalog(engine, onDemand?.workerConfig, seed, (queues) => this.workforce.notify(queues));
+    const { catalog, schedulers, workforce } = this;
+    const reconcile = () => this.reconcile();
+    this.reader = { engine, syncSchedulers: (age) => schedulers.sync(age), reconcile, isLive: workforce.isLive };
+    const events = { emit: (event: JobEvent) => this.emit('job', event), wanted: () => this.listenerCount('job') > 0 };
+    const parts = { engine, config, catalog, schedulers, workforce, reader: this.reader };
+    this.commands = new JobCommands({ ...parts, processes: localProcesses, ...events });
   }
 
   /** The logger (pino, warn level on stderr unless one was given), created when first needed. */
@@ -149,29 +85,19 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return this.logger;
   }
 
-  /** Opens (and migrates) the store named by the configuration. */
+  /**
+   * Opens (and migrates) the store; starts no process (see `onDemandWorkers`) and loads no file.
+   * @throws InvalidInputError a bad option, setting or database URL (nothing is created).
+   * @throws StorageError a store whose schema is newer than this code, or a failed migration.
+   */
   static async open(options: OpenOptions = {}): Promise<Docket> {
-    const config = resolveConfig(options);
-    checkHome(config);
     // The store reports dropped connections before the docket (and its logger) exists: late-bound.
     let warn = (message: string): void => {
       process.stderr.write(`docket: ${message}\n`);
     };
-    const engine = await openEngine(config, (message) => warn(message));
-    let identity: StoreIdentity;
-    try {
-      await engine.migrate();
-      identity = await engine.identity();
-    } catch (error) {
-      await engine.close();
-      throw error;
-    }
+    const { config, engine, logs } = await openStore(options, (message) => warn(message));
     const onDemand = options.onDemandWorkers === true ? { workerConfig: options.workerConfig } : null;
-    const storeConfig = Object.freeze({ ...config, logsDir: storeLogsDir(config.logsDir, identity.id) });
-    const docket = new Docket(storeConfig, engine, options.manageWorkers ?? true, onDemand, options.logger, {
-      root: config.logsDir,
-      maxId: identity.legacyLogsMaxId,
-    });
+    const docket = new Docket(config, engine, options.manageWorkers ?? true, onDemand, options.logger, logs);
     warn = (message) => docket.log.warn(message);
     return docket;
   }
@@ -182,145 +108,275 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
     return this.jobService;
   }
 
+  /** Closes the store's connections; the docket is unusable afterwards. */
   async close(): Promise<void> {
-    if (this.releaseTimer) clearTimeout(this.releaseTimer);
+    this.schedulers.close();
     await this.engine.close();
+  }
+
+  /** The store's schema version (`docket db migrate` reports it). */
+  schemaVersion(): Promise<number> {
+    return this.engine.schemaVersion();
+  }
+
+  /** The storage engine in use: `sqlite` or `postgres`. */
+  get engineName(): string {
+    return this.engine.capabilities.name;
   }
 
   // ── job types ────────────────────────────────────────────────────────────────────────────────
 
-  /** Defines (or redefines) a job type; its code-free part is stored so other processes can submit it. */
+  /**
+   * Defines (or redefines) a job type; its code-free part is stored so other processes can submit it.
+   * @throws InvalidInputError a bad name, handler, schema or cron expression.
+   */
   define<Params = unknown, Result = unknown>(definition: JobTypeDefinition<Params, Result>): this {
-    this.registry.define(definition);
-    this.unsavedTypes = true;
+    this.catalog.define(definition);
     return this;
   }
 
+  /** Defines a group of job types that share one queue. @throws InvalidInputError a bad name, or no queue. */
   defineGroup(group: JobGroupDefinition): this {
-    this.registry.defineGroup(group);
-    this.unsavedTypes = true;
+    this.catalog.defineGroup(group);
     return this;
   }
 
   /** Stores the types and groups defined here, and seeds the first job of each recurring type. */
-  async saveTypes(): Promise<void> {
-    if (!this.unsavedTypes) return;
-    this.unsavedTypes = false;
-    await this.engine.saveJobGroups([...this.registry.groups.values()]);
-    await this.engine.saveJobTypes([...this.registry.types.values()].map(storedPart));
-    this.storedTypes = null;
-    for (const type of this.registry.types.values()) {
-      if (!type.cron) continue;
-      const runAt = nextTick(type.cron, Date.now());
-      // The series key makes this exactly one seed job however many processes define the type.
-      if (runAt !== null) await this.submitResolved([{ type: type.name, key: `cron:${type.name}`, runAt }]);
-    }
+  saveTypes(): Promise<void> {
+    return this.catalog.save();
   }
 
-  /** Applies a worker config file: its groups, types (with handlers) and, unless told not to, queue settings. */
-  async applyConfig(config: LoadedWorkerConfig, { queues = true } = {}): Promise<void> {
-    for (const group of config.groups) this.defineGroup(group);
-    for (const type of config.types) this.define(type);
-    for (const queue of queues ? config.queues : []) {
-      await this.setQueue(queue.name, { capacity: queue.capacity, paused: queue.paused });
-    }
-    await this.saveTypes();
+  /**
+   * Applies a worker config file: its groups, types (with handlers) and, unless told not to, queue settings.
+   * @throws InvalidInputError a bad type, group or queue capacity in the file.
+   */
+  applyConfig(config: LoadedWorkerConfig, options: { queues?: boolean } = {}): Promise<void> {
+    return this.catalog.apply(config, options);
   }
 
-  async jobTypes(): Promise<StoredJobType[]> {
-    await this.saveTypes();
-    return this.engine.listJobTypes();
+  /** Every stored job type (defined here or by any other process), without handlers. */
+  jobTypes(): Promise<StoredJobType[]> {
+    return this.catalog.jobTypes();
   }
 
-  async jobGroups(): Promise<JobGroupDefinition[]> {
-    await this.saveTypes();
-    return this.engine.listJobGroups();
+  /** Every stored job group. */
+  jobGroups(): Promise<JobGroupDefinition[]> {
+    return this.catalog.jobGroups();
   }
 
-  private async storedTypeMap(): Promise<Map<string, StoredJobType>> {
-    this.storedTypes ??= new Map((await this.engine.listJobTypes()).map((type) => [type.name, type]));
-    return this.storedTypes;
+  // ── read ─────────────────────────────────────────────────────────────────────────────────────
+
+  /** The job with every attempt (`executions`) and what each held. @throws NotFoundError no job has this id. */
+  get(id: number): Promise<JobWithAttempts> {
+    return reads.getJob(this.reader, id);
   }
 
-  // ── daemonless bookkeeping ───────────────────────────────────────────────────────────────────
+  /** The job's record without its attempts: one indexed read. @throws NotFoundError no job has this id. */
+  peek(id: number): Promise<Job> {
+    return reads.peekJob(this.reader, id);
+  }
+
+  /** The job of a type with this key, or null (one indexed lookup). @throws InvalidInputError a bad key. */
+  findByKey(type: string, key: string | Record<string, unknown>, tenant?: string): Promise<Job | null> {
+    return reads.findJobByKey(this.reader, type, key, tenant);
+  }
+
+  /**
+   * One page of jobs: at most `filter.limit`, by default 1,000 — a store can hold millions. Walk
+   * everything with `iterate`.
+   */
+  list(filter: JobFilter = {}): Promise<Job[]> {
+    return reads.listJobs(this.reader, filter);
+  }
+
+  /** Every match, a page per query (keyset on the id): `for await (const job of docket.iterate(filter))`. */
+  iterate(filter: reads.IterateFilter = {}, options: { pageSize?: number } = {}): AsyncGenerator<Job, void, undefined> {
+    return reads.iterateJobs(this.reader, filter, options);
+  }
+
+  /** A count for every state, zeros included (DataJoint's progress; per type, queue or tenant). */
+  counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'> = {}): Promise<StatusCounts> {
+    return this.engine.counts(filter);
+  }
+
+  /** Paths of a job's log files (for a job older than the store's log folder, where it left them). */
+  logPaths(id: number): { stdout: string; stderr: string } {
+    return this.logs.paths(id);
+  }
+
+  /**
+   * Waits until every job is in a final state (or the timeout passes); returns their last records.
+   * Each poll reads only the jobs still active, 500 per query.
+   * @throws NotFoundError one of the ids names no job.
+   */
+  wait(ids: number[], options: reads.WaitOptions = {}): Promise<{ jobs: Job[]; timedOut: boolean }> {
+    return reads.waitForJobs(this.reader, ids, options);
+  }
+
+  /**
+   * Each of these jobs as it ends, in the order they end, until all have (or the timeout passed):
+   * `for await (const job of docket.ended(ids))`.
+   * @throws NotFoundError one of the ids names no job.
+   */
+  ended(ids: number[], options: Omit<reads.WaitOptions, 'onUpdate'> = {}): AsyncGenerator<Job, void, undefined> {
+    return reads.endedJobs(this.reader, ids, options);
+  }
+
+  // ── submit and change ────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Stores one job (or returns the existing one when its `key` was used before).
+   * @throws InvalidInputError a bad spec, params its type's schema refuses, an unknown type, a
+   * missing dependency, or resources no worker could ever give; nothing is stored.
+   */
+  async submit(spec: JobSpec, options: SubmitOptions = {}): Promise<Job> {
+    const [job] = await this.submitMany([spec], options);
+    return job as Job;
+  }
+
+  /** Submits many jobs in one transaction: all or none. @throws InvalidInputError as `submit`, for any spec. */
+  async submitMany(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
+    return (await this.commands.submit(specs, options)).map((result) => result.job);
+  }
+
+  /** `submitMany`, saying for each job whether it was created or its key existed. @throws as `submitMany`. */
+  submitReporting(specs: JobSpec[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
+    return this.commands.submit(specs, options);
+  }
+
+  /** Whether a worker of this process can run jobs of the type (commands, or a defined handler). */
+  canRun(type: string): boolean {
+    return this.catalog.canRun(type);
+  }
+
+  /**
+   * DataJoint's refresh: one job of `type` for every key that has none (params = the key), and,
+   * with `removeMissing`, no pending job for a key that left the set. One transaction.
+   * @throws InvalidInputError an unknown type, or a key its params schema refuses; nothing changes.
+   */
+  refresh(
+    type: string,
+    keys: (string | Record<string, unknown>)[],
+    options: RefreshOptions = {},
+  ): Promise<RefreshResult> {
+    return this.commands.refresh(type, keys, options);
+  }
+
+  /**
+   * DataJoint's ignore: the key is skipped and never runs, whether its job exists yet or not.
+   * @throws InvalidInputError an unknown type or a bad key.
+   * @throws InvalidStateError the key's job has ended in a state that may not become `skipped`.
+   */
+  ignore(type: string, key: string | Record<string, unknown>, tenant?: string): Promise<Job> {
+    return this.commands.ignore(type, key, tenant);
+  }
+
+  /**
+   * Submits a finished job again as a new job: the same work (command or type and params), queue,
+   * priority, resources, limits and retries, with `restartedFrom` naming the original (which stays
+   * as it is).
+   * @throws NotFoundError no job has this id.
+   * @throws InvalidStateError the job has not finished.
+   */
+  restart(id: number): Promise<Job> {
+    return this.commands.restart(id);
+  }
+
+  /**
+   * Cancels a job; a running one has its whole process tree stopped (or its handler aborted).
+   * @throws NotFoundError no job has this id.
+   * @throws InvalidStateError the job has ended already.
+   */
+  cancel(id: number, reason = 'cancelled by user'): Promise<Job> {
+    return this.commands.cancel(id, reason);
+  }
+
+  /**
+   * Suspends a job: a running command is stopped with SIGSTOP; a running handler of a suspendable
+   * type is aborted (it may save a checkpoint) and resumes later as a new attempt.
+   * @throws NotFoundError no job has this id.
+   * @throws InvalidStateError the job has ended, or its handler's type is not `suspendable`.
+   */
+  suspend(id: number): Promise<Job> {
+    return this.commands.suspend(id);
+  }
+
+  /**
+   * Resumes a suspended job: a stopped command continues (SIGCONT), a handler job is pending again.
+   * @throws NotFoundError no job has this id.
+   * @throws InvalidStateError the job is not suspended.
+   */
+  resume(id: number): Promise<Job> {
+    return this.commands.resume(id);
+  }
+
+  /**
+   * Puts an ended job back to pending, to run again (its attempts so far are kept).
+   * @throws NotFoundError no job has this id.
+   * @throws InvalidStateError the job is still active, or a dependency of a skipped job has not completed.
+   */
+  requeue(id: number): Promise<Job> {
+    return this.commands.requeue(id);
+  }
+
+  /** Removes finished jobs and their logs; returns how many. @throws InvalidInputError an active status. */
+  clear(options: { statuses?: JobStatus[]; endedBefore?: number; queue?: string } = {}): Promise<number> {
+    return this.commands.clear(options);
+  }
+
+  /** Drops every job record and log of this store (other stores sharing the home keep theirs). */
+  async resetDb(): Promise<void> {
+    await this.engine.reset();
+    this.logs.removeAll();
+  }
+
+  // ── queues ───────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Sets a queue's capacity (the most jobs running at once across all workers; null: no limit).
+   * @throws InvalidInputError a capacity that is not a positive integer.
+   */
+  setQueue(name: string, settings: QueueSettings): Promise<QueueInfo> {
+    return this.catalog.setQueue(name, settings);
+  }
+
+  /** A paused queue's jobs stay pending; running ones finish. Throws no error of its own. */
+  pauseQueue(name: string): Promise<QueueInfo> {
+    return this.setQueue(name, { paused: true });
+  }
+
+  /** Lets a paused queue's jobs run again. Throws no error of its own. */
+  resumeQueue(name: string): Promise<QueueInfo> {
+    return this.setQueue(name, { paused: false });
+  }
+
+  /** Every queue with its settings and a count of its jobs in each state. */
+  listQueues(): Promise<QueueInfo[]> {
+    return this.engine.listQueues();
+  }
+
+  /**
+   * Removes an empty queue (its settings). NotFoundError when no queue has the name;
+   * InvalidStateError when jobs are in it (finished ones too: `clear --queue` removes those).
+   */
+  removeQueue(name: string): Promise<void> {
+    return this.catalog.removeQueue(name);
+  }
+
+  // ── workers ──────────────────────────────────────────────────────────────────────────────────
 
   /**
    * Settles jobs whose worker is gone and, unless told not to (read-only commands), starts a
    * worker if pending jobs have none.
    */
   async reconcile({ startWorkers = true } = {}): Promise<void> {
-    await this.syncSchedulers();
-    if (!this.manageWorkers) return;
-    const { liveWorkers } = await reconcile(this.engine, this.config.worker.leaseMs, this.config.worker.graceMs);
-    if (!startWorkers || !this.shouldStartWorkers()) return;
-    const queues = await this.engine.runnableQueues('local');
-    const unserved = queues.filter((queue) => !liveWorkers.some((worker) => serves(worker, queue)));
-    if (unserved.length > 0) await this.startWorker(unserved[0] as string);
-  }
-
-  private shouldStartWorkers(): boolean {
-    return (
-      this.manageWorkers &&
-      this.onDemand !== null &&
-      (this.config.worker.onDemand ?? this.engine.capabilities.onDemandWorkers)
-    );
-  }
-
-  /** Starts one on-demand worker (it serves every queue) unless another process just did. */
-  private async startWorker(queue: string): Promise<void> {
-    const leaseMs = this.config.worker.leaseMs;
-    const options = { ...this.config, workerConfig: this.onDemand?.workerConfig };
-    await startWorkerOnce(this.engine, options, queue, (worker) => workerAlive(worker, leaseMs));
-  }
-
-  /**
-   * Wakes the workers of these queues, starting one in the background if none serves them — for
-   * `startFor` only (default: all), the queues whose new jobs can run soon.
-   */
-  private async notifyWorkers(queues: Set<string>, startWorkers = true, startFor = queues): Promise<void> {
-    if (queues.size === 0) return;
-    // A store that pushes changes has told its listeners already, inside the write.
-    if (this.engine.capabilities.pushesChanges && !(startWorkers && this.shouldStartWorkers())) return;
-    const leaseMs = this.config.worker.leaseMs;
-    const live = (await this.engine.listWorkers()).filter((worker) => workerAlive(worker, leaseMs));
-    const unserved = wakeWorkers(live, queues).filter((queue) => startFor.has(queue));
-    if (unserved.length > 0 && startWorkers && this.shouldStartWorkers()) await this.startWorker(unserved[0] as string);
-  }
-
-  /** Tells the worker running a job that its record changed (cancel, suspend), so it acts at once. */
-  private async notifyOwner(job: Job): Promise<void> {
-    if (!job.workerId || this.engine.capabilities.pushesChanges) return;
-    const owner = (await this.engine.listWorkers()).find((worker) => worker.id === job.workerId);
-    if (owner?.wakeAddress && owner.host === hostname()) await poke(owner.wakeAddress, 'control');
-  }
-
-  // ── submit ───────────────────────────────────────────────────────────────────────────────────
-
-  async submit(spec: JobSpec, options: SubmitOptions = {}): Promise<Job> {
-    const [job] = await this.submitMany([spec], options);
-    return job as Job;
-  }
-
-  /** Submits many jobs in one transaction: all are stored, or none (a bad one refuses the batch). */
-  async submitMany(specs: JobSpec[], options: SubmitOptions = {}): Promise<Job[]> {
-    await this.saveTypes();
-    return (await this.submitResolved(specs, options)).map((result) => result.job);
-  }
-
-  /** `submitMany` that also says, for each job, whether it was created or its key already existed. */
-  async submitReporting(specs: JobSpec[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
-    await this.saveTypes();
-    return this.submitResolved(specs, options);
-  }
-
-  /** Whether a worker of this process can run jobs of the type (commands, or a defined handler). */
-  canRun(type: string): boolean {
-    return type === COMMAND_TYPE || this.registry.handlerTypes().includes(type);
+    await this.schedulers.sync();
+    await this.workforce.reconcile(startWorkers);
   }
 
   /** The live workers, with the queues they serve and what they have (`inventory`: GPUs, CPUs, memory). */
   async workers(): Promise<WorkerInfo[]> {
-    return (await this.engine.listWorkers()).filter(this.isLive);
+    return this.workforce.live();
   }
 
   /** What a worker started here would hand out (found now, or as configured). */
@@ -330,377 +386,14 @@ export class Docket extends EventEmitter<{ job: [JobEvent] }> {
 
   /** True when a live worker serves the queue (one that a submit would wake). */
   async hasWorkerFor(queue: string): Promise<boolean> {
-    const leaseMs = this.config.worker.leaseMs;
-    return (await this.engine.listWorkers()).some((worker) => serves(worker, queue) && workerAlive(worker, leaseMs));
+    return this.workforce.serving(queue);
   }
-
-  private async submitResolved(specs: JobSpec[], options: SubmitOptions = {}): Promise<SubmitResult[]> {
-    const now = Date.now();
-    const cwd = process.cwd();
-    const stored = await this.storedTypeMap();
-    const jobs = specs.map((spec) => normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored)));
-    await checkSubmittable(this.engine, jobs, this.isLive); // local resources: refuse what no worker could fit
-    const transactional = options.connection !== undefined;
-    // In the caller's transaction, SLURM must not see a job before (or without) the commit: such jobs
-    // are stored to be handed over by the first sync after it, not by this submit.
-    if (transactional)
-      for (const job of jobs) if (job.scheduler === 'slurm') job.runAt = Math.max(job.runAt, now + 1000);
-    const results = await this.engine.submit(jobs, { connection: options.connection });
-    if (!transactional) await this.handOver(results);
-    const submitted = results.map((result) => result.job);
-    if (this.listenerCount('job') > 0) {
-      for (const result of results) if (result.created) this.emit('job', { event: 'submitted', job: result.job });
-    }
-    const waiting = submitted.filter((job) => job.status === 'pending' && job.scheduler === 'local');
-    // A job blocked or delayed past an idle period starts no worker now; a CLI call once it can run does.
-    const soon = now + this.config.worker.idleExitMs;
-    const runnable = waiting.filter((job) => job.blockedBy === 0 && job.runAt <= soon);
-    await this.notifyWorkers(
-      new Set(waiting.map((job) => job.queue)),
-      options.startWorkers ?? true,
-      new Set(runnable.map((job) => job.queue)),
-    );
-    return results;
-  }
-
-  /**
-   * DataJoint's refresh: one job of `type` for every key that has none (params = the key), and,
-   * with `removeMissing`, no pending job for a key that left the set. One transaction.
-   */
-  async refresh(
-    type: string,
-    keys: (string | Record<string, unknown>)[],
-    options: RefreshOptions = {},
-  ): Promise<RefreshResult> {
-    await this.saveTypes();
-    const stored = await this.storedTypeMap();
-    const now = Date.now();
-    const runAt = options.delaySeconds ? now + options.delaySeconds * 1000 : undefined;
-    const cwd = process.cwd();
-    const jobs = keys.map((key) => {
-      const spec: JobSpec = { type, key, params: key, priority: options.priority, runAt, tenant: options.tenant };
-      return normalizeSpec(spec, now, cwd, this.registry.resolve(spec, stored));
-    });
-    const result = await this.engine.refresh({
-      jobs,
-      type,
-      tenant: options.tenant ?? DEFAULT_TENANT,
-      removeMissing: options.removeMissing ?? false,
-    });
-    if (result.added > 0) await this.notifyWorkers(new Set(jobs.map((job) => job.queue)));
-    return result;
-  }
-
-  /** DataJoint's ignore: the key is skipped and never runs, whether its job exists yet or not. */
-  async ignore(type: string, key: string | Record<string, unknown>, tenant?: string): Promise<Job> {
-    await this.saveTypes();
-    const stored = await this.storedTypeMap();
-    const spec: JobSpec = { type, key, params: key, tenant };
-    return this.engine.ignore(normalizeSpec(spec, Date.now(), process.cwd(), this.registry.resolve(spec, stored)));
-  }
-
-  // ── read ─────────────────────────────────────────────────────────────────────────────────────
-
-  async get(id: number): Promise<JobWithAttempts> {
-    await this.syncSchedulers(1000);
-    const job = await this.engine.get(id);
-    if (!job) throw new NotFoundError(`job ${id} does not exist; see docket list --all`);
-    // Local resources: what each attempt held, and why a pending job waits.
-    await attachAllocations(this.engine, job);
-    await annotatePending(this.engine, [job], this.isLive);
-    return job;
-  }
-
-  /** The job of a type with this key, or null (one indexed lookup). */
-  async findByKey(type: string, key: string | Record<string, unknown>, tenant = DEFAULT_TENANT): Promise<Job | null> {
-    const [job] = await this.engine.list({ type, tenant, key: canonicalKey(key), limit: 1 });
-    return job ?? null;
-  }
-
-  /**
-   * One page of jobs: at most `filter.limit`, by default DEFAULT_PAGE_SIZE — a store can hold
-   * millions. Walk everything with `iterate`.
-   */
-  async list(filter: JobFilter = {}): Promise<Job[]> {
-    await this.syncSchedulers(1000);
-    const jobs = await this.engine.list({ ...filter, limit: filter.limit ?? DEFAULT_PAGE_SIZE });
-    await annotatePending(this.engine, jobs, this.isLive); // local resources: why pending jobs wait
-    return jobs;
-  }
-
-  /**
-   * Every job that matches, page by page (keyset paging on the id, so memory stays at one page and
-   * jobs added or removed meanwhile neither repeat nor shift the pages).
-   */
-  async *iterate(filter: Omit<JobFilter, 'limit' | 'offset' | 'afterId'> = {}, { pageSize = DEFAULT_PAGE_SIZE } = {}) {
-    await this.syncSchedulers(1000);
-    let afterId: number | undefined;
-    for (;;) {
-      const page = await this.engine.list({ ...filter, limit: pageSize, afterId });
-      yield* page;
-      if (page.length < pageSize) return;
-      afterId = (page[page.length - 1] as Job).id;
-    }
-  }
-
-  /** Whether a registered worker is alive (by pid on its own machine, else by heartbeat). */
-  private readonly isLive = (worker: WorkerInfo): boolean => workerAlive(worker, this.config.worker.leaseMs);
-
-  /** A count for every state, zeros included (DataJoint's progress; per type, queue or tenant). */
-  counts(filter: Pick<JobFilter, 'queue' | 'tenant' | 'type'> = {}): Promise<StatusCounts> {
-    return this.engine.counts(filter);
-  }
-
-  /** Paths of a job's log files (for a job older than the store's log folder, where it left them). */
-  logPaths(id: number): { stdout: string; stderr: string } {
-    let dir = jobLogDir(this.config.logsDir, id);
-    if (id <= this.legacyLogs.maxId && !existsSync(dir)) {
-      const legacy = jobLogDir(this.legacyLogs.root, id);
-      if (existsSync(legacy)) dir = legacy;
-    }
-    return { stdout: join(dir, 'stdout'), stderr: join(dir, 'stderr') };
-  }
-
-  /** Waits until every job is in a final state (or the timeout passes); returns their last records. */
-  async wait(ids: number[], options: WaitOptions = {}): Promise<{ jobs: Job[]; timedOut: boolean }> {
-    const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
-    for (;;) {
-      const jobs = await Promise.all(ids.map((id) => this.get(id)));
-      options.onUpdate?.(jobs);
-      const done = jobs.every((job) => FINAL_STATUSES.includes(job.status));
-      if (done || Date.now() >= deadline) return { jobs, timedOut: !done };
-      await new Promise((resolve) => setTimeout(resolve, Math.min(options.pollMs ?? 50, deadline - Date.now())));
-      await this.reconcile();
-    }
-  }
-
-  // ── change ───────────────────────────────────────────────────────────────────────────────────
-
-  /** Cancels a job; a running one has its whole process tree stopped (or its handler aborted). */
-  async cancel(id: number, reason = 'cancelled by user'): Promise<Job> {
-    const before = await this.get(id);
-    if (before.scheduler === 'slurm' && canMove(before.status, 'cancelled')) await this.slurm.cancel(before);
-    const job = await this.engine.cancel(id, reason);
-    if (before.status !== 'pending') {
-      await this.notifyOwner(before);
-      await this.stopProcesses(before);
-    }
-    this.emit('job', { event: 'cancelled', job });
-    return job;
-  }
-
-  /**
-   * Suspends a job: a running command is stopped with SIGSTOP; a running handler of a suspendable
-   * type is aborted (it may save a checkpoint) and resumes later as a new attempt.
-   */
-  async suspend(id: number): Promise<Job> {
-    const before = await this.get(id);
-    if (before.type !== COMMAND_TYPE && before.status === 'running' && !(await this.isSuspendable(before.type))) {
-      throw refuse(
-        id,
-        before.status,
-        'suspend',
-        `job type ${before.type} is not suspendable (define it with suspendable: true)`,
-      );
-    }
-    if (before.scheduler === 'slurm' && canMove(before.status, 'suspended')) await this.slurm.suspend(before);
-    const job = await this.engine.suspend(id);
-    if (before.status === 'running') {
-      if (before.type === COMMAND_TYPE) this.signalProcesses(before, 'SIGSTOP');
-      else await this.notifyOwner(before);
-    }
-    this.emit('job', { event: 'suspended', job });
-    return job;
-  }
-
-  private async isSuspendable(type: string): Promise<boolean> {
-    const definition = this.registry.types.get(type) ?? (await this.storedTypeMap()).get(type);
-    return definition?.suspendable === true;
-  }
-
-  async resume(id: number): Promise<Job> {
-    const before = await this.get(id);
-    if (before.scheduler === 'slurm' && before.status === 'suspended') await this.slurm.resume(before);
-    const job = await this.engine.resume(id);
-    if (job.status === 'running') this.signalProcesses(job, 'SIGCONT');
-    else await this.notifyWorkers(new Set([job.queue]));
-    this.emit('job', { event: 'resumed', job });
-    return job;
-  }
-
-  async requeue(id: number): Promise<Job> {
-    const job = await this.engine.requeue(id);
-    if (job.scheduler === 'slurm') await this.syncSchedulers();
-    await this.notifyWorkers(new Set([job.queue]));
-    this.emit('job', { event: 'requeued', job });
-    return job;
-  }
-
-  /** Removes finished jobs and their logs; returns how many were removed. */
-  async clear(options: { statuses?: JobStatus[]; endedBefore?: number; queue?: string } = {}): Promise<number> {
-    const statuses = options.statuses ?? ['completed', 'cancelled'];
-    const active = statuses.filter((status) => ACTIVE_STATUSES.includes(status));
-    if (active.length > 0) {
-      throw new InvalidInputError('status', `${active.join(', ')} jobs are still active; cancel them before clearing`);
-    }
-    const ids = await this.engine.clear({ statuses, endedBefore: options.endedBefore, queue: options.queue });
-    removeJobLogs(this.config.logsDir, ids);
-    return ids.length;
-  }
-
-  /** Drops every job record and log of this store (other stores sharing the home keep theirs). */
-  async resetDb(): Promise<void> {
-    await this.engine.reset();
-    this.legacyLogs = { ...this.legacyLogs, maxId: 0 };
-    rmSync(this.config.logsDir, { recursive: true, force: true });
-  }
-
-  // ── queues ───────────────────────────────────────────────────────────────────────────────────
-
-  /** Sets a queue's capacity (the most jobs running at once across all workers; null: no limit). */
-  async setQueue(name: string, settings: QueueSettings): Promise<QueueInfo> {
-    if (settings.capacity != null && (!Number.isInteger(settings.capacity) || settings.capacity < 1)) {
-      throw new InvalidInputError('capacity', `${settings.capacity} must be a positive integer`);
-    }
-    const queue = await this.engine.setQueue(name, settings);
-    if (settings.paused === false || settings.capacity !== undefined) await this.notifyWorkers(new Set([name]));
-    return queue;
-  }
-
-  /** A paused queue's jobs stay pending; running ones finish. */
-  pauseQueue(name: string): Promise<QueueInfo> {
-    return this.setQueue(name, { paused: true });
-  }
-
-  resumeQueue(name: string): Promise<QueueInfo> {
-    return this.setQueue(name, { paused: false });
-  }
-
-  listQueues(): Promise<QueueInfo[]> {
-    return this.engine.listQueues();
-  }
-
-  // ── workers ──────────────────────────────────────────────────────────────────────────────────
 
   /** Creates a worker that runs commands and this docket's handlers; call `run()` on it. */
   worker(options: Partial<Omit<WorkerOptions, 'logsDir'>> = {}): Worker {
-    const executors = [new LocalCommandExecutor(), new HandlerExecutor(this.registry.types)];
-    const types = [COMMAND_TYPE, ...this.registry.handlerTypes()];
-    const worker = new Worker(
-      this.engine,
-      executors,
-      types,
-      {
-        ...this.config.worker,
-        // Local resources: what this worker hands out, found now (or as configured).
-        resources: new LocalResources(detectInventory(this.config.resources)),
-        queues: ['*'],
-        exitWhenIdle: false,
-        shutdownGraceMs: 10_000,
-        onEvent: (event) => this.emitWorkerEvent(event),
-        prepare: () => this.saveTypes(),
-        ...options,
-        logsDir: this.config.logsDir,
-      },
-      this.log,
-    );
-    return worker;
+    const executors = [new LocalCommandExecutor(), new HandlerExecutor(this.catalog.definitions)];
+    const types = [COMMAND_TYPE, ...this.catalog.handlerTypes()];
+    const own = { onEvent: (event: WorkerEvent) => this.commands.workerEvent(event), prepare: () => this.saveTypes() };
+    return this.workforce.inProcess(executors, types, { ...own, ...options }, this.log);
   }
-
-  private emitWorkerEvent(event: WorkerEvent): void {
-    // Only a job that others wait for can release SLURM jobs held for it.
-    if (event.kind === 'ended' && event.recorded?.status === 'completed' && event.recorded.hasDependents) {
-      this.releaseHeldSoon();
-    }
-    if (this.listenerCount('job') === 0) return;
-    if (event.kind === 'started') this.emit('job', { event: 'started', job: event.job });
-    else if (event.kind === 'progress') {
-      this.emit('job', {
-        event: 'progress',
-        job: { ...event.job, progress: event.progress, progressMessage: event.message },
-      });
-    } else if (event.recorded) {
-      const status = event.recorded.status;
-      this.emit('job', {
-        event: status === 'pending' ? 'retrying' : (status as JobEvent['event']),
-        job: event.recorded,
-      });
-    }
-  }
-
-  // ── SLURM ────────────────────────────────────────────────────────────────────────────────────
-
-  /** The SLURM scheduler, created when first needed (local-only use never touches SLURM). */
-  private get slurm(): SlurmScheduler {
-    this.slurmScheduler ??= new SlurmScheduler(this.engine, this.config.slurm, this.config.logsDir, (message) =>
-      this.log.warn(message),
-    );
-    return this.slurmScheduler;
-  }
-
-  /**
-   * Brings SLURM jobs up to date (one squeue and at most one sacct call), unless that was done less
-   * than `maxAgeMs` ago. Costs one indexed query when no SLURM job is active.
-   */
-  private async syncSchedulers(maxAgeMs = 0): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastSchedulerSync < maxAgeMs) return;
-    this.lastSchedulerSync = now;
-    await this.slurm.sync(now);
-  }
-
-  /** Hands just-stored SLURM jobs to SLURM; if it refuses, the whole batch is taken back. */
-  private async handOver(results: SubmitResult[]): Promise<void> {
-    const slurmJobs = results
-      .filter((result) => result.created && result.job.scheduler === 'slurm' && result.job.status === 'pending')
-      .map((result) => result.job);
-    if (slurmJobs.length === 0) return;
-    try {
-      const records = await this.slurm.handOver(slurmJobs);
-      for (const result of results) result.job = records.get(result.job.id) ?? result.job;
-    } catch (error) {
-      await this.engine.discard(results.filter((result) => result.created).map((result) => result.job.id));
-      throw error;
-    }
-  }
-
-  /** A local job completed: SLURM jobs held for it can go now (shortly, once per burst). */
-  private releaseHeldSoon(): void {
-    if (this.releaseTimer) return;
-    this.releaseTimer = setTimeout(() => {
-      this.releaseTimer = null;
-      this.syncSchedulers().catch((error: Error) => this.log.warn(`SLURM sync failed: ${error.message}`));
-    }, 100);
-    this.releaseTimer.unref();
-  }
-
-  private async stopProcesses(job: Job): Promise<void> {
-    // (On another machine, its worker stops them: the store told it.)
-    if (job.pid === null || job.host !== hostname()) return;
-    await stopTree(
-      { pid: job.pid, pidStart: job.pidStart, tag: attemptTag(job.id, job.runNo, job.workerId) },
-      this.config.worker.graceMs,
-    );
-  }
-
-  private signalProcesses(job: Job, signal: NodeJS.Signals): void {
-    if (job.pid === null || job.host !== hostname()) return;
-    signalTree({ pid: job.pid, pidStart: job.pidStart, tag: attemptTag(job.id, job.runNo, job.workerId) }, signal);
-  }
-}
-
-/** The engine the configuration names: a postgres:// URL, or else a SQLite file. */
-async function openEngine(config: DocketConfig, warn: (message: string) => void): Promise<StorageEngine> {
-  if (isPostgresUrl(config.db)) {
-    const { PostgresEngine } = await import('./storage/postgres/engine.js');
-    return PostgresEngine.connect({ url: config.db, schema: config.schema ?? undefined, warn });
-  }
-  if (/^[a-z]+:\/\//.test(config.db)) {
-    throw new InvalidInputError(
-      'db',
-      `${config.db.split(':')[0]}: databases are not supported; use a SQLite file path or postgres://`,
-    );
-  }
-  checkSqlitePath(config);
-  return new SqliteEngine({ path: config.db });
 }

@@ -32,3 +32,32 @@ export function jobLogDir(logsDir: string, id: number): string {
 export function removeJobLogs(logsDir: string, ids: readonly number[]): void {
   for (const id of ids) rmSync(jobLogDir(logsDir, id), { recursive: true, force: true });
 }
+
+/**
+ * A store's job logs: its own folder, and — for jobs that ran before logs moved into the store's
+ * folder (up to `legacyMaxId`) — the home's logs folder, where such a job may still have them.
+ */
+export class StoreLogs {
+  constructor(
+    /** The store's own folder (storeLogsDir). */
+    readonly dir: string,
+    private readonly legacyRoot: string,
+    private legacyMaxId: number,
+  ) {}
+
+  /** Paths of a job's log files. */
+  paths(id: number): { stdout: string; stderr: string } {
+    let dir = jobLogDir(this.dir, id);
+    if (id <= this.legacyMaxId && !existsSync(dir)) {
+      const legacy = jobLogDir(this.legacyRoot, id);
+      if (existsSync(legacy)) dir = legacy;
+    }
+    return { stdout: join(dir, 'stdout'), stderr: join(dir, 'stderr') };
+  }
+
+  /** Removes every log of the store (its records were dropped): no older job is looked for either. */
+  removeAll(): void {
+    this.legacyMaxId = 0;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

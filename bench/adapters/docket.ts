@@ -18,8 +18,10 @@ const load = (): Promise<DocketModule> => import('DOCKET_DIST');
 export const create: AdapterFactory = (env, options) => {
   const home = join(env.dataDir, String(options.id ?? 'docket'));
   const postgres = options.engine === 'postgres';
-  // On PostgreSQL: a schema of its own in the harness's database.
-  const db = postgres ? pgUrl(env.pgUrl, 'docket_bench') : join(home, 'docket.db');
+  // On PostgreSQL: a schema of its own in the harness's database (DOCKET_BENCH_SCHEMA names another,
+  // so runs from two checkouts at once, or of builds with different migrations, do not collide).
+  const schema = process.env.DOCKET_BENCH_SCHEMA ?? 'docket_bench';
+  const db = postgres ? pgUrl(env.pgUrl, schema) : join(home, 'docket.db');
   const open = async () => {
     const { Docket } = await load();
     // manageWorkers false: the harness starts its own worker processes; no on-demand worker.
@@ -40,7 +42,7 @@ export const create: AdapterFactory = (env, options) => {
         version: 'docket (this repository)',
         settings: postgres
           ? {
-              engine: 'postgres (schema docket_bench, pool of 10)',
+              engine: `postgres (schema ${schema}, pool of 10)`,
               claim: 'batched: FOR UPDATE SKIP LOCKED, as many jobs as the worker has free slots',
               complete: 'batched: outcomes of one event-loop turn and the next claim in one transaction',
               wake: 'LISTEN/NOTIFY sent by the submit; 1 s fallback poll',

@@ -3,6 +3,7 @@
  * memory of both sampled throughout. After a warm-up (the first tenth of the jobs), memory must
  * stay flat: no worker may grow by more than `boundMiB` above its warm-up level.
  */
+import { readFileSync } from 'node:fs';
 import { type ChaosStore, pause, rssMiB, until, type WorkerPool } from './store.js';
 import { defineChaosTypes, type ScenarioResult, waitRegistered } from './workers.js';
 
@@ -47,6 +48,11 @@ export async function soak(store: ChaosStore, pool: WorkerPool, options: SoakOpt
     const seconds = (Date.now() - started) / 1000;
     for (const worker of pool.unexpectedExits()) {
       violations.push(`worker ${worker.pid} exited by itself (${JSON.stringify(worker.exit)}): ${pool.tail(worker)}`);
+    }
+    // Two statements that lock job rows in different orders show up here first (PostgreSQL, 40P01).
+    for (const worker of pool.all) {
+      const deadlocks = readFileSync(worker.log, 'utf8').match(/deadlock detected/g);
+      if (deadlocks) violations.push(`worker ${worker.pid} logged ${deadlocks.length} deadlocks`);
     }
     const warm = samples.find((sample) => sample.completed >= options.jobs / 10) ?? samples[0];
     const after = samples.filter((sample) => sample.completed >= (warm?.completed ?? 0));

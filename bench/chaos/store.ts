@@ -1,6 +1,6 @@
 /**
  * The stage of a chaos scenario: a throwaway docket (a SQLite file, or a PostgreSQL schema of its
- * own), a project folder whose `docket.config.ts` defines the handler types the workers run, real
+ * own), a project folder whose `docket.config.mjs` defines the handler types the workers run, real
  * `docket worker` processes (dist/cli.js) that can be killed and replaced, and the file every job
  * appends a line to each time it really runs.
  */
@@ -63,7 +63,7 @@ export interface ChaosStore {
   home: string;
   /** The `--db` value: a SQLite file or a postgres:// URL naming a schema of this run. */
   db: string;
-  /** The folder the workers run in (holds docket.config.ts and the handlers). */
+  /** The folder the workers run in (holds docket.config.mjs and the handlers). */
   project: string;
   runs: string;
   locks: string;
@@ -80,7 +80,9 @@ export function makeStore(engine: ChaosEngine, pgUrl: string | undefined): Chaos
   const locks = join(home, 'locks');
   mkdirSync(join(project, 'handlers'), { recursive: true });
   mkdirSync(locks);
-  writeFileSync(join(project, 'docket.config.ts'), CONFIG);
+  // Plain JavaScript: each worker started loads it without TypeScript's loader (a third of a
+  // worker's start-up CPU, and the chaos runs start many workers).
+  writeFileSync(join(project, 'docket.config.mjs'), CONFIG);
   writeFileSync(join(project, 'handlers', 'chaos.mjs'), HANDLER);
   writeFileSync(join(project, 'handlers', 'noop.mjs'), 'export default () => null;\n');
   const runs = join(home, 'runs.txt');

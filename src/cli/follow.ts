@@ -33,6 +33,8 @@ export interface FollowOptions {
   stdout?: NodeJS.WritableStream | null;
   stderr?: NodeJS.WritableStream | null;
   pollMs?: number;
+  /** Called with every record read while following, before the output is drained (awaited). */
+  onJob?: (job: Job) => Promise<void> | void;
 }
 
 /** Follows the job's output until it ends; returns the final record. */
@@ -48,6 +50,7 @@ export async function followJob(docket: Docket, id: number, options: FollowOptio
   let lastReconcile = Date.now();
   for (;;) {
     const job = await docket.get(id);
+    await options.onJob?.(job);
     for (const tail of tails) tail.drain();
     if (FINAL_STATUSES.includes(job.status)) return job;
     await new Promise((resolve) => setTimeout(resolve, pollMs()));

@@ -1,7 +1,11 @@
 /** How the CLI shows records: snake_case JSON documents, and readable tables for people. */
+
+import type { styleText } from 'node:util';
 import type { Inventory } from '../core/resources.js';
+import { formatDuration } from '../core/units.js';
 import type { Attempt, Job, JobWithAttempts, StatusCounts } from '../core/words.js';
-import { JOB_STATUSES } from '../core/words.js';
+import { JOB_STATUSES, type JobStatus } from '../core/words.js';
+import type { WorkerOverview } from '../job-service.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -32,6 +36,7 @@ export function jobJson(job: Job): Record<string, unknown> {
     cron: job.cron,
     run_at: iso(job.runAt),
     depends_on: job.dependsOn,
+    restarted_from: job.restartedFrom,
     blocked: job.status === 'pending' && job.blockedBy > 0,
     key: job.key,
     tenant: job.tenant,
@@ -96,18 +101,47 @@ export function jobWithAttemptsJson(job: JobWithAttempts): Record<string, unknow
   return { ...jobJson(job), executions: job.executions.map(attemptJson) };
 }
 
+/** How a table may be drawn: fitted to a width, and with cells painted (after padding, so colours keep columns aligned). */
+export interface TableStyle {
+  /** The terminal's width; columns in `shrink` are cut (widest first) until rows fit. */
+  width?: number;
+  /** Indexes of columns that may be cut to fit. */
+  shrink?: number[];
+  paint?: (cell: string, column: number, row: number) => string;
+}
+
 /** A plain aligned table; the last column may be long and is not padded. */
-export function table(headers: string[], rows: (string | number | null)[][]): string {
+export function table(headers: string[], rows: (string | number | null)[][], style: TableStyle = {}): string {
   const cells = [headers, ...rows.map((row) => row.map((cell) => (cell === null ? '-' : String(cell))))];
   const widths = headers.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
+  fitWidths(widths, headers, style);
   return cells
-    .map((row) =>
+    .map((row, index) =>
       row
-        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+        .map((cell, column) => {
+          const width = widths[column] ?? 0;
+          const text = truncate(cell, width);
+          const padded = column === row.length - 1 ? text : text.padEnd(width);
+          return index > 0 && style.paint ? style.paint(padded, column, index - 1) : padded;
+        })
         .join('  ')
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** Cuts the shrinkable columns, widest first, until a row fits the width (none below its header). */
+function fitWidths(widths: number[], headers: string[], { width, shrink = [] }: TableStyle): void {
+  if (width === undefined) return;
+  const least = (column: number) => Math.max(4, headers[column]?.length ?? 0);
+  const total = () => widths.reduce((sum, w) => sum + w, 0) + 2 * (widths.length - 1);
+  while (total() > width) {
+    const [widest] = shrink
+      .filter((column) => (widths[column] ?? 0) > least(column))
+      .sort((a, b) => (widths[b] ?? 0) - (widths[a] ?? 0));
+    if (widest === undefined) return;
+    widths[widest] = Math.max(least(widest), (widths[widest] ?? 0) - (total() - width));
+  }
 }
 
 /** A job's state as people want to read it: pending jobs say whether they are delayed or blocked. */
@@ -118,48 +152,46 @@ export function statusLabel(job: Job, now = Date.now()): string {
   return 'pending';
 }
 
-export function shortTime(ms: number | null): string {
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/** The local date of a time, `2026-11-30` (in the same zone as its clock time). */
+function localDate(date: Date): string {
+  return `${date.getFullYear()}-${pad2(date.getMonth() + 1)}-${pad2(date.getDate())}`;
+}
+
+/** A time in local time: `14:03:07` today, else `2026-11-29 14:03:07` (date and time in the same zone). */
+export function shortTime(ms: number | null, now = Date.now()): string {
   if (ms === null) return '-';
   const date = new Date(ms);
-  const sameDay = new Date().toDateString() === date.toDateString();
-  const time = date.toTimeString().slice(0, 8);
-  return sameDay ? time : `${date.toISOString().slice(0, 10)} ${time}`;
+  const time = `${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())}`;
+  return localDate(date) === localDate(new Date(now)) ? time : `${localDate(date)} ${time}`;
 }
 
+/** A time relative to now: `just now`, `3m ago`, `2h ago`, `in 5m`; beyond a week, its local date. */
+export function ago(ms: number | null, now = Date.now()): string {
+  if (ms === null) return '-';
+  const seconds = Math.round((now - ms) / 1000);
+  if (Math.abs(seconds) < 5) return 'just now';
+  if (Math.abs(seconds) > 7 * 86400) return localDate(new Date(ms));
+  const span = formatDuration(coarse(Math.abs(seconds)));
+  return seconds > 0 ? `${span} ago` : `in ${span}`;
+}
+
+/** Seconds rounded down to what people read at that size: `45s`, `3m`, `1h59m`, `2d4h`. */
+function coarse(seconds: number): number {
+  if (seconds >= 86400) return Math.floor(seconds / 3600) * 3600;
+  if (seconds >= 60) return Math.floor(seconds / 60) * 60;
+  return seconds;
+}
+
+/**
+ * How long the job ran: its current attempt while running or suspended, its last one once ended.
+ * A pending job (waiting for a retry, or requeued) shows `-`: the clock does not run while it waits.
+ */
 export function elapsed(job: Job, now = Date.now()): string {
-  if (job.startedAt === null) return '-';
+  if (job.startedAt === null || job.status === 'pending') return '-';
   const seconds = Math.max(0, ((job.endedAt ?? now) - job.startedAt) / 1000);
-  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.floor(seconds % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-export function jobsTable(jobs: Job[]): string {
-  const now = Date.now();
-  return table(
-    ['ID', 'NAME', 'STATUS', 'QUEUE', 'PRI', 'TRIES', 'CREATED', 'ELAPSED', 'EXIT', 'NOTE'],
-    jobs.map((job) => [
-      job.id,
-      truncate(job.name, 32),
-      statusLabel(job, now),
-      job.queue,
-      job.priority,
-      `${job.attempts}/${job.maxAttempts}`,
-      shortTime(job.createdAt),
-      elapsed(job, now),
-      job.exitCode ?? job.signal,
-      note(job),
-    ]),
-  );
-}
-
-function note(job: Job): string {
-  if (job.status === 'running' && job.progress !== null) {
-    return `${Math.round(job.progress * 100)}%${job.progressMessage ? ` ${job.progressMessage}` : ''}`;
-  }
-  if (job.pendingReason) return job.pendingReason;
-  if (job.error) return truncate(job.error.split('\n')[0] ?? '', 60);
-  return '';
+  return formatDuration(seconds < 10 ? seconds : Math.floor(seconds));
 }
 
 export function truncate(text: string, max: number): string {
@@ -171,6 +203,24 @@ export function countsTable(counts: StatusCounts): string {
     ['STATUS', 'COUNT'],
     [...JOB_STATUSES.map((status) => [status, counts[status]]), ['total', counts.total]],
   );
+}
+
+/**
+ * The JSON form of a worker (the contract of `docket workers --json`; the HTTP API's is this one
+ * with its heartbeat named `last_heartbeat_at` and the inventory added: server/present.ts).
+ */
+export function workerJson(worker: WorkerOverview): Record<string, unknown> {
+  return {
+    id: worker.id,
+    host: worker.host,
+    pid: worker.pid,
+    queues: worker.queues,
+    concurrency: worker.concurrency,
+    running_jobs: worker.runningJobs,
+    alive: worker.alive,
+    started_at: new Date(worker.startedAt).toISOString(),
+    heartbeat_at: new Date(worker.heartbeatAt).toISOString(),
+  };
 }
 
 /** The JSON form of a worker's inventory (local resources). */
@@ -188,4 +238,33 @@ export function inventoryJson(inventory: Inventory): Record<string, unknown> {
     memory_enforcement: inventory.memoryEnforcement,
     sources: inventory.sources,
   };
+}
+
+/**
+ * styleText's options where colourOn has already decided: Node's own check would also drop colours
+ * on a terminal whenever a `CI` variable is set, which is not a rule docket documents.
+ */
+export const PLAIN = { validateStream: false } as const;
+
+/** Whether text for this stream may be coloured: a terminal, and NO_COLOR unset (no-color.org). */
+export function colourOn(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return stream.isTTY === true && !process.env.NO_COLOR;
+}
+
+/** Colours of the states in tables: green done, red failed, cyan running, yellow waiting, grey the rest. */
+export const STATUS_STYLE: Record<JobStatus, Parameters<typeof styleText>[0]> = {
+  pending: 'yellow',
+  running: 'cyan',
+  suspended: 'magenta',
+  completed: 'green',
+  failed: 'red',
+  timeout: 'red',
+  cancelled: 'gray',
+  skipped: 'gray',
+};
+
+/** The width rows are fitted to: the terminal's (or $COLUMNS where it reports none), none when piped. */
+export function terminalWidth(stream: NodeJS.WriteStream = process.stdout): number | undefined {
+  if (!stream.isTTY) return undefined;
+  return stream.columns || Number(process.env.COLUMNS) || undefined;
 }

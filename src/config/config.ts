@@ -84,9 +84,35 @@ type FileConfig = Partial<{
   pin: boolean;
 }>;
 
+/** Every key `config.json` may hold (others are refused: a typo would otherwise be ignored). */
+const FILE_KEYS = [
+  'db',
+  'concurrency',
+  'idle_exit',
+  'grace',
+  'lease',
+  'on_demand',
+  'schema',
+  'prune_after',
+  'slurm_bin',
+  'slurm_prefix',
+  'slurm_cluster',
+  'gpus',
+  'cpus',
+  'memory',
+  'pin',
+] as const satisfies readonly (keyof FileConfig)[];
+
+/** pino's levels: what DOCKET_LOG_LEVEL may say. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 /** How often workers renew their leases. */
 const HEARTBEAT_MS = 2000;
 
+/**
+ * The configuration: defaults < `$DOCKET_HOME/config.json` < `DOCKET_*` environment < `input`, frozen.
+ * @throws InvalidInputError a bad value (or config.json), naming the setting.
+ */
 export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
   const env = input.env ?? process.env;
   const sources: Record<string, string> = {};
@@ -108,16 +134,30 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
   };
   const dbText = pick('db', input.db, 'DOCKET_DB', file.db, join(home, 'docket.db'));
   const db = /^[a-z]+:\/\//.test(dbText) ? dbText : absolute(dbText);
-  const duration = (name: string, envName: string, fromFile: string | undefined, fallback: string) =>
-    parseDuration(String(pick(name, undefined, envName, fromFile, fallback)), name) * 1000;
-  const concurrency = Number(
-    pick('concurrency', undefined, 'DOCKET_CONCURRENCY', file.concurrency, availableParallelism()),
+  /** The name the user wrote a setting under, for messages: `DOCKET_LEASE`, or `lease in …/config.json`. */
+  const origin = (name: string, envName: string) =>
+    sources[name] === 'config.json' ? `"${name}" in ${join(home, 'config.json')}` : envName;
+  const duration = (name: string, envName: string, fromFile: string | undefined, fallback: string) => {
+    const text = String(pick(name, undefined, envName, fromFile, fallback));
+    return parseDuration(text, origin(name, envName)) * 1000;
+  };
+  const concurrencyText = pick<unknown>(
+    'concurrency',
+    undefined,
+    'DOCKET_CONCURRENCY',
+    file.concurrency,
+    availableParallelism(),
   );
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
+  const concurrency = Number(concurrencyText);
+  if (!/^\s*\d+\s*$/.test(String(concurrencyText)) || concurrency < 1) {
     throw new InvalidInputError(
-      'concurrency',
-      `${concurrency} must be a positive integer (DOCKET_CONCURRENCY or config.json)`,
+      origin('concurrency', 'DOCKET_CONCURRENCY'),
+      `${JSON.stringify(concurrencyText)} is not a positive integer`,
     );
+  }
+  const logLevel = env.DOCKET_LOG_LEVEL;
+  if (logLevel !== undefined && logLevel !== '' && !LOG_LEVELS.includes(logLevel)) {
+    throw new InvalidInputError('DOCKET_LOG_LEVEL', `"${logLevel}" is not a level; use ${LOG_LEVELS.join(', ')}`);
   }
   const leaseMs = duration('lease', 'DOCKET_LEASE', file.lease, '60s');
   if (leaseMs < 3 * HEARTBEAT_MS) {
@@ -126,7 +166,10 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
       `${leaseMs / 1000}s is shorter than 3 heartbeats (${(3 * HEARTBEAT_MS) / 1000}s), so one slow heartbeat would lose every job; set DOCKET_LEASE (or lease in config.json) to at least that`,
     );
   }
-  const onDemand: unknown = pick<unknown>('on_demand', undefined, 'DOCKET_ON_DEMAND', file.on_demand, null);
+  const onDemand = flag(
+    pick<unknown>('on_demand', undefined, 'DOCKET_ON_DEMAND', file.on_demand, null),
+    origin('on_demand', 'DOCKET_ON_DEMAND'),
+  );
   const schema = pick<string | null>('schema', undefined, 'DOCKET_SCHEMA', file.schema, null);
   const pruneAfter = pick<string | null>('prune_after', undefined, 'DOCKET_PRUNE_AFTER', file.prune_after, null);
   const config: DocketConfig = {
@@ -141,8 +184,11 @@ export function resolveConfig(input: ConfigInput = {}): Readonly<DocketConfig> {
       leaseMs,
       heartbeatMs: HEARTBEAT_MS,
       pollMs: 1000,
-      onDemand: onDemand === null ? null : onDemand === true || onDemand === 'true' || onDemand === '1',
-      pruneAfterMs: pruneAfter === null ? null : parseDuration(String(pruneAfter), 'prune_after') * 1000,
+      onDemand,
+      pruneAfterMs:
+        pruneAfter === null
+          ? null
+          : parseDuration(String(pruneAfter), origin('prune_after', 'DOCKET_PRUNE_AFTER')) * 1000,
     },
     slurm: slurmSettings(pick, file),
     resources: resourceSettings(pick, file, sources),
@@ -175,15 +221,26 @@ function resourceSettings(pick: Pick, file: FileConfig, sources: Record<string, 
   const gpus = text(pick<unknown>('gpus', undefined, 'DOCKET_GPUS', file.gpus, null));
   const cpus = text(pick<unknown>('cpus', undefined, 'DOCKET_CPUS', file.cpus, null));
   const memory = text(pick<unknown>('memory', undefined, 'DOCKET_MEMORY', file.memory, null));
-  const pin: unknown = pick<unknown>('pin', undefined, 'DOCKET_PIN', file.pin, false);
+  const pin = flag(
+    pick<unknown>('pin', undefined, 'DOCKET_PIN', file.pin, false),
+    sources.pin === 'config.json' ? '"pin" in config.json' : 'DOCKET_PIN',
+  );
   const origin = (name: string) => sources[name] ?? 'default';
   return {
     gpus,
     cpus,
     memory,
-    pin: pin === true || pin === 'true' || pin === '1',
+    pin: pin === true,
     sources: { gpus: origin('gpus'), cpus: origin('cpus'), memory: origin('memory') },
   };
+}
+
+/** A yes/no setting: true/false (or 1/0); anything else is refused, naming where it was set. */
+function flag(value: unknown, where: string): boolean | null {
+  if (value === null) return null;
+  if (value === true || value === 'true' || value === '1') return true;
+  if (value === false || value === 'false' || value === '0') return false;
+  throw new InvalidInputError(where, `${JSON.stringify(value)} is not true or false (or 1 or 0)`);
 }
 
 function absolute(path: string): string {
@@ -193,14 +250,20 @@ function absolute(path: string): string {
 
 function readConfigFile(path: string): FileConfig {
   if (!existsSync(path)) return {};
+  let unknownKey: string | undefined;
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8'));
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-    return parsed as FileConfig;
+    unknownKey = Object.keys(parsed).find((key) => !(FILE_KEYS as readonly string[]).includes(key));
+    if (unknownKey === undefined) return parsed as FileConfig;
   } catch (error) {
     throw new InvalidInputError(
       'config',
       `${path} is not a valid JSON object (${(error as Error).message}); fix or remove it`,
     );
   }
+  throw new InvalidInputError(
+    'config',
+    `${path} has an unknown key "${unknownKey}"; the keys are ${FILE_KEYS.join(', ')}`,
+  );
 }

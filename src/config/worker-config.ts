@@ -20,11 +20,23 @@ export const CONFIG_NAMES = [
 /** A type as the file declares it: the handler may be a function or a module path. */
 export type ConfiguredType = Omit<JobTypeDefinition, 'handler'> & { handler?: Handler | string };
 
+/** What a worker config file exports (as `default`); see `defineConfig`. */
 export interface WorkerConfigFile {
+  /** Queue settings, stored in the database: they hold for every worker. */
   queues?: { name: string; capacity?: number | null; paused?: boolean }[];
   groups?: JobGroupDefinition[];
+  /** Job types; a `handler` given as a path is a module (relative to this file) exporting the function. */
   types?: ConfiguredType[];
+  /** Defaults for `docket worker` (its flags win). */
   worker?: { queues?: string[]; concurrency?: number };
+}
+
+/**
+ * Types a worker config file: `export default defineConfig({ … })` in `docket.config.ts` makes a
+ * misspelt field a compile error instead of a worker that refuses to start. Returns its argument.
+ */
+export function defineConfig(config: WorkerConfigFile): WorkerConfigFile {
+  return config;
 }
 
 export interface LoadedWorkerConfig {

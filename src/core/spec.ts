@@ -43,7 +43,35 @@ export type NewJob = Pick<
   | 'tenant'
   | 'user'
   | 'params'
+  | 'restartedFrom'
 >;
+
+/**
+ * The spec that runs a finished job again as a new job: the same work (command or type and
+ * params), queue, priority, resources, limits and retries, with `restartedFrom` naming it.
+ */
+export function restartSpec(job: Job): JobSpec {
+  return {
+    name: job.name,
+    type: job.type,
+    params: job.type === COMMAND_TYPE ? undefined : job.params,
+    command: job.command ?? undefined,
+    argv: job.argv ?? undefined,
+    cwd: job.cwd,
+    env: job.env,
+    queue: job.queue,
+    priority: job.priority,
+    scheduler: job.scheduler,
+    resources: job.resources,
+    timeLimitSeconds: job.timeLimitSeconds ?? undefined,
+    maxAttempts: job.maxAttempts,
+    retry: job.retry,
+    group: job.group ?? undefined,
+    tenant: job.tenant,
+    user: job.user ?? undefined,
+    restartedFrom: job.id,
+  };
+}
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
@@ -53,6 +81,7 @@ export function normalizeSpec(
   defaultCwd = process.cwd(),
   defaults: TypeDefaults = NO_DEFAULTS,
 ): NewJob {
+  refuseNul(spec);
   const type = spec.type ?? COMMAND_TYPE;
   const { command, argv } = work(spec, type);
   const queue = spec.queue ?? defaults.queue ?? DEFAULT_QUEUE;
@@ -86,6 +115,7 @@ export function normalizeSpec(
     tenant: spec.tenant ?? DEFAULT_TENANT,
     user: spec.user ?? null,
     params: spec.params ?? null,
+    restartedFrom: spec.restartedFrom ?? null,
   };
 }
 
@@ -127,6 +157,40 @@ export function workingFolder(path: string, base: string, field: string): string
   }
   if (!folder) throw new InvalidInputError(field, `${absolute} is not an existing folder; create it or fix the path`);
   return absolute;
+}
+
+/**
+ * A NUL character cannot be stored by PostgreSQL (in text or JSON), nor passed to a process: it is
+ * refused at submit on every engine, naming where it is (`env.A`, `argv[1]`, `params.note`).
+ * The walk builds no path unless it finds one (it runs on every submit).
+ */
+function refuseNul(spec: JobSpec): void {
+  const path = nulPath(spec);
+  if (path !== null) {
+    // `.timeLimit…` → `time_limit…`: the spec's own field in the words of the errors.
+    const [, field = '', rest = ''] = /^\.([^.[]*)(.*)$/s.exec(path) ?? [];
+    const named = field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`) + rest;
+    throw new InvalidInputError(named, 'contains a NUL character (\\u0000), which no job field may hold; remove it');
+  }
+}
+
+/** Where the first NUL character is in `value` ('' for `value` itself), or null when there is none. */
+function nulPath(value: unknown): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? '' : null;
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      const inner = nulPath(value[index]);
+      if (inner !== null) return `[${index}]${inner}`;
+    }
+    return null;
+  }
+  for (const key in value) {
+    if (key.includes('\0')) return `.${key}`;
+    const inner = nulPath((value as Record<string, unknown>)[key]);
+    if (inner !== null) return `.${key}${inner}`;
+  }
+  return null;
 }
 
 function defaultName(command: string | null, argv: string[] | null, type: string): string {

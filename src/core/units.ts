@@ -24,6 +24,7 @@ export const PRIORITY_RANGE = { min: -(2 ** 31), max: 2 ** 31 - 1 } as const;
 /**
  * Parses a duration into seconds (at most MAX_DURATION_SECONDS). Accepts a bare number (seconds), a number with a unit
  * (`ms s m h d w`), sequences like `1h30m`, and SLURM's `[D-]HH:MM:SS`, `MM:SS` and `D-HH[:MM]`.
+ * @throws InvalidInputError (naming `field`) for text that is no duration, or one longer than 100 years.
  */
 export function parseDuration(text: string, field = 'duration'): number {
   const seconds = durationSeconds(text, field);
@@ -61,7 +62,10 @@ function slurmSeconds(match: RegExpExecArray): number {
 
 const SIZE_FACTORS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
-/** Parses a memory size into bytes: `512M`, `32GB`, `1.5g`, `1024` (bytes), binary multiples. */
+/**
+ * Parses a memory size into bytes: `512M`, `32GB`, `1.5g`, `1024` (bytes), binary multiples.
+ * @throws InvalidInputError (naming `field`) for text that is no size.
+ */
 export function parseSize(text: string, field = 'size'): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(text);
   if (!match) throw new InvalidInputError(field, `"${text}" is not a size; use e.g. 512M, 4G or 32GB`);
@@ -117,9 +121,33 @@ export function parseCount(text: string, field: string, { min = 1, max = PRIORIT
 }
 
 /** Parses a job id. */
-export function parseJobId(text: string): number {
+export function parseJobId(text: string, field = 'id'): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1) {
-    throw new InvalidInputError('id', `"${text}" is not a job id; ids are positive integers (see docket list)`);
+    throw new InvalidInputError(field, `"${text}" is not a job id; ids are positive integers (see docket list)`);
   }
   return Number(text);
+}
+
+/**
+ * Seconds as people type them: `2h`, `1h30m`, `90s` → `1m30s`, `1d12h`; under a second in ms
+ * (`32ms`), fractions of a second only under ten seconds (`2.5s`). The inverse of parseDuration for whole units.
+ */
+export function formatDuration(seconds: number): string {
+  if (seconds > 0 && seconds < 1) return `${Math.round(seconds * 1000)}ms`;
+  if (seconds < 10 && !Number.isInteger(seconds)) return `${Number(seconds.toFixed(1))}s`;
+  let rest = Math.round(seconds);
+  if (rest === 0) return '0s';
+  const parts: string[] = [];
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join('');
 }

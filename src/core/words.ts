@@ -101,6 +101,8 @@ export interface JobSpec {
   /** Idempotency key: a string or a JSON object (stored canonically). */
   key?: string | Record<string, unknown>;
   tenant?: string;
+  /** The finished job this one submits again (set by `restart`, kept as the job's `restartedFrom`). */
+  restartedFrom?: number;
   user?: string;
   params?: unknown;
 }
@@ -133,6 +135,12 @@ export interface Job {
    * still holds the job (waiting for a local dependency or a retry delay).
    */
   schedulerJobId: string | null;
+  /**
+   * Why the external scheduler still holds the job, in its words (SLURM's squeue `%r`: `Resources`,
+   * `Priority`, `Dependency`…), as of docket's last look; null when it gave none. Read only while the
+   * job is pending and handed over.
+   */
+  schedulerReason: string | null;
   queue: string;
   priority: number;
   command: string | null;
@@ -157,6 +165,8 @@ export interface Job {
   blockedBy: number;
   /** True once some job depends on this one. */
   hasDependents: boolean;
+  /** The finished job this one was submitted again from (`docket restart`); null otherwise. */
+  restartedFrom: number | null;
   key: string | null;
   tenant: string;
   user: string | null;
@@ -207,6 +217,8 @@ export interface WorkerInfo {
   heartbeatAt: number;
   /** What it may hand out (GPUs, CPUs, memory); null for workers that do not say. */
   inventory?: Inventory | null;
+  /** Job types it can run (`command` and its handlers); null for workers that did not say. */
+  types?: string[] | null;
 }
 
 /** How an attempt ended, as reported by an executor or a reconciler. */

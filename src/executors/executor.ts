@@ -18,6 +18,12 @@ export interface ExitReport {
   errorStack?: string;
 }
 
+/** `started` of work that runs in this process: no pid to record (one shared promise, no allocation per job). */
+export const NO_PROCESS: Promise<{ pid: number | null; pidStart: number | null }> = Promise.resolve({
+  pid: null,
+  pidStart: null,
+});
+
 export interface RunningWork {
   /** Settles once the work has started: the process's pid and start time (null for in-process work). */
   readonly started: Promise<{ pid: number | null; pidStart: number | null }>;
@@ -35,20 +41,47 @@ export interface RunningWork {
 }
 
 export interface ExecutionContext {
-  workerId: string;
+  readonly workerId: string;
   /** Renews the lease of the worker's jobs. */
   heartbeat(): Promise<void>;
   saveCheckpoint(state: unknown): Promise<void>;
   /** Results of the job's dependencies, fetched only when asked for. */
   parentResults(): Promise<Record<number, unknown>>;
   /** Folder that receives the attempt's `stdout` and `stderr`. */
-  logDir: string;
+  readonly logDir: string;
   onProgress(progress: number | null, message: string | null): void;
+}
+
+/** What identifies one attempt's processes: the job record's process fields. */
+export interface AttemptProcesses {
+  id: number;
+  runNo: number;
+  workerId: string | null;
+  /** The leader's pid (also its process group); null when it was never recorded. */
+  pid: number | null;
+  pidStart: number | null;
+}
+
+/**
+ * Control of the processes an executor starts on this machine, from outside the worker that runs
+ * them: the facade stops or pauses a job's processes, reconciliation the strays of a dead worker.
+ * The caller decides that the attempt ran on this machine.
+ */
+export interface ProcessControl {
+  /**
+   * Stops the attempt's whole process tree, strays that left its group included: SIGTERM, then
+   * SIGKILL after `graceMs`. With no pid recorded, every process carrying the attempt's tag.
+   */
+  stop(attempt: AttemptProcesses, graceMs: number): Promise<void>;
+  /** Pauses (SIGSTOP) or continues (SIGCONT) the attempt's process tree; nothing without a pid. */
+  signal(attempt: AttemptProcesses, signal: 'SIGSTOP' | 'SIGCONT'): void;
 }
 
 export interface Executor {
   /** Whether this executor runs jobs of the type (the worker claims only such jobs). */
   runs(type: string): boolean;
+  /** Set by executors whose work runs as processes on this machine. */
+  readonly processes?: ProcessControl;
   /** Starts the job's work; rejects only when nothing could be started. */
   start(job: Job, context: ExecutionContext): RunningWork;
 }

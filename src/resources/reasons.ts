@@ -4,6 +4,7 @@
  * worker of its queue could ever fit.
  */
 import { InvalidInputError } from '../core/errors.js';
+import { couldEverFit, freeResources } from '../core/fit.js';
 import {
   type Allocation,
   type AllocationRecord,
@@ -15,7 +16,6 @@ import {
 } from '../core/resources.js';
 import { formatSize } from '../core/units.js';
 import type { Job, WorkerInfo } from '../core/words.js';
-import { couldEverFit, freeResources } from './fit.js';
 
 /** Bytes for people: `8G`, `23.5G`, `512M` (exact sizes as they were asked for, others rounded). */
 export function humanSize(bytes: number): string {

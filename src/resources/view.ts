@@ -14,7 +14,7 @@ const servesQueue = (worker: WorkerInfo, queue: string) => worker.queues.include
 
 /** Refuses local jobs that ask for more than any live worker of their queue has (when all of them say). */
 export async function checkSubmittable(
-  engine: StorageEngine,
+  engine: Pick<StorageEngine, 'listWorkers' | 'allocations'>,
   jobs: readonly NewJob[],
   isAlive: (worker: WorkerInfo) => boolean,
 ): Promise<void> {
@@ -30,7 +30,7 @@ export async function checkSubmittable(
 
 /** Sets `pendingReason` on pending local jobs that ask for resources and wait for them. */
 export async function annotatePending(
-  engine: StorageEngine,
+  engine: Pick<StorageEngine, 'listWorkers' | 'allocations'>,
   jobs: readonly Job[],
   isAlive: (worker: WorkerInfo) => boolean,
 ): Promise<void> {

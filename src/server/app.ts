@@ -6,7 +6,7 @@
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Docket } from '../docket.js';
-import type { TokenRole } from '../storage/engine.js';
+import type { TokenRole } from '../docket-types.js';
 import { authenticate, type Principal } from './auth.js';
 import { EventHub } from './events.js';
 import { MetricsCollector } from './metrics.js';
@@ -18,6 +18,7 @@ import { registerMetaRoutes } from './routes/meta.js';
 import { registerOverviewRoutes } from './routes/overview.js';
 import { registerPages } from './routes/pages.js';
 import * as schemas from './schemas.js';
+import { TokenCache } from './token-cache.js';
 
 /** Requests larger than this are refused with 413. */
 export const BODY_LIMIT = 1024 * 1024;
@@ -50,6 +51,11 @@ export interface DocketServer {
   /** Closes event streams, then the server (in-flight requests finish). */
   close(): Promise<void>;
 }
+
+/** The content security policy of HTML pages: nothing but docket's own scripts, styles and calls. */
+const PAGE_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /** Shared schemas, referenced by `$ref` from routes and emitted as OpenAPI components. */
 const SHARED = [schemas.Problem, schemas.Job, schemas.JobDetail, schemas.NewJob, schemas.Counts];
@@ -84,43 +90,41 @@ export async function buildServer(docket: Docket, options: ServerOptions = {}): 
 
   const hub = new EventHub(docket.service, app.log);
   const metrics = new MetricsCollector(docket.service);
+  const tokens = new TokenCache(docket.service);
+  await tokens.start();
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error as Error, request)));
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
-  app.addHook('onRequest', (_request, reply, done) => {
+  // One hook per request (each hook is a step of every request): security headers, then the token.
+  app.addHook('onRequest', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
-    done();
-  });
-  app.addHook('onSend', async (_request, reply, payload) => {
-    const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('text/html')) {
-      reply.header(
-        'content-security-policy',
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-          "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-      );
-    }
-    return payload;
-  });
-  app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
     // Unknown routes answer 404 to anyone (they hold nothing); known ones default to admin only.
     const access = request.is404 ? 'public' : (config?.access ?? 'admin');
     if (access === 'public') return;
-    request.principal = await authenticate(docket.service, request, access, config?.tokenInQuery === true);
+    request.principal = await authenticate(tokens, request, access, config?.tokenInQuery === true);
   });
 
   await app.register(
     async (api) => {
       registerMetaRoutes(api, docket, metrics);
-      registerJobRoutes(api, docket.service);
+      registerJobRoutes(api, docket.service, docket.service.groupCommit);
       registerCatalogRoutes(api, docket);
       registerOverviewRoutes(api, docket);
       registerEventRoutes(api, docket.service, hub);
-      await registerPages(api, options.webDir ?? null);
+      // The pages' policy hook runs for the pages only, not on every API response.
+      await api.register(async (pages) => {
+        pages.addHook('onSend', async (_request, reply, payload) => {
+          if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+            reply.header('content-security-policy', PAGE_POLICY);
+          }
+          return payload;
+        });
+        await registerPages(pages, options.webDir ?? null);
+      });
     },
     { prefix: options.basePath ?? '' },
   );
@@ -131,6 +135,7 @@ export async function buildServer(docket: Docket, options: ServerOptions = {}): 
     async close() {
       await hub.close();
       await app.close();
+      await tokens.stop();
     },
   };
 }

@@ -3,9 +3,10 @@
  * tokens see every tenant (and may narrow with `?tenant=`), the others only their own.
  */
 import type { FastifyRequest } from 'fastify';
-import type { JobService, Scope } from '../job-service.js';
-import type { ApiToken, TokenRole } from '../storage/engine.js';
+import type { ApiToken, TokenRole } from '../docket-types.js';
+import type { Scope } from '../job-service.js';
 import { HttpProblem } from './problems.js';
+import type { TokenCache } from './token-cache.js';
 
 const RANK: Record<TokenRole, number> = { viewer: 0, member: 1, admin: 2 };
 
@@ -15,7 +16,7 @@ export interface Principal {
 
 /** Checks the request's token and role; throws a 401 or 403 problem otherwise. */
 export async function authenticate(
-  service: JobService,
+  tokens: TokenCache,
   request: FastifyRequest,
   needed: TokenRole,
   tokenInQuery: boolean,
@@ -24,7 +25,7 @@ export async function authenticate(
   if (secret === null) {
     throw new HttpProblem(401, 'send Authorization: Bearer <token>; create one with docket token create');
   }
-  const token = await service.authenticate(secret);
+  const token = await tokens.verify(secret);
   if (!token)
     throw new HttpProblem(401, 'the token is unknown, revoked or expired; create one with docket token create');
   if (RANK[token.role] < RANK[needed]) {

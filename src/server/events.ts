@@ -7,8 +7,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
+import type { JobEventRecord } from '../docket-types.js';
 import type { JobService, Scope } from '../job-service.js';
-import type { JobEventRecord } from '../storage/engine.js';
 
 /** A comment line every 15 s keeps proxies and browsers from closing an idle stream. */
 export const HEARTBEAT_MS = 15_000;
@@ -39,6 +39,22 @@ export function eventText(event: JobEventRecord): string {
     at: new Date(event.at).toISOString(),
   };
   return `id: ${event.id}\nevent: job.${event.kind}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+function visible(scope: Scope, event: JobEventRecord): boolean {
+  return scope.tenant === undefined || scope.tenant === event.tenant;
+}
+
+/** The events of a page that a scope may see, as one text, and the id of the last of them. */
+function pageOf(scope: Scope, events: JobEventRecord[], texts: string[]): { text: string; lastId: number } {
+  let text = '';
+  let lastId = 0;
+  events.forEach((event, index) => {
+    if (!visible(scope, event)) return;
+    text += texts[index];
+    lastId = event.id;
+  });
+  return { text, lastId };
 }
 
 export class EventHub {
@@ -125,24 +141,48 @@ export class EventHub {
     }
   }
 
-  /** Hands a page of events out: each serialised once, one write per client per page. */
+  /**
+   * Hands a page of events out: each serialised once, one write per client per page. Clients
+   * that are caught up (nearly all of them, nearly always) share one text per tenant scope, so a
+   * hundred clients cost one concatenation, not a hundred.
+   */
   private deliver(events: JobEventRecord[]): void {
     if (events.length === 0) return;
     const texts = events.map(eventText);
     for (const event of events) this.changedQueues.add(event.queue);
+    const first = (events[0] as JobEventRecord).id;
+    const shared = new Map<string | undefined, { text: string; lastId: number }>();
     for (const client of this.clients) {
-      let out = '';
-      events.forEach((event, index) => {
-        if (client.scope.tenant !== undefined && client.scope.tenant !== event.tenant) return;
-        if (client.held) client.held.push(event);
-        else if (event.id > client.lastSent) {
-          client.lastSent = event.id;
-          out += texts[index];
-        }
-      });
-      if (out) this.write(client, out);
+      if (client.held) {
+        for (const event of events) if (visible(client.scope, event)) client.held.push(event);
+        continue;
+      }
+      if (client.lastSent >= first) {
+        this.deliverEach(client, events, texts);
+        continue;
+      }
+      let page = shared.get(client.scope.tenant);
+      if (!page) {
+        page = pageOf(client.scope, events, texts);
+        shared.set(client.scope.tenant, page);
+      }
+      if (page.text) {
+        client.lastSent = page.lastId;
+        this.write(client, page.text);
+      }
     }
     this.countsTimer ??= setTimeout(() => void this.sendCounts(), COUNTS_EVERY_MS);
+  }
+
+  /** A client that has seen part of the page already (it replayed from Last-Event-ID meanwhile). */
+  private deliverEach(client: Client, events: JobEventRecord[], texts: string[]): void {
+    let out = '';
+    events.forEach((event, index) => {
+      if (!visible(client.scope, event) || event.id <= client.lastSent) return;
+      client.lastSent = event.id;
+      out += texts[index];
+    });
+    if (out) this.write(client, out);
   }
 
   private send(client: Client, event: JobEventRecord): void {

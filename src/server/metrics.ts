@@ -1,14 +1,16 @@
 /**
  * `/metrics` in Prometheus' text format. Job figures are read from the store at scrape time, so
  * they cover every worker on every machine, not only this process; prom-client adds the process
- * metrics of the server itself.
+ * metrics of the server itself. Everything is counted by the store (SQL aggregates): a scrape
+ * reads a few rows per queue, however many jobs are stored.
  */
 import client from 'prom-client';
+import type { FinishedHistogram } from '../docket-types.js';
 import type { JobService } from '../job-service.js';
-import type { FinishedTimes } from '../storage/engine.js';
 
 /** Buckets (seconds) for run and wait times: from sub-second jobs to day-long ones. */
 const TIME_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
+const BOUNDS_MS = TIME_BUCKETS.map((seconds) => Math.round(seconds * 1000));
 
 export class MetricsCollector {
   readonly registry = new client.Registry();
@@ -18,7 +20,7 @@ export class MetricsCollector {
     // One read of the store per scrape, shared by every metric's collect().
     let figures: ReturnType<JobService['metricsFigures']> | null = null;
     const read = () => {
-      figures ??= service.metricsFigures().finally(() => {
+      figures ??= service.metricsFigures(BOUNDS_MS).finally(() => {
         setImmediate(() => {
           figures = null;
         });
@@ -51,28 +53,15 @@ export class MetricsCollector {
         }
       },
     });
-    const histogram = (name: string, help: string, value: (job: FinishedTimes) => number | null) =>
-      new client.Histogram({
-        name,
-        help,
-        labelNames: ['queue'],
-        buckets: TIME_BUCKETS,
-        registers: [this.registry],
-        async collect() {
-          this.reset();
-          for (const job of (await read()).finished) {
-            const seconds = value(job);
-            if (seconds !== null) this.observe({ queue: job.queue }, seconds);
-          }
-        },
-      });
-    histogram('docket_job_run_seconds', 'Run time of finished jobs still stored, by queue', (job) =>
-      job.startedAt === null ? null : Math.max(0, job.endedAt - job.startedAt) / 1000,
-    );
+    const histogram = (name: string, help: string, measure: FinishedHistogram['measure']) =>
+      this.registry.registerMetric(
+        storeHistogram(name, help, async () => (await read()).histograms.filter((h) => h.measure === measure)),
+      );
+    histogram('docket_job_run_seconds', 'Run time of finished jobs still stored, by queue', 'run');
     histogram(
       'docket_job_wait_seconds',
       'Time from runnable (created or run-at) to start of finished jobs still stored, by queue',
-      (job) => (job.startedAt === null ? null : Math.max(0, job.startedAt - Math.max(job.createdAt, job.runAt)) / 1000),
+      'wait',
     );
     const oldest = new client.Gauge({
       name: 'docket_queue_oldest_pending_age_seconds',
@@ -114,4 +103,33 @@ export class MetricsCollector {
   text(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/**
+ * A histogram whose buckets the store has counted, shown exactly as prom-client shows its own
+ * (cumulative `_bucket{le}` samples, `+Inf`, `_sum`, `_count`): prom-client's Histogram can only
+ * observe one value at a time, which would mean reading every finished job on every scrape.
+ */
+function storeHistogram(name: string, help: string, read: () => Promise<FinishedHistogram[]>): client.Metric {
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    async get() {
+      const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+      for (const { queue, counts, sumMs, count } of await read()) {
+        let below = 0;
+        TIME_BUCKETS.forEach((le, index) => {
+          below += counts[index] ?? 0;
+          values.push({ metricName: `${name}_bucket`, labels: { le, queue }, value: below });
+        });
+        values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', queue }, value: count });
+        values.push({ metricName: `${name}_sum`, labels: { queue }, value: sumMs / 1000 });
+        values.push({ metricName: `${name}_count`, labels: { queue }, value: count });
+      }
+      return { name, help, type: 'histogram', values, aggregator: 'sum' };
+    },
+  };
+  return metric as unknown as client.Metric;
 }

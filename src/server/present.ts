@@ -1,27 +1,27 @@
 /** How the API shows records: the CLI's snake_case JSON, plus what listings and pages need. */
-import { attemptJson, inventoryJson, jobJson } from '../cli/format.js';
+import { attemptJson, inventoryJson, jobJson, workerJson } from '../cli/format.js';
 import type { StoredJobType } from '../core/job-types.js';
 import type { Job } from '../core/words.js';
+import type { ApiToken } from '../docket-types.js';
 import type { JobDetail, QueueOverview, WorkerOverview } from '../job-service.js';
-import type { ApiToken } from '../storage/engine.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+// Fields are added to the CLI's object rather than spread into a new one: copying some forty
+// fields per job was a tenth of the time of a job page.
 export function jobOut(job: Job, now = Date.now()): Record<string, unknown> {
-  return {
-    ...jobJson(job),
-    delayed: job.status === 'pending' && job.blockedBy === 0 && job.runAt > now,
-    updated_at: iso(job.updatedAt),
-  };
+  const out = jobJson(job);
+  out.delayed = job.status === 'pending' && job.blockedBy === 0 && job.runAt > now;
+  out.updated_at = iso(job.updatedAt);
+  return out;
 }
 
 export function jobDetailOut(job: JobDetail): Record<string, unknown> {
-  return {
-    ...jobOut(job),
-    executions: job.executions.map(attemptJson),
-    dependents: job.dependents,
-    state_reason: job.stateReason,
-  };
+  const out = jobOut(job);
+  out.executions = job.executions.map(attemptJson);
+  out.dependents = job.dependents;
+  out.state_reason = job.stateReason;
+  return out;
 }
 
 export function queueOut(queue: QueueOverview, now = Date.now()): Record<string, unknown> {
@@ -36,19 +36,12 @@ export function queueOut(queue: QueueOverview, now = Date.now()): Record<string,
   };
 }
 
+/** The CLI's worker JSON, its heartbeat named as the API's schema names it, with what the worker hands out. */
 export function workerOut(worker: WorkerOverview): Record<string, unknown> {
-  return {
-    id: worker.id,
-    host: worker.host,
-    pid: worker.pid,
-    queues: worker.queues,
-    concurrency: worker.concurrency,
-    alive: worker.alive,
-    running_jobs: worker.runningJobs,
-    started_at: iso(worker.startedAt),
-    last_heartbeat_at: iso(worker.heartbeatAt),
-    inventory: worker.inventory ? inventoryJson(worker.inventory) : null, // local resources
-  };
+  const { heartbeat_at: lastHeartbeatAt, ...out } = workerJson(worker);
+  out.last_heartbeat_at = lastHeartbeatAt;
+  out.inventory = worker.inventory ? inventoryJson(worker.inventory) : null; // local resources
+  return out;
 }
 
 export function jobTypeOut(type: StoredJobType): Record<string, unknown> {

@@ -3,17 +3,21 @@
  * refused), serialise responses, and generate the OpenAPI document. Field names are snake_case
  * like the CLI's --json; times are ISO-8601 strings.
  */
-import { type TSchema, Type } from '@sinclair/typebox';
-import { JOB_STATUSES } from '../core/words.js';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { JOB_STATUSES, type JobStatus } from '../core/words.js';
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/**
+ * A value or null, as one type list (`type: [t, 'null']`), not an anyOf: fast-json-stringify
+ * serialises a type list with a typeof check, but an anyOf with an ajv validation per value and
+ * branch (a third of the time of a job page went there).
+ */
+const Nullable = <T extends TSchema>(schema: T) =>
+  Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type as string, 'null'] });
 const Time = Nullable(Type.String({ description: 'ISO-8601 time' }));
 /** Any JSON value (params, results, checkpoints). */
 const Json = Type.Unknown();
-const Status = Type.Union(
-  JOB_STATUSES.map((status) => Type.Literal(status)),
-  { description: 'job state' },
-);
+/** A string enum, not a union of literals (an anyOf, slow to serialise: see Nullable). */
+const Status = Type.Unsafe<JobStatus>({ type: 'string', enum: [...JOB_STATUSES], description: 'job state' });
 export const JobId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'job id' });
 
 export const Problem = Type.Object(
@@ -108,6 +112,7 @@ const jobFields = {
   cron: Nullable(Type.String()),
   run_at: Time,
   depends_on: Type.Array(Type.Integer()),
+  restarted_from: Nullable(Type.Integer({ description: 'the finished job this one was submitted again from' })),
   key: Nullable(Type.String()),
   tenant: Type.String(),
   user: Nullable(Type.String()),

@@ -36,7 +36,7 @@ export async function serve(docket: Docket, options: ServeOptions): Promise<Runn
   const server = await buildServer(docket, { basePath: options.basePath, webDir: findWebDir() });
   const address = await server.app.listen({ host: options.host, port: options.port });
   const url = `${address.replace('[::1]', '[::1]')}${options.basePath}`;
-  options.say(`docket serving ${url} (${docket.engine.capabilities.name})`);
+  options.say(`docket serving ${url} (${docket.engineName})`);
   const login = await firstToken(docket);
   if (login) options.say(`first start: created an admin token for ${login.user}. Open ${url}/?token=${login.token}`);
 

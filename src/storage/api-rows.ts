@@ -1,7 +1,8 @@
 /** Row mappings of the HTTP API's tables (tokens, job events), shared by both engines. */
 import type { FinishedSummary } from '../core/stats.js';
 import type { JobStatus } from '../core/words.js';
-import type { ApiToken, AttemptCount, FinishedTimes, JobEventRecord, NewApiToken, TokenRole } from './engine.js';
+import { FINAL_STATUSES } from '../core/words.js';
+import type { ApiToken, AttemptCount, FinishedHistogram, JobEventRecord, NewApiToken, TokenRole } from './engine.js';
 
 export interface TokenRow {
   id: number;
@@ -70,29 +71,51 @@ export function eventFromRow(row: EventRow): JobEventRecord {
   };
 }
 
-export interface FinishedRow {
+/**
+ * The run and wait time histograms of finished jobs, counted by the store in one pass over the
+ * jobs (no job reaches the server: a scrape costs the same memory with a million jobs stored).
+ * `greatest` is the engine's two-argument maximum (SQLite's scalar `max`, PostgreSQL's `greatest`).
+ */
+export function finishedHistogramsSql(boundsMs: number[], greatest: 'max' | 'greatest'): string {
+  const bucket = (column: string) =>
+    `CASE ${boundsMs.map((bound, index) => `WHEN ${column} <= ${Number(bound)} THEN ${index}`).join(' ')} ELSE ${boundsMs.length} END`;
+  const measure = (name: string, column: string) =>
+    `SELECT queue, '${name}' AS measure, ${bucket(column)} AS bucket, count(*) AS n, sum(${column}) AS total_ms
+     FROM finished GROUP BY 1, 3`;
+  return `WITH finished AS MATERIALIZED (
+      SELECT queue, ${greatest}(0, ended_at - started_at) AS run_ms,
+        ${greatest}(0, started_at - ${greatest}(created_at, run_at)) AS wait_ms
+      FROM jobs WHERE status IN (${FINAL_STATUSES.map((status) => `'${status}'`).join(', ')})
+        AND started_at IS NOT NULL AND ended_at IS NOT NULL)
+    ${measure('run', 'run_ms')} UNION ALL ${measure('wait', 'wait_ms')}`;
+}
+
+export interface HistogramRow {
   queue: string;
-  type: string;
-  status: string;
-  created_at: number;
-  run_at: number;
-  started_at: number | null;
-  ended_at: number;
+  measure: string;
+  bucket: number;
+  n: number;
+  total_ms: number;
 }
 
-export function finishedFromRow(row: FinishedRow): FinishedTimes {
-  return {
-    queue: row.queue,
-    type: row.type,
-    status: row.status as JobStatus,
-    createdAt: Number(row.created_at),
-    runAt: Number(row.run_at),
-    startedAt: row.started_at === null ? null : Number(row.started_at),
-    endedAt: Number(row.ended_at),
-  };
+export function histogramsFromRows(rows: HistogramRow[], boundsMs: number[]): FinishedHistogram[] {
+  const byKey = new Map<string, FinishedHistogram>();
+  for (const row of rows) {
+    const measure = row.measure as FinishedHistogram['measure'];
+    const key = JSON.stringify([row.queue, measure]);
+    let histogram = byKey.get(key);
+    if (!histogram) {
+      histogram = { queue: row.queue, measure, counts: boundsMs.map(() => 0).concat(0), sumMs: 0, count: 0 };
+      byKey.set(key, histogram);
+    }
+    const n = Number(row.n);
+    histogram.counts[Number(row.bucket)] = n;
+    histogram.sumMs += Number(row.total_ms);
+    histogram.count += n;
+  }
+  return [...byKey.values()];
 }
 
-export const FINISHED_SQL = `SELECT queue, type, status, created_at, run_at, started_at, ended_at FROM jobs`;
 export const ATTEMPT_COUNTS_SQL = `SELECT j.queue, j.type, e.status AS outcome, count(*) AS count
   FROM executions e JOIN jobs j ON j.id = e.job_id WHERE e.ended_at IS NOT NULL GROUP BY j.queue, j.type, e.status`;
 

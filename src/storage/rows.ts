@@ -1,6 +1,6 @@
 /**
- * Conversion between rows and docket's records. Both engines store the same columns (times as
- * integer milliseconds, JSON as text), so one mapping serves both.
+ * Reading rows into docket's records. Both engines store the same columns (times as integer
+ * milliseconds, JSON as text), so one mapping serves both; inserts.ts writes them.
  */
 import type { AllocationRecord, Inventory } from '../core/resources.js';
 import type { NewJob } from '../core/spec.js';
@@ -14,6 +14,7 @@ export interface JobRow {
   status: string;
   scheduler: string;
   scheduler_job_id: string | null;
+  scheduler_reason?: string | null;
   queue: string;
   priority: number;
   command: string | null;
@@ -33,6 +34,7 @@ export interface JobRow {
   checkpoint: string | null;
   cron: string | null;
   has_dependents: number;
+  restarted_from: number | null;
   run_at: number;
   blocked_by: number;
   key: string | null;
@@ -85,6 +87,7 @@ export interface WorkerRow {
   started_at: number;
   heartbeat_at: number;
   inventory?: string | null;
+  types?: string | null;
 }
 
 export interface AllocationRow {
@@ -113,22 +116,6 @@ export function allocationFromRow(row: AllocationRow): AllocationRecord {
   };
 }
 
-/** The values of an allocations row, in the column order of INSERT INTO allocations (…). */
-export const ALLOCATION_COLUMNS = 'job_id, attempt, host, worker_id, gpus, cpus, memory_bytes, pinned, memory_enforced';
-export function allocationValues(record: AllocationRecord): unknown[] {
-  return [
-    record.jobId,
-    record.attempt,
-    record.host,
-    record.workerId,
-    JSON.stringify(record.gpus),
-    JSON.stringify(record.cpus),
-    record.memoryBytes,
-    record.pinned ? 1 : 0,
-    record.memoryEnforced ? 1 : 0,
-  ];
-}
-
 const parse = (text: string | null): unknown => (text == null ? null : JSON.parse(text));
 
 export function jobFromRow(row: JobRow, dependsOn: number[] = []): Job {
@@ -139,6 +126,7 @@ export function jobFromRow(row: JobRow, dependsOn: number[] = []): Job {
     status: row.status as JobStatus,
     scheduler: row.scheduler as SchedulerName,
     schedulerJobId: row.scheduler_job_id,
+    schedulerReason: row.scheduler_reason ?? null,
     queue: row.queue,
     priority: row.priority,
     command: row.command,
@@ -163,6 +151,7 @@ export function jobFromRow(row: JobRow, dependsOn: number[] = []): Job {
     dependsOn,
     blockedBy: row.blocked_by,
     hasDependents: row.has_dependents === 1,
+    restartedFrom: row.restarted_from === null || row.restarted_from === undefined ? null : Number(row.restarted_from),
     key: row.key,
     tenant: row.tenant,
     user: row.user_name,
@@ -214,6 +203,7 @@ export function workerFromRow(row: WorkerRow): WorkerInfo {
     startedAt: row.started_at,
     heartbeatAt: row.heartbeat_at,
     inventory: row.inventory ? (JSON.parse(row.inventory) as Inventory) : null,
+    types: row.types ? (JSON.parse(row.types) as string[]) : null,
   };
 }
 
@@ -234,6 +224,7 @@ export function newJobRecord(
     status,
     scheduler: job.scheduler,
     schedulerJobId: null,
+    schedulerReason: null,
     queue: job.queue,
     priority: job.priority,
     command: job.command,
@@ -256,6 +247,7 @@ export function newJobRecord(
     params: job.params,
     blockedBy,
     hasDependents: false,
+    restartedFrom: job.restartedFrom,
     checkpoint: null,
     result: null,
     progress: null,

@@ -34,8 +34,18 @@ export function searchWhere(query: JobSearch, param: (value: unknown) => string,
     const pattern = `%${query.nameOrKeyContains.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
     where.push(`(name ${like} ${param(pattern)} ESCAPE '\\' OR key ${like} ${param(pattern)} ESCAPE '\\')`);
   }
+  if (query.nameGlob !== undefined) {
+    where.push(`name ${like} ${param(globToLike(query.nameGlob))} ESCAPE '\\'`);
+  }
+  if (query.createdFrom !== undefined) where.push(`created_at >= ${param(query.createdFrom)}`);
+  if (query.createdBefore !== undefined) where.push(`created_at < ${param(query.createdBefore)}`);
   if (query.statuses?.length) where.push(`(${statusTerms(query, param).join(' OR ')})`);
   return where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+}
+
+/** A glob (`train-*`, `run-?`) as a LIKE pattern: LIKE's own wildcards in it are taken literally. */
+function globToLike(glob: string): string {
+  return glob.replace(/[\\%_*?]/g, (char) => (char === '*' ? '%' : char === '?' ? '_' : `\\${char}`));
 }
 
 function statusTerms(query: JobSearch, param: (value: unknown) => string): string[] {

@@ -122,7 +122,8 @@ export class Leases {
     for (const job of held) {
       if (this.holder.holds(job.id) || (job.startedAt ?? 0) > before) continue;
       this.log.warn({ job: job.id }, 'releasing a job this worker claimed but never received');
-      await this.engine.release(job.id, job.runNo, `worker ${this.holder.id} lost its claim; job released`);
+      const reason = `worker ${this.holder.id} lost its claim; job released`;
+      await this.engine.endAttempts([{ how: 'release', jobId: job.id, runNo: job.runNo, reason }]);
       this.holder.wake();
     }
   }

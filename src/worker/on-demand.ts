@@ -7,17 +7,19 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { processStartTime } from '../core/processes.js';
 import type { WorkerInfo } from '../core/words.js';
-import { processStartTime } from '../executors/local/processes.js';
 import { findUp } from '../paths.js';
 import type { StorageEngine } from '../storage/engine.js';
+import { serves } from '../storage/registrations.js';
 import { poke } from './wake.js';
+
+/** How often the registrations may change under startWorkerOnce's judging before it gives up. */
+const MAX_JUDGING_ROUNDS = 5;
 
 const cliEntry = () => findUp(import.meta.url, join('bin', 'docket.js'));
 
-export function serves(worker: WorkerInfo, queue: string): boolean {
-  return worker.queues.includes('*') || worker.queues.includes(queue);
-}
+export { serves } from '../storage/registrations.js';
 
 /**
  * Pokes the live workers serving these queues, without waiting for the pokes to land; returns the
@@ -46,7 +48,9 @@ export interface SpawnOptions {
 /**
  * Starts a detached worker serving every queue, unless a live one already serves `queue`. The check
  * and a placeholder registration are one atomic step, so of many processes submitting at once only
- * one starts a worker; the placeholder then takes the child's pid.
+ * one starts a worker; the placeholder then takes the child's pid. Liveness is judged here, between
+ * the engine's steps, never inside its transaction: the engine names the serving workers not yet
+ * judged dead, and registers the placeholder once every one of them is (and unchanged).
  */
 export async function startWorkerOnce(
   engine: StorageEngine,
@@ -66,7 +70,14 @@ export async function startWorkerOnce(
     startedAt: now,
     heartbeatAt: now,
   };
-  if (!(await engine.registerWorkerIfNone(placeholder, queue, isAlive))) return null;
+  const dead: WorkerInfo[] = [];
+  for (let round = 0; ; round++) {
+    const registration = await engine.registerWorkerIfNone(placeholder, queue, dead);
+    if (registration.registered) break;
+    // Registrations that keep changing under the judging belong to workers that are alive.
+    if (round === MAX_JUDGING_ROUNDS || registration.serving.some(isAlive)) return null;
+    dead.push(...registration.serving);
+  }
   mkdirSync(options.logsDir, { recursive: true });
   const logFd = openSync(join(options.logsDir, 'workers.log'), 'a');
   const child = spawn(

@@ -9,12 +9,14 @@ export interface EndContext {
 }
 
 export function classifyExit(report: ExitReport, context: EndContext): Outcome {
-  const base = { exitCode: report.exitCode, signal: report.signal };
+  // Object literals rather than spreads of a shared base: this runs once per job (issue 12).
+  const { exitCode, signal } = report;
   if (context.timedOut) {
-    return { ...base, status: 'timeout', error: `time limit of ${context.timeLimitSeconds}s exceeded` };
+    return { exitCode, signal, status: 'timeout', error: `time limit of ${context.timeLimitSeconds}s exceeded` };
   }
-  if (report.error) return { ...base, status: 'failed', error: report.error, errorStack: report.errorStack ?? null };
-  if (report.exitCode === 0) return { ...base, status: 'completed', result: report.result };
-  if (report.signal) return { ...base, status: 'failed', error: `killed by signal ${report.signal}` };
-  return { ...base, status: 'failed', error: `exited with code ${report.exitCode}` };
+  if (report.error)
+    return { exitCode, signal, status: 'failed', error: report.error, errorStack: report.errorStack ?? null };
+  if (exitCode === 0) return { exitCode, signal, status: 'completed', result: report.result };
+  if (signal) return { exitCode, signal, status: 'failed', error: `killed by signal ${signal}` };
+  return { exitCode, signal, status: 'failed', error: `exited with code ${exitCode}` };
 }

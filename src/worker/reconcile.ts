@@ -7,13 +7,15 @@
  * Cheap when all is well: it reads the registrations and only the jobs of workers that are not
  * alive (none, usually), never every running job.
  */
+
+import { isSameProcessAlive } from '../core/processes.js';
 import type { WorkerInfo } from '../core/words.js';
-import { attemptTag, isSameProcessAlive, stopTagged, stopTree } from '../executors/local/processes.js';
-import type { LostAttempt, StorageEngine, SuspectAttempt } from '../storage/engine.js';
+import type { ProcessControl } from '../executors/executor.js';
+import type { AttemptEndOf, StorageEngine, SuspectAttempt } from '../storage/engine.js';
 import { onThisMachine } from './machine.js';
 
 export interface ReconcileResult {
-  lost: LostAttempt[];
+  lost: AttemptEndOf<'lost'>[];
   /** Workers that are alive and what they serve. */
   liveWorkers: WorkerInfo[];
 }
@@ -23,11 +25,17 @@ export function workerAlive(worker: WorkerInfo, leaseMs: number, now = Date.now(
   return worker.heartbeatAt + leaseMs > now;
 }
 
-export async function reconcile(engine: StorageEngine, leaseMs: number, graceMs: number): Promise<ReconcileResult> {
+/** Settles the attempts of dead workers, stopping their processes here through `processes`. */
+export async function reconcile(
+  engine: StorageEngine,
+  leaseMs: number,
+  graceMs: number,
+  processes: ProcessControl,
+): Promise<ReconcileResult> {
   const now = Date.now();
   const workers = await engine.listWorkers();
   const liveWorkers = workers.filter((worker) => workerAlive(worker, leaseMs, now));
-  const lost: LostAttempt[] = [];
+  const lost: AttemptEndOf<'lost'>[] = [];
   for (const job of await engine.listSuspect(
     'local',
     liveWorkers.map((worker) => worker.id),
@@ -38,17 +46,16 @@ export async function reconcile(engine: StorageEngine, leaseMs: number, graceMs:
     // still be working — is judged by the job's lease alone.
     const processGone = owner !== undefined && onThisMachine(owner);
     if (!processGone && (job.leaseExpiresAt ?? 0) > now) continue;
-    const tag = attemptTag(job.id, job.runNo, job.workerId);
     if (onThisMachine(job) && job.pid !== null) {
-      await stopTree({ pid: job.pid, pidStart: job.pidStart, tag }, graceMs);
+      await processes.stop(job, graceMs);
     } else if (processGone || onThisMachine(job)) {
       // The worker may have died after spawning the command but before recording its pid: its
       // tagged processes would otherwise run on beside the retry.
-      await stopTagged(tag, graceMs);
+      await processes.stop({ ...job, pid: null }, graceMs);
     }
-    lost.push({ jobId: job.id, attempt: job.runNo, reason: lostReason(job, owner), processGone });
+    lost.push({ how: 'lost', jobId: job.id, runNo: job.runNo, reason: lostReason(job, owner), processGone });
   }
-  if (lost.length > 0) await engine.settleLost(lost);
+  if (lost.length > 0) await engine.endAttempts(lost);
   for (const worker of workers) if (!liveWorkers.includes(worker)) await engine.removeWorker(worker.id);
   return { lost, liveWorkers };
 }

@@ -1,6 +1,6 @@
 /** Starting an attempt's work so that no executor's trouble can reach the worker. */
 import type { Job } from '../core/words.js';
-import type { ExecutionContext, Executor, RunningWork } from '../executors/executor.js';
+import { type ExecutionContext, type Executor, NO_PROCESS, type RunningWork } from '../executors/executor.js';
 import type { LocalResources } from '../resources/local-resources.js';
 
 /**
@@ -20,7 +20,7 @@ export function startSafely(
   } catch (error) {
     const message = `cannot start the job: ${(error as Error).message}`;
     return {
-      started: Promise.resolve({ pid: null, pidStart: null }),
+      started: NO_PROCESS,
       exited: Promise.resolve({ exitCode: null, signal: null, error: message }),
       suspendsByAbort: false,
       stop: async () => {},

@@ -3,29 +3,25 @@
  * heartbeat, enforces time limits, records every outcome once, and shuts down gracefully.
  * It sees only the storage and executor ports, never a concrete engine.
  *
- * Hot path: claims take as many jobs as there are free slots in one transaction, and outcomes
- * finished in the same turn of the event loop are recorded together in one transaction.
+ * This file is the claim loop and the worker's lifecycle (start, register, heartbeat, shutdown);
+ * attempts.ts runs each claimed job, writes.ts sends the pipelined claims and outcome writes of
+ * the hot path, options.ts says what a worker is told and reports.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { WorkerSettings } from '../config/config.js';
 import { InvalidInputError } from '../core/errors.js';
-import type { StopReason } from '../core/job-types.js';
-import type { Job, Outcome } from '../core/words.js';
-import type { ExecutionContext, Executor } from '../executors/executor.js';
-import { processStartTime } from '../executors/local/processes.js';
-import { jobLogDir } from '../paths.js';
-import type { LocalResources } from '../resources/local-resources.js';
-import type { ClaimRequest, FinishedAttempt, StorageEngine, StoreNotice } from '../storage/engine.js';
+import { processStartTime } from '../core/processes.js';
+import type { Executor, ProcessControl } from '../executors/executor.js';
+import type { ClaimRequest, StorageEngine, StoreNotice } from '../storage/engine.js';
+import { type ActiveAttempt, Attempts } from './attempts.js';
 import { Housekeeping } from './housekeeping.js';
-import { type LeasedAttempt, type LeaseHolder, Leases } from './leases.js';
-import { type LongTimer, setLongTimeout } from './long-timer.js';
+import { type LeaseHolder, Leases } from './leases.js';
 import { thisMachine } from './machine.js';
-import { classifyExit } from './outcome.js';
+import type { WorkerEvent, WorkerOptions } from './options.js';
 import { reconcile } from './reconcile.js';
-import { startSafely } from './start.js';
 import { WakeListener, Wakeup } from './wake.js';
+import { OrderedWrites } from './writes.js';
 
 /** Reconcile (settle the jobs of dead workers) every this many heartbeats. */
 const RECONCILE_EVERY_BEATS = 2;
@@ -34,70 +30,33 @@ const MIN_LEASE_BEATS = 3;
 /** How long past its shutdown grace a stopping worker still retries writing outcomes. */
 const GIVE_UP_MARGIN_MS = 10_000;
 
-/** What a worker reports as it goes (the facade turns these into job events). */
-export type WorkerEvent =
-  | { kind: 'started'; job: Job }
-  | { kind: 'progress'; job: Job; progress: number | null; message: string | null }
-  | { kind: 'ended'; job: Job; outcome: Outcome; recorded: Job | null };
-
-export interface WorkerOptions extends WorkerSettings {
-  /** Queues to serve; `*` serves every queue. */
-  queues: string[];
-  logsDir: string;
-  /** Exit after the queues stay idle for `idleExitMs` (on-demand workers). */
-  exitWhenIdle: boolean;
-  /** How long a shutdown waits for running jobs before stopping and releasing them. */
-  shutdownGraceMs: number;
-  id?: string;
-  onEvent?: (event: WorkerEvent) => void;
-  /** Runs before the worker registers (the facade stores its job types there). */
-  prepare?: () => Promise<void>;
-  /** Claim only these jobs, and advertise no queue, so no submit counts on this worker. */
-  onlyJobs?: number[];
-  /** Local resources: what this worker hands out (GPUs, CPUs, memory) and how. */
-  resources?: LocalResources;
-}
-
-interface ActiveAttempt extends LeasedAttempt {
-  timer: LongTimer | undefined;
-  done: Promise<void>;
-}
-
 export class Worker {
   readonly id: string;
   readonly host = hostname();
-  private readonly active = new Map<number, ActiveAttempt>();
+  private readonly attempts: Attempts;
+  private readonly writes: OrderedWrites;
   private readonly wakeup = new Wakeup();
   private readonly listener = new WakeListener();
   private readonly types: string[];
   private stopping = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastBusyAt = Date.now();
-  private pendingFinishes: {
-    item: FinishedAttempt;
-    job: Job;
-    resolve: (job: Job | null) => void;
-    reject: (e: unknown) => void;
-  }[] = [];
-  /**
-   * The claims and outcome writes of this worker, one after another: each one's events are out
-   * before the next is sent, so a dependent's `started` never overtakes its parent's end.
-   */
-  private writes: Promise<unknown> = Promise.resolve();
-  private finishRetryMs = 0;
-  private giveUpAt = Number.POSITIVE_INFINITY;
   private stopListening: (() => Promise<void>) | undefined;
   private wakeAddress: string | null = null;
   private readonly startedAt = Date.now();
   private readonly leases: Leases;
   private readonly housekeeping: Housekeeping;
+  /** How reconciliation stops the strays of dead workers: the processes of the executor that starts any. */
+  private readonly processes: ProcessControl | undefined;
   private beats = 0;
   /** When the loop last claimed (see sleepTime). */
   private lastClaimAt = 0;
+  /** The store was deleted or dropped under this worker (see leaveIfStoreGone). */
+  private storeGone = false;
 
   constructor(
     private readonly engine: StorageEngine,
-    private readonly executors: Executor[],
+    executors: Executor[],
     /** Every job type some executor runs (the worker claims only these). */
     types: string[],
     private readonly options: WorkerOptions,
@@ -111,11 +70,33 @@ export class Worker {
     }
     this.id = options.id ?? `w-${randomBytes(6).toString('hex')}`;
     this.types = types;
+    this.attempts = new Attempts(engine, executors, options, log, {
+      workerId: this.id,
+      emit: (event) => this.emit(event),
+      recordEnd: (item, job) => this.writes.recordEnd(item, job),
+      renewLeases: () => this.leases.renew(),
+      storeGone: () => this.storeGone,
+      freed: () => this.wakeup.wake(),
+    });
+    this.writes = new OrderedWrites(engine, log, {
+      concurrency: options.concurrency,
+      running: () => this.attempts.size,
+      stopping: () => this.stopping,
+      storeGone: () => this.storeGone,
+      claimRequest: (limit) => this.claimRequest(limit),
+      emit: (event) => this.emit(event),
+      claimed: async (jobs) => this.options.resources?.claimed(engine, jobs),
+      launch: (job) => this.attempts.launch(job),
+    });
     this.leases = new Leases(engine, this.leaseHolder(), options, log);
     this.housekeeping = new Housekeeping(engine, options.logsDir, options.pruneAfterMs, log);
+    this.processes = executors.find((executor) => executor.processes)?.processes;
   }
 
-  /** Runs until stopped (or, for on-demand workers, until idle); resolves when nothing is left running. */
+  /**
+   * Runs until stopped (or, for on-demand workers, until idle); resolves when nothing is left running.
+   * A job's failure never rejects it (it is recorded on the job); it rejects only if the store fails.
+   */
   async run(): Promise<void> {
     try {
       // The store may be away as the worker starts (a cut connection): try again, as the loop does.
@@ -125,9 +106,10 @@ export class Worker {
         this.wakeup.wake();
       });
       // A store that pushes changes (PostgreSQL) reaches workers on every machine.
-      if (this.engine.capabilities.pushesChanges) {
-        this.stopListening = await this.untilDone('listen for changes', async () =>
-          this.engine.listen?.((notice) => this.onNotice(notice)),
+      const notices = this.engine.capabilities.pushesChanges;
+      if (notices) {
+        this.stopListening = await this.untilDone('listen for changes', () =>
+          notices.listen((notice) => this.onNotice(notice)),
         );
       }
       await this.untilDone('register the worker', () => this.register());
@@ -142,9 +124,9 @@ export class Worker {
       this.listener.close();
       // Leaving never fails on a store that is away: the worker's lease runs out and reconciliation settles it.
       await this.stopListening?.().catch((error) => this.log.warn({ err: error }, 'could not stop listening'));
-      await this.engine
-        .removeWorker(this.id)
-        .catch((error) => this.log.warn({ err: error }, 'could not unregister the worker'));
+      await this.engine.removeWorker(this.id).catch((error) => {
+        if (!this.storeGone) this.log.warn({ err: error }, 'could not unregister the worker');
+      });
       this.log.info({ worker: this.id }, 'worker stopped');
     }
   }
@@ -166,9 +148,9 @@ export class Worker {
   private leaseHolder(): LeaseHolder {
     return {
       id: this.id,
-      attempts: () => this.active.values(),
-      holds: (jobId) => this.active.has(jobId),
-      stop: (attempt, reason) => void this.stopAttempt(attempt as ActiveAttempt, reason),
+      attempts: () => this.attempts.active.values(),
+      holds: (jobId) => this.attempts.active.has(jobId),
+      stop: (attempt, reason) => void this.attempts.stop(attempt as ActiveAttempt, reason),
       register: () => this.register(),
       wake: () => this.wakeup.wake(),
     };
@@ -189,10 +171,12 @@ export class Worker {
       startedAt: this.startedAt,
       heartbeatAt: now,
       inventory: this.options.resources?.inventory ?? null, // local resources: what it hands out
+      types: this.types, // lets a pending job say that no live worker runs its type
     });
   }
 
   private onNotice(notice: StoreNotice): void {
+    if (notice.kind === 'tokens') return;
     if (notice.kind === 'control') {
       if (notice.workerId !== this.id) return;
       this.leases.controlDue = true;
@@ -214,31 +198,28 @@ export class Worker {
 
   /** Jobs running right now in this worker. */
   get running(): number {
-    return this.active.size;
+    return this.attempts.size;
   }
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
       if (this.leases.controlDue)
         await this.leases.renew().catch((error) => this.log.warn({ err: error }, 'control check failed'));
-      const free = this.options.concurrency - this.active.size;
-      if (free <= 0) {
-        // Every slot is busy: the next finish wakes the loop.
+      const limit = this.writes.takeSlots(0);
+      if (limit <= 0) {
+        // Every slot is busy or promised: the next finish wakes the loop.
         await this.wakeup.wait(this.options.pollMs);
         continue;
       }
       try {
-        const jobs = await this.inTurn(async () => {
-          this.lastClaimAt = Date.now();
-          const claimed = await this.engine.claim(this.claimRequest(free));
-          for (const job of claimed) this.launch(job);
-          return claimed;
-        });
-        if (jobs.length === free) continue; // more may be waiting: claim again without sleeping
+        this.lastClaimAt = Date.now();
+        const jobs = await this.writes.claim(limit);
+        if (jobs.length === limit) continue; // more may be waiting: claim again without sleeping
         if (await this.retireIfIdle()) return;
         // Nothing runnable now: sleep until a submit pokes us, a job ends, or a delayed job is due.
         await this.wakeup.wait(await this.sleepTime());
       } catch (error) {
+        if (await this.leaveIfStoreGone()) continue;
         // The store is away (a dropped connection, a locked file): the work in hand goes on; try again.
         this.log.warn({ err: error, retryInMs: this.options.pollMs }, 'could not claim jobs; retrying');
         await this.wakeup.wait(this.options.pollMs);
@@ -249,8 +230,8 @@ export class Worker {
 
   /** An on-demand worker whose queues have nothing for it leaves (true when it did). */
   private async retireIfIdle(): Promise<boolean> {
-    if (this.active.size > 0) this.lastBusyAt = Date.now();
-    if (this.active.size > 0 || !this.options.exitWhenIdle) return false;
+    if (this.attempts.size > 0) this.lastBusyAt = Date.now();
+    if (this.attempts.size > 0 || !this.options.exitWhenIdle) return false;
     if (Date.now() - this.lastBusyAt < this.options.idleExitMs) return false;
     // Work due within another idle period keeps it; later work gets a new worker when it is due.
     const dueBefore = Date.now() + this.options.idleExitMs;
@@ -266,52 +247,10 @@ export class Worker {
     // wait for a wake-up (a job's end, a submit), not a poll.
     const next = await this.engine.nextRunAt(this.options.queues, this.types, 'local', this.lastClaimAt);
     if (next !== null) ms = Math.min(ms, Math.max(0, next - Date.now()));
-    if (this.options.exitWhenIdle && this.active.size === 0) {
+    if (this.options.exitWhenIdle && this.attempts.size === 0) {
       ms = Math.min(ms, Math.max(0, this.lastBusyAt + this.options.idleExitMs - Date.now()));
     }
     return ms;
-  }
-
-  private launch(job: Job): void {
-    const executor = this.executors.find((candidate) => candidate.runs(job.type));
-    this.emit({ kind: 'started', job });
-    const work = startSafely(executor, job, this.contextFor(job), this.options.resources);
-    const attempt: ActiveAttempt = {
-      job,
-      work,
-      timer: undefined,
-      stoppedFor: null,
-      paused: false,
-      done: Promise.resolve(),
-      leaseUntil: (job.startedAt ?? Date.now()) + this.options.leaseMs,
-      launchedAt: Date.now(),
-    };
-    if (job.timeLimitSeconds != null) {
-      attempt.timer = setLongTimeout(() => void this.stopAttempt(attempt, 'timeout'), job.timeLimitSeconds * 1000);
-    }
-    this.active.set(job.id, attempt);
-    attempt.done = this.follow(attempt);
-  }
-
-  private contextFor(job: Job): ExecutionContext {
-    return {
-      workerId: this.id,
-      logDir: jobLogDir(this.options.logsDir, job.id),
-      onProgress: (progress, message) => {
-        this.emit({ kind: 'progress', job, progress, message });
-        // Progress is advisory: a store that cannot take it now costs a log line, never the worker.
-        this.engine
-          .setProgress(job.id, job.runNo, progress, message)
-          .catch((error) => this.log.warn({ job: job.id, err: error }, 'could not record progress'));
-      },
-      heartbeat: () => this.leases.renew(),
-      saveCheckpoint: (state) => this.engine.saveCheckpoint(job.id, job.runNo, state),
-      parentResults: async () => {
-        const results: Record<number, unknown> = {};
-        for (const parent of job.dependsOn) results[parent] = (await this.engine.get(parent))?.result ?? null;
-        return results;
-      },
-    };
   }
 
   /** Tells the owner of the worker; a listener that throws is logged, never the worker's end. */
@@ -320,109 +259,6 @@ export class Worker {
       this.options.onEvent?.(event);
     } catch (error) {
       this.log.error({ job: event.job.id, err: error }, 'a job event listener threw');
-    }
-  }
-
-  /** Stops the work; never rejects (a failure to signal is logged: the exit is still awaited). */
-  private stopAttempt(attempt: ActiveAttempt, reason: StopReason): Promise<void> {
-    attempt.stoppedFor ??= reason;
-    return attempt.work
-      .stop(this.options.graceMs, reason)
-      .catch((error) => this.log.error({ job: attempt.job.id, err: error }, 'could not stop the work'));
-  }
-
-  private async follow(attempt: ActiveAttempt): Promise<void> {
-    const { job, work } = attempt;
-    try {
-      const { pid, pidStart } = await work.started;
-      // Without the pid, reconciliation cannot stop a stray tree later; the job itself goes on.
-      if (pid !== null) {
-        await this.engine
-          .recordProcess(job.id, job.runNo, pid, pidStart)
-          .catch((error) => this.log.warn({ job: job.id, err: error }, 'could not record the process of a job'));
-      }
-      const report = await work.exited;
-      attempt.timer?.clear();
-      // A handler that returned finished its work, even in the instant a stop arrived: its result
-      // counts (core/states.ts) rather than being dropped and the job run again.
-      const returned = report.result !== undefined && !report.error && !report.abandoned;
-      if (!returned && (attempt.stoppedFor === 'shutdown' || attempt.stoppedFor === 'lost')) {
-        await this.engine.release(job.id, job.runNo, `worker ${this.id} shut down; job released`);
-      } else if (!returned && attempt.stoppedFor === 'suspend') {
-        await this.engine.park(job.id, job.runNo);
-      } else {
-        const outcome = classifyExit(report, {
-          timedOut: attempt.stoppedFor === 'timeout' && !returned,
-          timeLimitSeconds: job.timeLimitSeconds,
-        });
-        await this.recordEnd({ jobId: job.id, attempt: job.runNo, outcome }, job);
-      }
-    } catch (error) {
-      this.log.error({ job: job.id, err: error }, 'could not record the end of an attempt');
-    } finally {
-      this.active.delete(job.id);
-      this.wakeup.wake();
-    }
-  }
-
-  /**
-   * Queues an outcome; all outcomes of one event-loop turn are written in one transaction, and
-   * their `ended` events go out as soon as it commits, before the jobs it claimed start.
-   */
-  private recordEnd(item: FinishedAttempt, job: Job): Promise<Job | null> {
-    return new Promise((resolve, reject) => {
-      if (this.pendingFinishes.length === 0) setImmediate(() => void this.flushFinishes());
-      this.pendingFinishes.push({ item, job, resolve, reject });
-    });
-  }
-
-  /** Runs one of this worker's claims or outcome writes after the ones before it. */
-  private inTurn<T>(write: () => Promise<T>): Promise<T> {
-    const result = this.writes.then(write);
-    this.writes = result.catch(() => {});
-    return result;
-  }
-
-  /** Records a batch of outcomes and, in the same transaction, claims the slots they free. */
-  private async flushFinishes(): Promise<void> {
-    const batch = this.pendingFinishes;
-    this.pendingFinishes = [];
-    const freeAfter = this.stopping ? 0 : this.options.concurrency - this.active.size + batch.length;
-    try {
-      const { recorded } = await this.inTurn(async () => {
-        const result = await this.engine.finishMany(
-          batch.map((entry) => entry.item),
-          freeAfter > 0 ? this.claimRequest(freeAfter) : undefined,
-        );
-        // Ends first, then starts: the order in which they happened.
-        for (const [index, entry] of batch.entries()) {
-          const job = result.recorded[index] ?? null;
-          this.emit({ kind: 'ended', job: entry.job, outcome: entry.item.outcome, recorded: job });
-        }
-        for (const job of result.claimed) this.launch(job);
-        return result;
-      });
-      for (const [index, entry] of batch.entries()) entry.resolve(recorded[index] ?? null);
-      this.finishRetryMs = 0;
-    } catch (error) {
-      if (Date.now() > this.giveUpAt) {
-        // Shutting down and the store is still away: the jobs stay as the store has them (running,
-        // under this worker), and once this worker is gone reconciliation settles them.
-        this.log.error(
-          { err: error },
-          'could not record outcomes before shutting down; leaving them to reconciliation',
-        );
-        for (const entry of batch) entry.reject(error);
-        return;
-      }
-      // An outcome is never dropped: write it again shortly (a second write of an outcome that did
-      // commit changes nothing, since only the attempt that owns the job can record one).
-      this.finishRetryMs = Math.min(Math.max(this.finishRetryMs * 2, 100), 5_000);
-      this.log.warn({ err: error, retryInMs: this.finishRetryMs }, 'could not record outcomes; retrying');
-      setTimeout(() => {
-        if (this.pendingFinishes.length === 0) setImmediate(() => void this.flushFinishes());
-        this.pendingFinishes.push(...batch);
-      }, this.finishRetryMs);
     }
   }
 
@@ -450,11 +286,12 @@ export class Worker {
   private async heartbeat(): Promise<void> {
     this.leases.stopUnprovable();
     if (this.leases.inFlight) return; // the last heartbeat has not come back: never pile them up
+    if (await this.leaveIfStoreGone()) return;
     try {
       await this.leases.renew();
       await this.housekeeping.runIfDue(() => this.stopping);
-      if (++this.beats % RECONCILE_EVERY_BEATS === 0) {
-        const { lost } = await reconcile(this.engine, this.options.leaseMs, this.options.graceMs);
+      if (this.processes && ++this.beats % RECONCILE_EVERY_BEATS === 0) {
+        const { lost } = await reconcile(this.engine, this.options.leaseMs, this.options.graceMs, this.processes);
         if (lost.length > 0) {
           this.log.warn({ lost }, 'settled the jobs of dead workers');
           this.wakeup.wake();
@@ -465,17 +302,34 @@ export class Worker {
     }
   }
 
+  /**
+   * An on-demand worker (one that exits when idle) whose store is gone — its SQLite file deleted or
+   * replaced, its PostgreSQL schema dropped — would retry for ever, or run jobs no one can see: it
+   * says so once and leaves. True when it is leaving. A store out of reach is not gone (that throws).
+   */
+  private async leaveIfStoreGone(): Promise<boolean> {
+    if (this.storeGone) return true;
+    if (!this.options.exitWhenIdle || !(await this.engine.vanished().catch(() => false))) return false;
+    this.storeGone = true;
+    this.log.error({ worker: this.id }, 'the store is gone (its file deleted or its schema dropped); exiting');
+    this.stop();
+    return true;
+  }
+
   /** Lets running jobs finish within the grace period, then stops them and gives them back. */
   private async shutdown(): Promise<void> {
-    if (this.active.size === 0) return;
+    await this.writes.settled(); // a claim still on its way launches its jobs first, so they are waited for too
+    if (this.attempts.size === 0) return;
+    // A store that is gone takes no outcome: its jobs are stopped at once (and nothing is retried).
+    const graceMs = this.storeGone ? 0 : this.options.shutdownGraceMs;
     // Past this, outcomes that cannot be written are given up rather than retried for ever.
-    this.giveUpAt = Date.now() + this.options.shutdownGraceMs + 2 * this.options.graceMs + GIVE_UP_MARGIN_MS;
-    this.log.info({ running: this.active.size }, 'waiting for running jobs before stopping');
-    const all = () => Promise.all([...this.active.values()].map((attempt) => attempt.done));
+    this.writes.giveUpAt = Date.now() + graceMs + 2 * this.options.graceMs + GIVE_UP_MARGIN_MS;
+    this.log.info({ running: this.attempts.size }, 'waiting for running jobs before stopping');
+    const all = () => this.attempts.allDone();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, this.options.shutdownGraceMs)))]);
+    await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
-    await Promise.all([...this.active.values()].map((attempt) => this.stopAttempt(attempt, 'shutdown')));
+    await this.attempts.stopAll('shutdown');
     await all();
   }
 }

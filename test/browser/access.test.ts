@@ -51,7 +51,9 @@ describe('signing in', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('header.top [data-role="admin"]').waitFor();
     // A bad token is refused and lands back on the sign-in page with a reason.
-    await page.evaluate(() => sessionStorage.setItem('docket.token', 'not-a-token'));
+    // Set before the reloaded page's scripts run: set on the old page, a request it made in between
+    // would get the 401 and sign out (clearing the token) before the reload.
+    await page.addInitScript(() => sessionStorage.setItem('docket.token', 'not-a-token'));
     await page.reload();
     await page.getByLabel('Token').waitFor();
     await page.locator('.error-note').waitFor();

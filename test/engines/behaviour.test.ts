@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, InvalidStateError, NotFoundError } from '../../src/core/errors.js';
 import { normalizeSpec } from '../../src/core/spec.js';
-import type { JobSpec } from '../../src/core/words.js';
+import type { JobSpec, WorkerInfo } from '../../src/core/words.js';
+import { localProcesses } from '../../src/executors/local/processes.js';
 import type { ClaimRequest, StorageEngine } from '../../src/storage/engine.js';
 import { PostgresEngine } from '../../src/storage/postgres/engine.js';
 import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
 import { reconcile } from '../../src/worker/reconcile.js';
+import { endOne } from '../helpers/ends.js';
 import { freshPgUrl, TEST_ENGINE, type TestEngine } from '../helpers/engines.js';
 
 interface EngineFixture {
@@ -149,7 +151,12 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       const [claimed] = await claim();
       expect(claimed).toMatchObject({ id: job.id, status: 'running', attempts: 1, runNo: 1, workerId: 'w1' });
       await engine.recordProcess(job.id, 1, 4242, 99);
-      const done = await engine.finish(job.id, 1, { status: 'failed', exitCode: 3, error: 'exited with code 3' });
+      const done = await endOne(engine, {
+        how: 'outcome',
+        jobId: job.id,
+        runNo: 1,
+        outcome: { status: 'failed', exitCode: 3, error: 'exited with code 3' },
+      });
       expect(done).toMatchObject({ status: 'failed', exitCode: 3, error: 'exited with code 3' });
       const read = await engine.get(job.id);
       expect(read?.executions).toEqual([
@@ -167,12 +174,19 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
     it('retries a failed attempt while attempts remain, after the retry delay', async () => {
       const job = await submit({ maxAttempts: 2, retry: { delaySeconds: 30 } });
       await claim();
-      const retried = await engine.finish(job.id, 1, { status: 'failed', error: 'boom' });
+      const retried = await endOne(engine, {
+        how: 'outcome',
+        jobId: job.id,
+        runNo: 1,
+        outcome: { status: 'failed', error: 'boom' },
+      });
       expect(retried).toMatchObject({ status: 'pending', attempts: 1 });
       expect(retried!.runAt).toBeGreaterThan(Date.now() + 20_000);
       expect(await claim()).toHaveLength(0);
       await claim({ now: Date.now() + 31_000 });
-      expect(await engine.finish(job.id, 2, { status: 'failed', error: 'boom' })).toMatchObject({
+      expect(
+        await endOne(engine, { how: 'outcome', jobId: job.id, runNo: 2, outcome: { status: 'failed', error: 'boom' } }),
+      ).toMatchObject({
         status: 'failed',
         attempts: 2,
       });
@@ -183,7 +197,14 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       const job = await submit();
       await claim();
       await engine.cancel(job.id, 'cancelled by user');
-      expect(await engine.finish(job.id, 1, { status: 'completed', exitCode: 0 })).toBeNull();
+      expect(
+        await endOne(engine, {
+          how: 'outcome',
+          jobId: job.id,
+          runNo: 1,
+          outcome: { status: 'completed', exitCode: 0 },
+        }),
+      ).toBeNull();
       const read = await engine.get(job.id);
       expect(read).toMatchObject({ status: 'cancelled', error: 'cancelled by user' });
       expect(read!.executions[0]).toMatchObject({ status: 'cancelled', exitCode: 0 });
@@ -200,9 +221,9 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       const child = await submit({ dependsOn: [a.id, b.id] });
       const first = await claim();
       expect(first.map((job) => job.id)).toEqual([a.id, b.id]);
-      await engine.finish(a.id, 1, { status: 'completed', exitCode: 0 });
+      await endOne(engine, { how: 'outcome', jobId: a.id, runNo: 1, outcome: { status: 'completed', exitCode: 0 } });
       expect(await claim()).toHaveLength(0);
-      await engine.finish(b.id, 1, { status: 'completed', exitCode: 0 });
+      await endOne(engine, { how: 'outcome', jobId: b.id, runNo: 1, outcome: { status: 'completed', exitCode: 0 } });
       expect((await claim()).map((job) => job.id)).toEqual([child.id]);
     });
 
@@ -211,7 +232,7 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       const b = await submit({ dependsOn: [a.id] });
       const c = await submit({ dependsOn: [b.id] });
       await claim();
-      await engine.finish(a.id, 1, { status: 'failed', error: 'x' });
+      await endOne(engine, { how: 'outcome', jobId: a.id, runNo: 1, outcome: { status: 'failed', error: 'x' } });
       expect(await engine.get(b.id)).toMatchObject({ status: 'skipped', error: `dependency ${a.id} ended failed` });
       expect((await engine.get(c.id))!.error).toMatch(new RegExp(`dependency ${b.id} was skipped`));
       // A new job depending on a failed one is skipped at once rather than waiting forever.
@@ -229,7 +250,7 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
     it('refuses illegal moves and changes nothing', async () => {
       const job = await submit();
       await claim();
-      await engine.finish(job.id, 1, { status: 'completed', exitCode: 0 });
+      await endOne(engine, { how: 'outcome', jobId: job.id, runNo: 1, outcome: { status: 'completed', exitCode: 0 } });
       await expect(engine.cancel(job.id, 'x')).rejects.toThrowError(InvalidStateError);
       await expect(engine.requeue(job.id)).rejects.toThrowError(InvalidStateError);
       await expect(engine.cancel(12345, 'x')).rejects.toThrowError(NotFoundError);
@@ -239,7 +260,7 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
     it('requeues a failed job with attempts reset and history kept', async () => {
       const job = await submit();
       await claim();
-      await engine.finish(job.id, 1, { status: 'failed', error: 'x' });
+      await endOne(engine, { how: 'outcome', jobId: job.id, runNo: 1, outcome: { status: 'failed', error: 'x' } });
       expect(await engine.requeue(job.id)).toMatchObject({ status: 'pending', attempts: 0, error: null });
       const [again] = await claim();
       expect(again).toMatchObject({ attempts: 1, runNo: 2 });
@@ -257,7 +278,7 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
     it('leaves a job suspended before it started alone when reconciling', async () => {
       const job = await submit();
       await engine.suspend(job.id);
-      expect((await reconcile(engine, 60_000, 100)).lost).toEqual([]);
+      expect((await reconcile(engine, 60_000, 100, localProcesses)).lost).toEqual([]);
       expect(await engine.get(job.id)).toMatchObject({ status: 'suspended', attempts: 0, error: null });
       expect(await engine.resume(job.id)).toMatchObject({ status: 'pending' });
     });
@@ -265,8 +286,10 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
     it('releases a job on shutdown without counting the attempt', async () => {
       const job = await submit();
       await claim();
-      expect(await engine.release(job.id, 1, 'worker shut down')).toMatchObject({ status: 'pending', attempts: 0 });
-      expect(await engine.release(job.id, 1, 'again')).toBeNull();
+      expect(
+        await endOne(engine, { how: 'release', jobId: job.id, runNo: 1, reason: 'worker shut down' }),
+      ).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(await endOne(engine, { how: 'release', jobId: job.id, runNo: 1, reason: 'again' })).toBeNull();
       const [again] = await claim();
       expect(again).toMatchObject({ attempts: 1, runNo: 2 });
     });
@@ -275,9 +298,9 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       const once = await submit();
       const twice = await submit({ maxAttempts: 2 });
       await claim({ leaseMs: -1 }); // leases that lapsed
-      await engine.settleLost([
-        { jobId: once.id, attempt: 1, reason: 'worker w1 died' },
-        { jobId: twice.id, attempt: 1, reason: 'worker w1 died' },
+      await engine.endAttempts([
+        { how: 'lost', jobId: once.id, runNo: 1, reason: 'worker w1 died' },
+        { how: 'lost', jobId: twice.id, runNo: 1, reason: 'worker w1 died' },
       ]);
       expect(await engine.get(once.id)).toMatchObject({ status: 'failed', error: 'worker w1 died' });
       expect(await engine.get(twice.id)).toMatchObject({ status: 'pending' });
@@ -297,9 +320,45 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       const done = await submit();
       const waiting = await submit();
       await claim({ limit: 1 });
-      await engine.finish(done.id, 1, { status: 'completed', exitCode: 0 });
+      await endOne(engine, { how: 'outcome', jobId: done.id, runNo: 1, outcome: { status: 'completed', exitCode: 0 } });
       expect(await engine.clear({ statuses: ['completed', 'cancelled'] })).toEqual([done.id]);
       expect(await engine.get(waiting.id)).not.toBeNull();
+    });
+
+    it('registers an on-demand candidate only once every worker serving the queue was judged dead, unchanged', async () => {
+      const now = Date.now();
+      const worker = (id: string, queues: string[]): WorkerInfo => ({
+        id,
+        host: 'h',
+        pid: 1,
+        pidStart: null,
+        queues,
+        concurrency: 1,
+        wakeAddress: null,
+        startedAt: now,
+        heartbeatAt: now - 1_000,
+      });
+      const old = worker('w-old', ['*']);
+      await engine.registerWorker(old);
+      await engine.registerWorker(worker('w-other', ['other']));
+      const candidate = worker('w-new', ['*']);
+      // Not judged yet: the caller is told whom to judge, and nothing is registered.
+      expect(await engine.registerWorkerIfNone(candidate, 'default', [])).toEqual({
+        registered: false,
+        serving: [expect.objectContaining({ id: 'w-old' })],
+      });
+      // Judged dead, but it renewed its heartbeat since: judged again.
+      await engine.heartbeat('w-old', 60_000);
+      const renewed = await engine.registerWorkerIfNone(candidate, 'default', [old]);
+      expect(renewed).toMatchObject({ registered: false, serving: [{ id: 'w-old' }] });
+      // Judged dead as it is now: the candidate is registered.
+      const [current] = renewed.registered ? [] : renewed.serving;
+      expect(await engine.registerWorkerIfNone(candidate, 'default', [current!])).toEqual({ registered: true });
+      expect((await engine.listWorkers()).map((registered) => registered.id).sort()).toEqual([
+        'w-new',
+        'w-old',
+        'w-other',
+      ]);
     });
 
     it('retires an idle worker only when its queues have nothing left', async () => {
@@ -335,7 +394,9 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
         expect(claimed?.id).toBe(parent.id);
         const [child] = await Promise.all([
           submit({ dependsOn: [parent.id] }),
-          engine.finishMany([{ jobId: parent.id, attempt: 1, outcome: { status: 'completed', exitCode: 0 } }]),
+          engine.endAttempts([
+            { how: 'outcome', jobId: parent.id, runNo: 1, outcome: { status: 'completed', exitCode: 0 } },
+          ]),
         ]);
         expect(await engine.get(child.id)).toMatchObject({ status: 'pending', blockedBy: 0 });
         await engine.cancel(child.id, 'done with it');
@@ -360,13 +421,13 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
       await engine.registerWorker(remote);
       await claim({ workerId: remote.id, host: remote.host, leaseMs });
       // Its heartbeat is recent: a slow worker on another machine is left alone.
-      expect((await reconcile(engine, leaseMs, 100)).lost).toEqual([]);
+      expect((await reconcile(engine, leaseMs, 100, localProcesses)).lost).toEqual([]);
       expect(await engine.get(job.id)).toMatchObject({ status: 'running', workerId: remote.id });
       // Silent past its lease: its job is settled (retried here) with the dead worker named. (A
       // renewal with a negative lease stands for the last renewal being that long ago.)
       await engine.heartbeat(remote.id, -leaseMs);
       await engine.registerWorker({ ...remote, heartbeatAt: now - 2 * leaseMs });
-      const lapsed = await reconcile(engine, leaseMs, 100);
+      const lapsed = await reconcile(engine, leaseMs, 100, localProcesses);
       expect(lapsed.lost).toEqual([expect.objectContaining({ jobId: job.id })]);
       const settled = await engine.get(job.id);
       expect(settled).toMatchObject({ status: 'pending', attempts: 1 });
@@ -433,6 +494,28 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
         await engine.applyObserved([{ jobId: job.id, schedulerJobId: '2', status: 'timeout' }]);
         expect(await engine.get(job.id)).toMatchObject({ status: 'timeout', attempts: 2 });
         expect(await engine.get(child.id)).toMatchObject({ status: 'skipped' });
+      });
+
+      it("keeps SLURM's pending reason of the current submission, and forgets it when the job is handed over again", async () => {
+        const job = await submit({ scheduler: 'slurm', maxAttempts: 2 });
+        await engine.recordSubmitted(job.id, '31');
+        const pending = { jobId: job.id, schedulerJobId: '31', status: 'pending' as const };
+        // A pending report changes no state: nothing is returned as changed, the reason is kept.
+        expect(await engine.applyObserved([{ ...pending, reason: 'Priority' }])).toEqual([]);
+        expect(await engine.get(job.id)).toMatchObject({ status: 'pending', schedulerReason: 'Priority' });
+        await engine.applyObserved([{ ...pending, reason: 'Resources' }]);
+        expect(await engine.get(job.id)).toMatchObject({ schedulerReason: 'Resources' });
+        // A report about another submission leaves it alone.
+        await engine.applyObserved([{ ...pending, schedulerJobId: '99', reason: 'Dependency' }]);
+        expect(await engine.get(job.id)).toMatchObject({ schedulerReason: 'Resources' });
+        await engine.applyObserved([{ ...pending, reason: null }]);
+        expect(await engine.get(job.id)).toMatchObject({ schedulerReason: null });
+        await engine.applyObserved([{ ...pending, reason: 'Resources' }]);
+        await engine.applyObserved([{ jobId: job.id, schedulerJobId: '31', status: 'failed', exitCode: 1 }]);
+        expect(await engine.recordSubmitted(job.id, '32')).toMatchObject({
+          schedulerJobId: '32',
+          schedulerReason: null,
+        });
       });
 
       it('takes back a refused submit: pending jobs that nothing depends on', async () => {

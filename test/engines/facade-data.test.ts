@@ -7,9 +7,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidInputError, InvalidStateError } from '../../src/core/errors.js';
+import { InvalidInputError, InvalidStateError, NotFoundError } from '../../src/core/errors.js';
 import type { Job } from '../../src/core/words.js';
 import { Docket } from '../../src/docket.js';
+import { waitFor } from '../helpers/cli.js';
+import { endOne } from '../helpers/ends.js';
 import { dropTestStore, TEST_ENGINE, testDb } from '../helpers/engines.js';
 
 let home: string;
@@ -79,9 +81,14 @@ async function finishNext(status: 'completed' | 'failed', onlyIds?: number[]): P
     onlyIds,
   });
   if (!claimed) throw new Error('nothing to claim');
-  const recorded = await docket.engine.finish(claimed.id, claimed.runNo, {
-    status,
-    error: status === 'failed' ? 'boom' : null,
+  const recorded = await endOne(docket.engine, {
+    how: 'outcome',
+    jobId: claimed.id,
+    runNo: claimed.runNo,
+    outcome: {
+      status,
+      error: status === 'failed' ? 'boom' : null,
+    },
   });
   return recorded as Job;
 }
@@ -166,5 +173,82 @@ describe(`bounded reads: ${TEST_ENGINE}`, () => {
     expect(found?.key).toBe('k42');
     expect(await docket.findByKey('command', { no: 'such key' })).toBeNull();
     expect(rowsRead).toBe(1);
+  });
+
+  /** Counts the store's reads of whole records (`get`) and of job pages (`search`) from now on. */
+  function countReads(): { gets: number; searches: number; rows: number } {
+    const counted = { gets: 0, searches: 0, rows: 0 };
+    const { get, search } = {
+      get: docket.engine.get.bind(docket.engine),
+      search: docket.engine.search.bind(docket.engine),
+    };
+    docket.engine.get = (...args) => {
+      counted.gets += 1;
+      return get(...args);
+    };
+    docket.engine.search = async (query) => {
+      counted.searches += 1;
+      const rows = await search(query);
+      counted.rows += rows.length;
+      return rows;
+    };
+    return counted;
+  }
+
+  it('wait() reads many jobs 500 to a query, without their attempts, and only those still active (item 13)', async () => {
+    const jobs = await docket.submitMany(
+      Array.from({ length: 1205 }, () => ({ command: 'true' })),
+      { startWorkers: false },
+    );
+    const ids = jobs.map((job) => job.id);
+    await finishNext('completed', [ids[0] as number]);
+    const reads = countReads();
+    const polls: number[] = [];
+    const { jobs: last, timedOut } = await docket.wait(ids, {
+      timeoutMs: 1500,
+      pollMs: 20,
+      onUpdate: (current) => polls.push(current.length),
+    });
+    expect(timedOut).toBe(true);
+    expect(last.map((job) => job.id)).toEqual(ids);
+    expect(last[0]?.status).toBe('completed');
+    expect(reads.gets).toBe(0);
+    expect(polls.length).toBeGreaterThan(1);
+    expect(polls.every((length) => length === 1205)).toBe(true);
+    expect(reads.searches).toBe(3 * polls.length);
+    expect(reads.rows).toBe(1205 + 1204 * (polls.length - 1)); // the ended job is read once
+    await expect(docket.wait([ids[1] as number, 999_999])).rejects.toThrow(NotFoundError);
+  });
+
+  it('ended() yields each job as it ends, in the order they end, then stops (item 13)', async () => {
+    const [a, b, c] = await docket.submitMany([{ command: 'true' }, { command: 'true' }, { command: 'true' }]);
+    const ids = [a, b, c].map((job) => (job as Job).id);
+    const seen: string[] = [];
+    const streaming = (async () => {
+      for await (const job of docket.ended(ids, { pollMs: 10 })) seen.push(`${job.id}:${job.status}`);
+    })();
+    for (const [id, status] of [
+      [ids[1], 'failed'],
+      [ids[2], 'completed'],
+      [ids[0], 'completed'],
+    ] as const) {
+      const before = seen.length;
+      await finishNext(status, [id as number]);
+      await waitFor(`job ${id} to be yielded`, () => seen.length > before);
+    }
+    await streaming;
+    expect(seen).toEqual([`${ids[1]}:failed`, `${ids[2]}:completed`, `${ids[0]}:completed`]);
+  });
+
+  it('peek() returns the record without attempts in one read; get() adds them (item 13)', async () => {
+    const job = await docket.submit({ command: 'true' });
+    await finishNext('completed', [job.id]);
+    const reads = countReads();
+    const peeked = await docket.peek(job.id);
+    expect(reads).toMatchObject({ gets: 0, searches: 1 });
+    expect(peeked).toMatchObject({ id: job.id, status: 'completed' });
+    expect(peeked).not.toHaveProperty('executions');
+    expect((await docket.get(job.id)).executions).toHaveLength(1);
+    await expect(docket.peek(999_999)).rejects.toThrow(NotFoundError);
   });
 });

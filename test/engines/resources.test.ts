@@ -10,7 +10,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Inventory } from '../../src/core/resources.js';
 import { normalizeSpec } from '../../src/core/spec.js';
 import type { JobSpec } from '../../src/core/words.js';
-import { selectFitting } from '../../src/resources/fit.js';
 import type { ClaimRequest, StorageEngine } from '../../src/storage/engine.js';
 import { PostgresEngine } from '../../src/storage/postgres/engine.js';
 import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
@@ -64,7 +63,7 @@ function claimOn(host: string, limit = 8, workerId = `w-${host}`): ClaimRequest 
     types: ['*'],
     limit,
     leaseMs: 60_000,
-    resources: { select: (held, candidates, slots) => selectFitting(FOUR_GPUS, held, candidates, slots) },
+    resources: { inventory: FOUR_GPUS },
   };
 }
 
@@ -79,8 +78,8 @@ describe(`local resources in the store: ${TEST_ENGINE}`, () => {
     expect(held.every((record) => record.host === 'host-a' && record.attempt === 1)).toBe(true);
 
     const first = claimed[0]!;
-    const { claimed: next } = await engine.finishMany(
-      [{ jobId: first.id, attempt: first.runNo, outcome: { status: 'completed', exitCode: 0 } }],
+    const { claimed: next } = await engine.endAttempts(
+      [{ how: 'outcome', jobId: first.id, runNo: first.runNo, outcome: { status: 'completed', exitCode: 0 } }],
       claimOn('host-a', 1),
     );
     expect(next.map((job) => job.id)).toEqual([jobs[4]!.id]);
@@ -94,9 +93,11 @@ describe(`local resources in the store: ${TEST_ENGINE}`, () => {
   it('an attempt released at shutdown or settled as lost frees what it held', async () => {
     await submit(4, { resources: { gpuCount: 1 } });
     const claimed = await engine.claim(claimOn('host-a'));
-    await engine.release(claimed[0]!.id, claimed[0]!.runNo, 'worker shut down');
-    await engine.settleLost([
-      { jobId: claimed[1]!.id, attempt: claimed[1]!.runNo, reason: 'worker died', processGone: true },
+    await engine.endAttempts([
+      { how: 'release', jobId: claimed[0]!.id, runNo: claimed[0]!.runNo, reason: 'worker shut down' },
+    ]);
+    await engine.endAttempts([
+      { how: 'lost', jobId: claimed[1]!.id, runNo: claimed[1]!.runNo, reason: 'worker died', processGone: true },
     ]);
     await engine.cancel(claimed[2]!.id, 'cancelled');
     const held = await engine.allocations({ held: true });

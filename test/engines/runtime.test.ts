@@ -5,9 +5,9 @@
  * stop, capacity held by suspended jobs, bounded bookkeeping and the order of events.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/core/errors.js';
@@ -15,12 +15,21 @@ import { JobAbortedError } from '../../src/core/job-types.js';
 import { normalizeSpec } from '../../src/core/spec.js';
 import type { JobSpec } from '../../src/core/words.js';
 import { Docket, type JobEvent } from '../../src/docket.js';
-import { attemptTag, TAG_VARIABLE } from '../../src/executors/local/processes.js';
+import { attemptTag, localProcesses, TAG_VARIABLE } from '../../src/executors/local/processes.js';
 import type { ClaimRequest } from '../../src/storage/engine.js';
 import { thisMachine } from '../../src/worker/machine.js';
 import { reconcile } from '../../src/worker/reconcile.js';
 import type { Worker } from '../../src/worker/worker.js';
-import { BIN, isAlive, makeHome, processesWithEnv, type TestHome, uniqueMark, waitFor } from '../helpers/cli.js';
+import {
+  BIN,
+  gatedCommand,
+  isAlive,
+  makeHome,
+  processesWithEnv,
+  type TestHome,
+  uniqueMark,
+  waitFor,
+} from '../helpers/cli.js';
 
 let t: TestHome;
 let docket: Docket;
@@ -84,10 +93,12 @@ describe('a worker survives one job’s trouble', () => {
   it('deleting a running job’s log folder does not kill the worker or its other jobs (item 3)', async () => {
     const worker = startCliWorker(['--concurrency', '2']);
     await waitFor('the worker to register', async () => (await registered()).length === 1);
-    const victim = await docket.submit({ command: 'sleep 1.5; echo late' });
-    const bystander = await docket.submit({ command: 'sleep 2.5; echo fine' });
+    const gate = join(t.home, 'gate'); // both jobs run until the log folder is gone
+    const victim = await docket.submit({ command: gatedCommand(gate, 'echo late') });
+    const bystander = await docket.submit({ command: gatedCommand(gate, 'echo fine') });
     await waitFor('both to run', async () => (await docket.counts({})).running === 2);
     rmSync(dirname(docket.logPaths(victim.id).stdout), { recursive: true, force: true });
+    writeFileSync(gate, '');
     await waitFor('both to end', async () => (await docket.counts({})).completed === 2, 30_000);
     expect(await statusOf(victim.id)).toBe('completed');
     expect(await statusOf(bystander.id)).toBe('completed');
@@ -99,11 +110,14 @@ describe('a worker survives one job’s trouble', () => {
     await waitFor('the worker to register', async () => (await registered()).length === 1);
     const reset = await t.run(['config', 'reset-db', '--yes']);
     expect(reset.code).toBe(0);
-    const job = await docket.submit({ command: 'sleep 3' });
+    const gate = join(t.home, 'gate'); // the job runs until the worker has re-registered
+    const job = await docket.submit({ command: gatedCommand(gate) });
     await waitFor('the job to run', async () => (await statusOf(job.id)) === 'running');
     // Every CLI call reconciles: none may take the live worker's job for a lost one.
     for (let i = 0; i < 3; i++) expect((await t.run(['list'])).code).toBe(0);
     await waitFor('the worker to re-register', async () => (await registered()).length === 1);
+    expect(await statusOf(job.id)).toBe('running');
+    writeFileSync(gate, '');
     await waitFor('the job to end', async () => (await statusOf(job.id)) !== 'running', 30_000);
     expect(await docket.get(job.id)).toMatchObject({ status: 'completed', attempts: 1 });
     expect(isAlive(worker.pid as number)).toBe(true);
@@ -130,11 +144,11 @@ describe('leases', () => {
     const job = await submit();
     await claim();
     // A reconciler decided the owner was dead; the owner renewed its lease since.
-    await docket.engine.settleLost([{ jobId: job.id, attempt: 1, reason: 'worker w-remote died' }]);
+    await docket.engine.endAttempts([{ how: 'lost', jobId: job.id, runNo: 1, reason: 'worker w-remote died' }]);
     expect(await docket.engine.get(job.id)).toMatchObject({ status: 'running', workerId: 'w-remote', error: null });
     const lapsed = await submit();
     await claim({ leaseMs: -1 });
-    await docket.engine.settleLost([{ jobId: lapsed.id, attempt: 1, reason: 'worker w-remote died' }]);
+    await docket.engine.endAttempts([{ how: 'lost', jobId: lapsed.id, runNo: 1, reason: 'worker w-remote died' }]);
     expect(await docket.engine.get(lapsed.id)).toMatchObject({ status: 'failed', error: 'worker w-remote died' });
   });
 
@@ -250,7 +264,7 @@ describe('machines', () => {
   it('a worker on another machine with the same hostname is judged by its lease, not a pid here (item 12)', async () => {
     const { job } = await deadPidWorkerWithJob('w-twin', 'another-boot-id:pid:[1]', 'sleep 60');
     await docket.engine.recordProcess(job.id, 1, 4_194_001, 1);
-    const { lost } = await reconcile(docket.engine, 60_000, 100);
+    const { lost } = await reconcile(docket.engine, 60_000, 100, localProcesses);
     expect(lost).toEqual([]);
     expect(await statusOf(job.id)).toBe('running');
     expect((await docket.engine.listWorkers()).map((worker) => worker.id)).toEqual(['w-twin']);
@@ -265,7 +279,7 @@ describe('lost attempts without a recorded pid', () => {
     const orphan = spawn('sleep', ['300'], { env: { ...process.env, [TAG_VARIABLE]: tag }, stdio: 'ignore' });
     children.push(orphan);
     await waitFor('the orphan to start', () => processesWithEnv(TAG_VARIABLE, tag).length === 1);
-    const { lost } = await reconcile(docket.engine, 60_000, 100);
+    const { lost } = await reconcile(docket.engine, 60_000, 100, localProcesses);
     expect(lost.map((attempt) => attempt.jobId)).toEqual([job.id]);
     expect(processesWithEnv(TAG_VARIABLE, tag)).toEqual([]);
   });
@@ -418,6 +432,35 @@ describe('pruning', () => {
       await running;
     });
     await waitFor('every old job to be pruned', async () => (await docket.counts({})).total === 0);
+  });
+});
+
+describe('concurrency', () => {
+  it('a worker never runs more jobs than its concurrency while its claims and completions overlap', async () => {
+    let running = 0;
+    let most = 0;
+    const ran: number[] = [];
+    docket.define({
+      name: 'short',
+      handler: async ({ params }: { params: { i: number } }) => {
+        most = Math.max(most, ++running);
+        ran.push(params.i);
+        // Ends at different turns of the event loop, so claims and outcome writes interleave.
+        await new Promise((resolve) => setTimeout(resolve, params.i % 4));
+        running--;
+      },
+    });
+    const jobs = Array.from({ length: 150 }, (_, i) => ({ type: 'short', params: { i } }));
+    await docket.submitMany(jobs);
+    const worker = docket.worker({ concurrency: 3, pollMs: 50 });
+    const stopped = worker.run();
+    cleanups.push(async () => {
+      worker.stop();
+      await stopped;
+    });
+    await waitFor('every job to complete', async () => (await docket.counts({})).completed === jobs.length);
+    expect(most).toBeLessThanOrEqual(3);
+    expect(ran.sort((a, b) => a - b)).toEqual(jobs.map((_, i) => i));
   });
 });
 

@@ -210,3 +210,11 @@ export function readRunRecords(file: string): RunRecord[] {
     .filter(Boolean)
     .map((line) => JSON.parse(line) as RunRecord);
 }
+
+/**
+ * A shell command that waits until `gate` exists (the test creates it when the job may end), then
+ * runs `then`: a job that ends when the test says so, however loaded the machine is.
+ */
+export function gatedCommand(gate: string, then = 'true'): string {
+  return `while [ ! -e '${gate}' ]; do sleep 0.05; done; ${then}`;
+}

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterAll, beforeAll } from 'vitest';
 import { BIN, makeHome, type TestHome, waitFor } from './cli.js';
 
 export interface TestServer {
@@ -15,6 +16,23 @@ export interface TestServer {
   output(): string;
   /** SIGTERM, then waits for the exit; returns the exit code. */
   stop(): Promise<number | null>;
+}
+
+/**
+ * A fresh docket home and a `docket serve` on it for the tests of one file: started before them,
+ * stopped (and the home removed) after them. Read `home` and `server` inside the tests.
+ */
+export function serveForTests(args: string[] = []): { home: TestHome; server: TestServer } {
+  const made = {} as { home: TestHome; server: TestServer };
+  beforeAll(async () => {
+    made.home = makeHome();
+    made.server = await startServer(made.home, args);
+  });
+  afterAll(async () => {
+    await made.server?.stop();
+    await made.home?.cleanup();
+  });
+  return made;
 }
 
 export async function startServer(home: TestHome, args: string[] = []): Promise<TestServer> {

@@ -174,9 +174,12 @@ describe('logs belong to their store (item 19)', () => {
     ]) {
       const result = await t.run(['--db', db, ...args]);
       expect(result.code).toBe(3);
-      expect(result.stdout).toBe('');
       expect(result.stderr).toMatch(new RegExp(`^docket: job ${job.id} has no stdout log`));
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      // With --json, the one document on stdout is the error.
+      if (args[0] === '--json') {
+        expect(JSON.parse(result.stdout)).toMatchObject({ code: 'not_found', exit_code: 3 });
+      } else expect(result.stdout).toBe('');
     }
   });
 
@@ -210,5 +213,46 @@ describe('logs belong to their store (item 19)', () => {
     const next = await t.json(['--db', db, 'run', '--cmd', 'echo new layout']);
     expect(next.id).toBe(job.id + 1);
     expect((await t.run(['--db', db, 'logs', String(next.id)])).stdout).toBe('new layout\n');
+  });
+});
+
+describe('settings and input that would be ignored (issue 14, item 8)', () => {
+  it('a bad setting names its value and where it came from, never NaN, and changes nothing', async () => {
+    const before = await jobCount();
+    const concurrency = await t.run(['submit', '--cmd', 'true'], { env: { DOCKET_CONCURRENCY: 'abc' } });
+    expectRefused(concurrency, 'DOCKET_CONCURRENCY');
+    expect(concurrency.stderr).toContain('"abc"');
+    expect(concurrency.stderr).not.toContain('NaN');
+    expectRefused(await t.run(['list'], { env: { DOCKET_LOG_LEVEL: 'loud' } }), 'DOCKET_LOG_LEVEL');
+    expectRefused(await t.run(['list'], { env: { DOCKET_ON_DEMAND: 'yes' } }), 'DOCKET_ON_DEMAND');
+    expect(await jobCount()).toBe(before);
+  });
+
+  it('config.json: an unknown key is refused naming it; a bad value names the file and the value', async () => {
+    const home = makeHome();
+    try {
+      const file = join(home.home, 'config.json');
+      writeFileSync(file, JSON.stringify({ concurency: 4 }));
+      const unknown = await home.run(['list']);
+      expectRefused(unknown, '"concurency"');
+      expect(unknown.stderr).toContain(file);
+      writeFileSync(file, JSON.stringify({ lease: 'soon' }));
+      const lease = await home.run(['list']);
+      expectRefused(lease, `"lease" in ${file}`);
+      expect(lease.stderr).toContain('"soon"');
+    } finally {
+      await home.cleanup();
+    }
+  });
+
+  it('refuses --params on a command job and an empty --job-name, storing nothing', async () => {
+    const before = await jobCount();
+    expectRefused(await t.run(['submit', '--params', '{"a": 1}', '--cmd', 'true']), '--params');
+    expectRefused(await t.run(['run', '--job-name', '', '--cmd', 'true']), '--job-name');
+    expectRefused(await t.run(['submit', '--after', 'first', '--cmd', 'true']), '--after');
+    // Fields the library checks are named by the flag that set them.
+    expectRefused(await t.run(['submit', '--queue', 'bad name', '--cmd', 'true']), 'docket: --queue: "bad name"');
+    expectRefused(await t.run(['submit', '--type', 'nosuch', '--params', '{}']), 'docket: --type: unknown job type');
+    expect(await jobCount()).toBe(before);
   });
 });

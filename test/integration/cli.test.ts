@@ -133,12 +133,41 @@ describe('docket submit', () => {
     expect(result.stdout).toBe("a b|$HOME|it's|");
   });
 
-  it('with the same --key returns the existing job and creates nothing', async () => {
+  it('with the same --key returns the existing job, says so, and creates nothing', async () => {
     const first = await t.json(['submit', '--key', 'nightly', '--cmd', 'true']);
-    const second = await t.json(['submit', '--key', 'nightly', '--cmd', 'echo different']);
-    expect(second.id).toBe(first.id);
+    const again = await t.run(['--json', 'submit', '--key', 'nightly', '--cmd', 'true']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).id).toBe(first.id);
+    expect(again.stderr).toBe(
+      `docket: --key "nightly" already names job ${first.id} (${JSON.parse(again.stdout).status}); returned it, submitted nothing\n`,
+    );
     const all = await t.json(['list', '--all']);
     expect(all.filter((job: { key: string }) => job.key === 'nightly')).toHaveLength(1);
+  });
+
+  it('refuses a --key reused with a different command (exit 4, naming the job), for submit and run', async () => {
+    const first = await t.json(['submit', '--key', 'weekly', '--cmd', 'echo first']);
+    for (const verb of ['submit', 'run']) {
+      const result = await t.run([verb, '--key', 'weekly', '--cmd', 'echo different']);
+      expect(result.code, result.stderr).toBe(4);
+      expect(result.stderr).toMatch(
+        new RegExp(`^docket: --key "weekly" already names job ${first.id} \\(--cmd "echo first"`),
+      );
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      // run printed nothing of the other job's output as if it were this command's.
+      expect(result.stdout).toBe('');
+    }
+    const all = await t.json(['list', '--all']);
+    expect(all.filter((job: { key: string }) => job.key === 'weekly')).toHaveLength(1);
+  });
+
+  it('run with a --key already used follows that job and says it is not a new run', async () => {
+    const first = await t.json(['run', '--key', 'once', '--cmd', 'echo ran once']);
+    const again = await t.run(['run', '--key', 'once', '--cmd', 'echo ran once']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`already names job ${first.id} (completed); following that job`);
+    const all = await t.json(['list', '--all']);
+    expect(all.filter((job: { key: string }) => job.key === 'once')).toHaveLength(1);
   });
 
   it.each([
@@ -147,7 +176,7 @@ describe('docket submit', () => {
     [['submit', '--memory', 'lots', '--cmd', 'true'], /--memory: "lots" is not a size/],
     [['submit'], /command: nothing to run/],
     [['submit', '--cmd', 'true', '--', 'echo'], /give either --cmd/],
-    [['submit', '--after', '99999', '--cmd', 'true'], /after: job 99999 does not exist/],
+    [['submit', '--after', '99999', '--cmd', 'true'], /--after: job 99999 does not exist/],
     [['submit', '--env', 'NOEQUALS', '--cmd', 'true'], /--env: "NOEQUALS" is not K=V/],
     [['submit', '--no-such-flag'], /unknown option/],
     [['list', '--status', 'done'], /--status: "done" is not a state/],

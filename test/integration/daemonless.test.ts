@@ -3,14 +3,15 @@
  * worker, and many processes writing to one store at once — on either engine.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processStartTime } from '../../src/core/processes.js';
 import { normalizeSpec } from '../../src/core/spec.js';
-import { processStartTime } from '../../src/executors/local/processes.js';
 import {
   BIN,
+  gatedCommand,
   isAlive,
   makeHome,
   processesWithEnv,
@@ -20,7 +21,7 @@ import {
   uniqueMark,
   waitFor,
 } from '../helpers/cli.js';
-import { openTestStore, TEST_ENGINE } from '../helpers/engines.js';
+import { dropTestStore, openTestStore, TEST_ENGINE } from '../helpers/engines.js';
 
 let t: TestHome;
 beforeAll(() => {
@@ -29,7 +30,7 @@ beforeAll(() => {
 });
 afterAll(() => t.cleanup());
 
-const status = (id: number) => t.json(['status', String(id)]);
+const status = (id: number, home = t) => home.json(['status', String(id)]);
 
 describe('on-demand workers', () => {
   it('a submit starts a detached worker, which exits by itself once idle', async () => {
@@ -49,6 +50,34 @@ describe('on-demand workers', () => {
       await waitFor('the worker to exit', () => !isAlive(worker!.pid), 20_000);
       expect(await db.listWorkers()).toEqual([]);
       await db.close();
+    } finally {
+      await home.cleanup();
+    }
+  });
+
+  it('an on-demand worker whose store vanished (file deleted, schema dropped) says so once and exits', async () => {
+    const home = makeHome({ DOCKET_ON_DEMAND: '1' });
+    try {
+      // The job waits for a file no one creates: only the store's disappearance can end the worker.
+      const never = join(home.home, 'never');
+      const job = await home.json(['submit', '--cmd', `while [ ! -e ${never} ]; do sleep 0.05; done`]);
+      const running = await waitFor('the job to run', async () => {
+        const current = await status(job.id, home);
+        return current.status === 'running' && current.pid !== null && current;
+      });
+      const db = await openTestStore(home.db);
+      const [worker] = await db.listWorkers();
+      await db.close();
+      if (TEST_ENGINE === 'sqlite')
+        for (const suffix of ['', '-wal', '-shm']) rmSync(`${home.db}${suffix}`, { force: true });
+      else await dropTestStore(home.db);
+      await waitFor('the worker to exit', () => !isAlive(worker!.pid), 30_000);
+      expect(isAlive(running.pid)).toBe(false); // its job was stopped, not left behind
+      const log = readdirSync(join(home.home, 'logs'), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('workers.log'))
+        .map((file) => readFileSync(join(home.home, 'logs', file), 'utf8'))
+        .join('');
+      expect(log.match(/the store is gone/g)).toHaveLength(1);
     } finally {
       await home.cleanup();
     }
@@ -191,8 +220,10 @@ describe('ordering with a real worker', () => {
     const [a, b] = [await status(first.id), await status(second.id)];
     expect(Date.parse(b.started_at)).toBeGreaterThanOrEqual(Date.parse(a.ended_at));
 
-    const failing = await t.json(['submit', '--cmd', 'sleep 0.5; exit 1']);
+    const failGate = join(t.home, 'fail-gate'); // it fails once its dependent is stored
+    const failing = await t.json(['submit', '--cmd', gatedCommand(failGate, 'exit 1')]);
     const dependent = await t.json(['submit', '--after', String(failing.id), '--cmd', 'echo never']);
+    writeFileSync(failGate, '');
     const skipped = await waitFor('the dependent to be skipped', async () => {
       const current = await status(dependent.id);
       return current.status === 'skipped' && current;

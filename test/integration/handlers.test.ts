@@ -191,6 +191,50 @@ describe('typed jobs', () => {
     expect((reason as JobAbortedError).reason).toBe('cancel');
     expect(await docket.get(job.id)).toMatchObject({ status: 'cancelled' });
   });
+  it('a handler that first looks at its signal after the stop (or through a copy of its context) sees it aborted', async () => {
+    // The worker makes a handler's AbortController only when the handler asks for its signal or
+    // the job is stopped (issue 12): either order gives the same signal, aborted with the reason.
+    let stopped!: () => void;
+    const stopSeen = new Promise<void>((resolve) => (stopped = resolve));
+    let late: unknown = null;
+    let copied: unknown = null;
+    docket.define({
+      name: 'looks-late',
+      handler: async (context) => {
+        await stopSeen;
+        late = context.signal.aborted && context.signal.reason;
+        throw context.signal.reason;
+      },
+    });
+    docket.define({
+      name: 'copies',
+      handler: (context) => {
+        const { signal, ...rest } = { ...context };
+        expect(typeof rest.progress).toBe('function');
+        return new Promise((_, reject) =>
+          signal.addEventListener('abort', () => {
+            copied = signal.reason;
+            reject(signal.reason);
+          }),
+        );
+      },
+    });
+    startWorker();
+    const lateJob = await docket.submit({ type: 'looks-late' });
+    const copyJob = await docket.submit({ type: 'copies' });
+    await waitFor(
+      'both to run',
+      async () => (await statusOf(lateJob.id)) === 'running' && (await statusOf(copyJob.id)) === 'running',
+    );
+    await docket.cancel(lateJob.id);
+    await docket.cancel(copyJob.id);
+    await waitFor('the copy to be aborted', () => copied !== null);
+    stopped();
+    await waitFor('the late look', () => late !== null);
+    expect((late as JobAbortedError).reason).toBe('cancel');
+    expect((copied as JobAbortedError).reason).toBe('cancel');
+    expect(await final(lateJob.id)).toMatchObject({ status: 'cancelled' });
+  });
 });
 
 describe('suspend and resume of handlers', () => {

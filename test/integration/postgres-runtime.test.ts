@@ -1,7 +1,9 @@
 /**
  * PostgreSQL only: connections that drop. A pool connection lost while idle is reported, not
- * swallowed; the LISTEN connection comes back exactly once however often it is cut.
+ * swallowed; the LISTEN connection comes back exactly once however often it is cut; a connection
+ * cut while a transaction holds it fails that transaction, never the process.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +12,9 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Docket } from '../../src/docket.js';
+import { createPool, PostgresConnection, parseTarget } from '../../src/storage/postgres/connection.js';
 import type { PostgresEngine } from '../../src/storage/postgres/engine.js';
-import { waitFor } from '../helpers/cli.js';
+import { BIN, runProcess, waitFor } from '../helpers/cli.js';
 import { dropTestStore, freshPgUrl } from '../helpers/engines.js';
 
 let home: string;
@@ -88,4 +91,73 @@ describe('postgres: dropped connections (item 18)', () => {
     const job = await docket.submit({ command: 'true' });
     await waitFor('the job to run', async () => (await docket.get(job.id)).status === 'completed');
   });
+});
+
+describe('postgres: a connection cut while a transaction holds it', () => {
+  it('fails that transaction between two statements, and the process goes on', async () => {
+    const { docket } = await openLogged(); // migrates the schema
+    const target = parseTarget(db);
+    const conn = new PostgresConnection(await createPool(target, 2, () => {}), target, () => {});
+    cleanups.push(() => conn.pool.end());
+    const name = `docket:${target.schema}`;
+    await terminate(name); // the docket's own connections: only the transaction's is counted below
+    const cut = conn.transaction(async (client) => {
+      await client.query('SELECT 1');
+      // Idle in the transaction, between two statements, when the connection is cut.
+      await terminate(name);
+      await waitFor('the connection to be gone', async () => (await connections(name)) === 0);
+      await client.query('SELECT 1');
+    });
+    await expect(cut).rejects.toThrow();
+    expect((await conn.pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]); // a new connection
+    expect(await docket.counts()).toMatchObject({ total: 0 });
+  });
+
+  it('a worker whose claim loses its connection mid-transaction lives on and runs the job', async () => {
+    const cli = (args: string[]) =>
+      runProcess(process.execPath, [BIN, '--db', db, ...args], { env: { ...process.env, DOCKET_HOME: home } });
+    expect((await cli(['queue', 'set', 'gated', '--capacity', '1'])).code).toBe(0);
+    const schema = new URL(db).searchParams.get('schema') as string;
+    // A queue with a capacity is claimed in a transaction that first takes the queue's advisory
+    // lock: holding it here stops the worker's claim inside its transaction, where it is cut.
+    const lockKey = `docket:queue:${schema}:gated`;
+    await admin.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+    const worker = spawn(process.execPath, [BIN, '--db', db, 'worker', '--concurrency', '1', '--no-config'], {
+      cwd: home,
+      env: { ...process.env, DOCKET_HOME: home, DOCKET_GRACE: '1s' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = ''; // its log (stdout) and any crash (stderr)
+    worker.stdout?.on('data', (chunk) => (output += chunk));
+    worker.stderr?.on('data', (chunk) => (output += chunk));
+    cleanups.push(async () => {
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+    });
+    const submitted = await cli(['--json', 'submit', '--queue', 'gated', '--', 'true']);
+    const job = JSON.parse(submitted.stdout) as { id: number };
+    const waitingClaims = () =>
+      admin.query(
+        `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+        [`docket:${schema}`],
+      );
+    await waitFor('the claim to wait for the queue lock', async () => (await waitingClaims()).rowCount);
+    await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'advisory'`,
+      [`docket:${schema}`],
+    );
+    const exited = () => worker.exitCode !== null || worker.signalCode !== null;
+    await waitFor(
+      'the worker to report the failed claim (or to die)',
+      () => /could not claim/.test(output) || exited(),
+    );
+    await admin.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
+    const { docket } = await openLogged();
+    const status = async () => (await docket.get(job.id)).status;
+    await waitFor(
+      'the job to complete (or the worker to die)',
+      async () => exited() || (await status()) === 'completed',
+    );
+    expect(exited(), output).toBe(false);
+    expect(await docket.get(job.id)).toMatchObject({ status: 'completed', attempts: 1 });
+  }, 60_000);
 });

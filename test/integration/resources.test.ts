@@ -17,7 +17,7 @@ import { memoryEnforcement } from '../../src/resources/cgroup.js';
 import { detectInventory } from '../../src/resources/inventory.js';
 import { LocalResources } from '../../src/resources/local-resources.js';
 import { Worker } from '../../src/worker/worker.js';
-import { BIN, makeHome, type TestHome, waitFor } from '../helpers/cli.js';
+import { BIN, gatedCommand, makeHome, type TestHome, waitFor } from '../helpers/cli.js';
 import { call, startServer } from '../helpers/server.js';
 
 const INVENTORY = { DOCKET_GPUS: '0,1,2,3', DOCKET_CPUS: '8', DOCKET_MEMORY: '16G' };
@@ -208,13 +208,18 @@ describe('local resources: waiting', () => {
     );
     const running = worker.run();
     try {
-      const [first, second] = await docket.submitMany([recorder(1, 2), recorder(1, 0.1)]);
+      const gate = join(t.home, 'gate'); // the first job holds its GPU until the window is over
+      const [first, second] = await docket.submitMany([
+        { ...recorder(1), command: gatedCommand(gate) },
+        recorder(1, 0.1),
+      ]);
       await waitFor('the first job to run', async () => (await docket.get(first!.id)).status === 'running');
       claims = 0;
       // A measurement window, not a synchronization: how often the worker claims while nothing fits.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(claims).toBeLessThanOrEqual(4);
       expect((await docket.get(second!.id)).pendingReason).toMatch(/^needs 1 GPU; 0 of 1 free on /);
+      writeFileSync(gate, '');
       await waitAllEnded([first!.id, second!.id]);
     } finally {
       worker.stop();

@@ -41,8 +41,12 @@ async function submit(args: string[]): Promise<JobJson> {
   return t.json(['submit', '--scheduler', 'slurm', ...args]);
 }
 
-/** Polls `docket status` (which asks SLURM) until `done` holds; fails with the last record. */
-async function until(id: number, what: string, done: (job: JobJson) => boolean, timeoutMs = 60_000) {
+/**
+ * Polls `docket status` (which asks SLURM) until `done` holds; fails with the last record. The
+ * deadline is generous and under the tests' own (TEST_TIMEOUT): on a loaded two-core machine each
+ * CLI call and each SLURM scheduling pass takes seconds, and a test waits for several in a row.
+ */
+async function until(id: number, what: string, done: (job: JobJson) => boolean, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   let job: JobJson = {};
   while (Date.now() < deadline) {
@@ -58,7 +62,9 @@ function slurm(command: string, args: string[]): string {
   return execFileSync(command, args, { env: SLURM_ENV, encoding: 'utf8' });
 }
 
-describe.concurrent('docket --scheduler slurm against a real SLURM', () => {
+const TEST_TIMEOUT = 180_000;
+
+describe.concurrent('docket --scheduler slurm against a real SLURM', { timeout: TEST_TIMEOUT }, () => {
   it('marks a job past its time limit as timeout', { timeout: 240_000 }, async () => {
     const job = await submit(['--time-limit', '1s', '--', 'sleep', '300']);
     expect(job.scheduler_job_id).toMatch(/^\d+$/);
@@ -130,7 +136,7 @@ describe.concurrent('docket --scheduler slurm against a real SLURM', () => {
     expect((await t.run(['cancel', String(job.id)])).code).toBe(0);
   });
 
-  it('chains SLURM jobs with afterok; a failed parent skips its dependent, which SLURM then drops', async () => {
+  it('chains SLURM jobs with afterok', async () => {
     const a = await submit(['--cmd', 'sleep 5; echo A']);
     const b = await submit(['--after', String(a.id), '--cmd', 'echo B']);
     const c = await submit(['--after', String(b.id), '--cmd', 'echo C']);
@@ -143,7 +149,9 @@ describe.concurrent('docket --scheduler slurm against a real SLURM', () => {
     expect([ra.status, rb.status]).toEqual(['completed', 'completed']);
     expect(Date.parse(rb.started_at)).toBeGreaterThanOrEqual(Date.parse(ra.ended_at));
     expect(Date.parse(done.started_at)).toBeGreaterThanOrEqual(Date.parse(rb.ended_at));
+  });
 
+  it('a failed parent skips its SLURM dependent, which SLURM then drops', async () => {
     const f = await submit(['--cmd', 'sleep 5; exit 1']);
     const g = await submit(['--after', String(f.id), '--cmd', 'echo never']);
     const skipped = await until(g.id, 'skipped', (record) => record.status !== 'pending');
@@ -290,10 +298,31 @@ db.close();\n`,
   });
 });
 
-async function expectEventually(what: string, probe: () => boolean, timeoutMs = 30_000): Promise<void> {
+async function expectEventually(what: string, probe: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!probe()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+// After the concurrent tests: this one takes both CPUs of the node, which would hold theirs back.
+describe('docket --scheduler slurm with the node to itself', { timeout: TEST_TIMEOUT }, () => {
+  it("says why SLURM holds a pending job, in SLURM's words (squeue %r)", async () => {
+    // The node has 2 CPUs: b waits in SLURM (not in docket: nothing holds it there) until a ends.
+    const a = await submit(['--cpu-count', '2', '--cmd', 'sleep 10']);
+    const b = await submit(['--cpu-count', '2', '--cmd', 'echo B']);
+    const explained = /^queued in SLURM \(job \d+\): \w+$/;
+    const held = await until(
+      b.id,
+      'explained',
+      (record) => explained.test(record.state_reason ?? '') || record.status !== 'pending',
+    );
+    expect(held.status).toBe('pending');
+    expect(held.state_reason).toMatch(
+      new RegExp(`^queued in SLURM \\(job ${b.scheduler_job_id}\\): (Resources|Priority)$`),
+    );
+    await until(a.id, 'completed', ended('completed'));
+    await until(b.id, 'completed', ended('completed'));
+  });
+});

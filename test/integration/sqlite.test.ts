@@ -1,8 +1,11 @@
 /** SQLite only: what the PostgreSQL engine tests in its own file (postgres.test.ts). */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { makeHome, type TestHome } from '../helpers/cli.js';
+import { makeHome, ROOT, type TestHome } from '../helpers/cli.js';
 
 let t: TestHome;
 beforeAll(() => {
@@ -31,3 +34,51 @@ it('sqlite: refuses a database whose schema is newer than the code, and changes 
   expect(after.prepare('SELECT id FROM jobs').pluck().all()).toEqual([job.id]);
   after.close();
 });
+
+/**
+ * A process that opens the file while another is creating it: SQLite answers the switch to WAL
+ * with SQLITE_BUSY at once (no busy timeout applies there), which once killed a worker started
+ * beside `docket serve` with "database is locked". Four processes, ready and waiting, are given
+ * the same new file at the same instant, round after round.
+ */
+const ROUNDS = 150;
+const OPENERS = 4;
+
+it('sqlite: processes creating the same new file at once all open it', async () => {
+  const opener = join(t.home, 'opener.mjs');
+  writeFileSync(
+    opener,
+    `import { createInterface } from 'node:readline';
+const { SqliteEngine } = await import(${JSON.stringify(join(ROOT, 'dist', 'storage', 'sqlite', 'engine.js'))});
+process.stdout.write('ready\\n');
+for await (const path of createInterface({ input: process.stdin })) {
+  try {
+    const engine = new SqliteEngine({ path });
+    await engine.migrate();
+    await engine.close();
+    process.stdout.write('ok\\n');
+  } catch (error) {
+    process.stdout.write(\`\${error.message}\\n\`);
+  }
+}`,
+  );
+  const openers = Array.from({ length: OPENERS }, () => {
+    const child = spawn(process.execPath, [opener], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    return { child, next: async () => (await lines.next()).value as string };
+  });
+  try {
+    expect(await Promise.all(openers.map((o) => o.next()))).toEqual(openers.map(() => 'ready'));
+    const failures: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const file = join(t.home, `race-${round}.db`);
+      for (const o of openers) o.child.stdin.write(`${file}\n`);
+      for (const answer of await Promise.all(openers.map((o) => o.next()))) {
+        if (answer !== 'ok') failures.push(`round ${round}: ${answer}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  } finally {
+    for (const o of openers) o.child.kill();
+  }
+}, 120_000);

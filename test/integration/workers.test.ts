@@ -24,7 +24,7 @@ export default {
       handler: './handlers/record.ts',
       paramsSchema: {
         type: 'object',
-        properties: { ms: { type: 'integer', minimum: 0 }, file: { type: 'string' } },
+        properties: { ms: { type: 'integer', minimum: 0 }, file: { type: 'string' }, gate: { type: 'string' } },
         required: ['ms', 'file'],
       },
       maxAttempts: 2,
@@ -35,14 +35,17 @@ export default {
 `;
 
 const HANDLER = `
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import type { HandlerContext } from '${join(process.cwd(), 'src', 'index.ts')}';
 
-export default async function record({ params, job, signal }: HandlerContext<{ ms: number; file: string }>) {
+// Waits \`ms\`, or until the file \`gate\` exists (the test opens it), or until it is stopped.
+export default async function record({ params, job, signal }: HandlerContext<{ ms: number; file: string; gate?: string }>) {
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, params.ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); });
+    const end = () => { clearInterval(poll); clearTimeout(timer); };
+    const poll = setInterval(() => { if (params.gate && existsSync(params.gate)) { end(); resolve(); } }, 20);
+    const timer = params.gate ? undefined : setTimeout(() => { end(); resolve(); }, params.ms);
+    signal.addEventListener('abort', () => { end(); reject(signal.reason); });
   });
   appendFileSync(params.file, JSON.stringify({ id: job.id, pid: process.pid, started, ended: Date.now() }) + '\\n');
   return process.pid;
@@ -63,15 +66,18 @@ afterEach(async () => {
   await t.cleanup();
 });
 
-function startWorker(concurrency = 4): ChildProcess {
+/** A `docket worker` process; `log()` is what it wrote so far (its log on stdout, anything on stderr). */
+function startWorker(concurrency = 4): ChildProcess & { log(): string } {
   const worker = spawn(process.execPath, [BIN, 'worker', '--concurrency', String(concurrency)], {
     cwd: project,
     env: { ...process.env, DOCKET_HOME: t.home, DOCKET_DB: t.db, DOCKET_ON_DEMAND: '0', DOCKET_GRACE: '1s' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  worker.stderr?.on('data', () => {});
+  let log = '';
+  worker.stdout?.on('data', (chunk) => (log += chunk));
+  worker.stderr?.on('data', (chunk) => (log += chunk));
   workers.push(worker);
-  return worker;
+  return Object.assign(worker, { log: () => log });
 }
 
 async function waitForWorkers(count: number): Promise<void> {
@@ -136,23 +142,28 @@ describe('worker processes', () => {
 
   it('a job whose worker is killed with SIGKILL is reclaimed by another worker', async () => {
     const out = join(t.home, 'reclaim.jsonl');
+    const gate = join(t.home, 'reclaim.gate'); // the job runs until the test opens it
     const first = startWorker(1);
     await waitForWorkers(1);
-    const job = await t.json(['submit', '--type', 'record', '--params', JSON.stringify({ ms: 3000, file: out })], {
-      cwd: project,
-    });
+    const params = JSON.stringify({ ms: 0, file: out, gate });
+    const job = await t.json(['submit', '--type', 'record', '--params', params], { cwd: project });
     await waitFor('the job to run', async () => (await t.json(['status', String(job.id)])).status === 'running');
     first.kill('SIGKILL');
     await waitFor('the first worker to die', () => first.exitCode !== null || first.signalCode !== null);
     startWorker(1);
-    const done = await waitFor(
-      'the job to complete on the other worker',
+    await waitFor(
+      'the job to run again on the other worker',
       async () => {
         const current = await t.json(['status', String(job.id)]);
-        return current.status === 'completed' && current;
+        return current.status === 'running' && current.attempts === 2;
       },
       60_000,
     );
+    writeFileSync(gate, '');
+    const done = await waitFor('the job to complete', async () => {
+      const current = await t.json(['status', String(job.id)]);
+      return current.status === 'completed' && current;
+    });
     expect(done.executions).toHaveLength(2);
     expect(done.executions[0]).toMatchObject({
       status: 'failed',
@@ -165,16 +176,17 @@ describe('worker processes', () => {
 
   it('SIGTERM lets a short job finish, releases a long one, and leaves nothing running', async () => {
     const out = join(t.home, 'graceful.jsonl');
+    const shortGate = join(t.home, 'short.gate'); // opened once the worker is shutting down
     const worker = startWorker(2);
     await waitForWorkers(1);
-    const short = await t.json(['submit', '--type', 'record', '--params', JSON.stringify({ ms: 4000, file: out })], {
-      cwd: project,
-    });
-    const long = await t.json(['submit', '--type', 'record', '--params', JSON.stringify({ ms: 60_000, file: out })], {
-      cwd: project,
-    });
+    const submit = (gate: string) =>
+      t.json(['submit', '--type', 'record', '--params', JSON.stringify({ ms: 0, file: out, gate })], { cwd: project });
+    const short = await submit(shortGate);
+    const long = await submit(join(t.home, 'never.gate')); // runs until stopped
     await waitFor('both to run', async () => (await t.json(['progress'])).running === 2);
     worker.kill('SIGTERM');
+    await waitFor('the worker to start shutting down', () => worker.log().includes('shutting down gracefully'));
+    writeFileSync(shortGate, ''); // the short job ends within the shutdown's grace period
     await waitFor('the worker to exit', () => worker.exitCode !== null, 30_000);
     expect(worker.exitCode).toBe(0);
     expect((await t.json(['status', String(short.id)])).status).toBe('completed');

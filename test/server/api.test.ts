@@ -102,6 +102,24 @@ describe('jobs', () => {
     expect(unknown.body.errors[0].field).toBe('type');
   });
 
+  it('refuses a NUL character anywhere in a job (PostgreSQL cannot store one), naming the field, and stores nothing', async () => {
+    const before = (await api(admin, 'GET', '/jobs', '/jobs?limit=1')).body.total;
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ cmd: 'true', name: 'a\u0000b', delay_sec: 3600 }, /^name/],
+      [{ argv: ['echo', 'x\u0000'], delay_sec: 3600 }, /^argv/],
+      [{ cmd: 'true', env: { A: '\u0000' }, delay_sec: 3600 }, /^env/],
+      [{ cmd: 'true', key: { batch: 'b\u0000' }, delay_sec: 3600 }, /^key/],
+    ];
+    // Concurrent, so that on a store with group commit they go into one batch.
+    const answers = await Promise.all(cases.map(([body]) => api(member, 'POST', '/jobs', '/jobs', body)));
+    for (const [index, answer] of answers.entries()) {
+      expect(answer.status, JSON.stringify(answer.body)).toBe(400);
+      expect(answer.body.errors[0].field).toMatch((cases[index] as [unknown, RegExp])[1]);
+      expect(answer.body.detail).toMatch(/NUL/);
+    }
+    expect((await api(admin, 'GET', '/jobs', '/jobs?limit=1')).body.total).toBe(before);
+  });
+
   it('stores a batch in one transaction: all or none', async () => {
     const before = (await api(admin, 'GET', '/jobs', '/jobs?limit=1')).body.total;
     const bad = await api(member, 'POST', '/jobs/batch', '/jobs/batch', {

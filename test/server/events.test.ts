@@ -59,6 +59,33 @@ describe('idempotency', () => {
     expect(replays.every((response) => response.headers.get('idempotent-replayed') === 'true')).toBe(true);
     expect((await call(server, token, 'GET', '/jobs?key=race-key')).body.total).toBe(1);
   });
+
+  it('concurrent submits stored together: a refused one fails alone, the others get their own jobs', async () => {
+    const bodies = Array.from({ length: 20 }, (_, i) =>
+      i % 5 === 2
+        ? { cmd: `echo bad ${i}`, depends_on: [987654], delay_sec: 3600 } // a dependency that does not exist
+        : { cmd: `echo good ${i}`, key: `group-${i % 5 === 4 ? 'same' : i}`, delay_sec: 3600 },
+    );
+    const responses = await Promise.all(bodies.map((body) => call(server, token, 'POST', '/jobs', body)));
+    responses.forEach((response, i) => {
+      if (i % 5 === 2) {
+        expect(response.status).toBe(400);
+        expect(response.body.detail).toMatch(/depends_on/);
+      } else {
+        expect([200, 201]).toContain(response.status);
+        expect(response.body.command).toEqual(i % 5 === 4 ? expect.stringMatching(/^echo good/) : `echo good ${i}`);
+      }
+    });
+    const same = responses.filter((_, i) => i % 5 === 4);
+    expect(same.filter((response) => response.status === 201)).toHaveLength(1);
+    expect(new Set(same.map((response) => response.body.id)).size).toBe(1);
+    const others = responses.filter((_, i) => i % 5 !== 2 && i % 5 !== 4);
+    expect(others.every((response) => response.status === 201)).toBe(true);
+    expect(new Set(others.map((response) => response.body.id)).size).toBe(others.length);
+    const stored = (await call(server, token, 'GET', '/jobs?limit=500')).body.jobs as { command: string }[];
+    expect(stored.filter((job) => job.command.startsWith('echo good'))).toHaveLength(others.length + 1);
+    expect(stored.filter((job) => job.command.startsWith('echo bad'))).toHaveLength(0);
+  });
 });
 
 describe('the event stream', () => {

@@ -5,27 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate } from '@readme/openapi-parser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeHome, ROOT, type TestHome } from '../helpers/cli.js';
-import { call, startServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/cli.js';
+import { call, serveForTests } from '../helpers/server.js';
 import { openSse } from './sse.js';
 
-let home: TestHome;
-let server: TestServer;
-
-beforeAll(async () => {
-  home = makeHome();
-  server = await startServer(home);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await home?.cleanup();
-});
+const t = serveForTests();
 
 describe('openapi.json', () => {
   it('is what the server serves (no drift between the route schemas and the checked-in document)', async () => {
-    const served = (await call(server, null, 'GET', '/openapi.json')).body;
+    const served = (await call(t.server, null, 'GET', '/openapi.json')).body;
     const checkedIn = JSON.parse(readFileSync(join(ROOT, 'openapi.json'), 'utf8'));
     expect(served, 'openapi.json is stale: run npm run openapi').toEqual(checkedIn);
   });
@@ -68,10 +57,10 @@ describe('openapi.json', () => {
   });
 
   it('comes from a server that shuts down gracefully on SIGTERM: streams end, exit code 0', async () => {
-    const stream = await openSse(`${server.url}/events`, { authorization: `Bearer ${server.adminToken}` });
+    const stream = await openSse(`${t.server.url}/events`, { authorization: `Bearer ${t.server.adminToken}` });
     expect(stream.status).toBe(200);
-    expect(await server.stop()).toBe(0);
+    expect(await t.server.stop()).toBe(0);
     await stream.ended;
-    expect(server.output()).toMatch(/^docket serving http:\/\/127\.0\.0\.1:\d+ \((sqlite|postgres)\)$/m);
+    expect(t.server.output()).toMatch(/^docket serving http:\/\/127\.0\.0\.1:\d+ \((sqlite|postgres)\)$/m);
   });
 });

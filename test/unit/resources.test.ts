@@ -7,10 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pickCores, selectFitting } from '../../src/core/fit.js';
 import type { AllocationRecord, ClaimCandidate, Inventory } from '../../src/core/resources.js';
 import { formatCpuList, parseCpuList } from '../../src/core/resources.js';
 import type { Job, WorkerInfo } from '../../src/core/words.js';
-import { pickCores, selectFitting } from '../../src/resources/fit.js';
 import { detectInventory } from '../../src/resources/inventory.js';
 import {
   gpusFromNvidiaSmi,

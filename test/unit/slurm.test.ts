@@ -19,6 +19,7 @@ function job(fields: Partial<Job>): Job {
     status: 'pending',
     scheduler: 'slurm',
     schedulerJobId: null,
+    schedulerReason: null,
     queue: 'default',
     priority: 0,
     command: null,
@@ -38,6 +39,7 @@ function job(fields: Partial<Job>): Job {
     checkpoint: null,
     blockedBy: 0,
     hasDependents: false,
+    restartedFrom: null,
     key: null,
     tenant: 'default',
     user: null,
@@ -191,9 +193,20 @@ describe('SLURM states', () => {
   });
 
   it('parses squeue and sacct lines with epoch times', () => {
-    const queue = parseSqueue('5|RUNNING|1700000000|localhost\n6|PENDING|0|\nCLUSTER: docket\n');
-    expect(queue.get('5')).toEqual({ id: '5', state: 'RUNNING', startedAt: 1_700_000_000_000, nodes: 'localhost' });
-    expect(queue.get('6')).toMatchObject({ state: 'PENDING', startedAt: null, nodes: null });
+    // As squeue -h -o '%i|%T|%S|%N|%r' prints with SLURM_TIME_FORMAT=%s (a pending job's reason last).
+    const queue = parseSqueue(
+      '5|RUNNING|1700000000|localhost|None\n6|PENDING|0||Dependency\n' +
+        '7|PENDING|1700000300||ReqNodeNotAvail, UnavailableNodes:n[1-2]\nCLUSTER: docket\n',
+    );
+    expect(queue.get('5')).toEqual({
+      id: '5',
+      state: 'RUNNING',
+      startedAt: 1_700_000_000_000,
+      nodes: 'localhost',
+      reason: null,
+    });
+    expect(queue.get('6')).toMatchObject({ state: 'PENDING', startedAt: null, nodes: null, reason: 'Dependency' });
+    expect(queue.get('7')).toMatchObject({ reason: 'ReqNodeNotAvail, UnavailableNodes:n[1-2]' });
     const acct = parseSacct(
       '7|CANCELLED by 0|0:0|1700000000|1700000005|localhost\n7.batch|CANCELLED|0:15|1|2|x\n8|PENDING|0:0|Unknown|Unknown|None assigned\n',
     );
@@ -233,7 +246,7 @@ describe('SLURM commands and the status sync (fake squeue and sacct)', () => {
 
   it('asks squeue once for all jobs and sacct once for those it no longer lists', async () => {
     rmSync(join(bin, 'calls'), { force: true });
-    fake('squeue', '101|RUNNING|1700000000|n1\n');
+    fake('squeue', '101|RUNNING|1700000000|n1|None\n106|PENDING|0||Resources\n');
     fake('sacct', '102|FAILED|3:0|1700000000|1700000009|n2\n103|PENDING|0:0|Unknown|Unknown|None assigned\n');
     const scheduler = new SlurmScheduler(engine, { bin, prefix: [], cluster: null }, '/logs', () => {});
     const now = Date.now();
@@ -244,11 +257,13 @@ describe('SLURM commands and the status sync (fake squeue and sacct)', () => {
         job({ id: 3, schedulerJobId: '103', updatedAt: now }), // sacct lags: asked again later
         job({ id: 4, schedulerJobId: '104', updatedAt: now }), // not known yet: asked again later
         job({ id: 5, schedulerJobId: '105', updatedAt: now - FORGOTTEN_AFTER_MS - 1 }),
+        job({ id: 6, schedulerJobId: '106', updatedAt: now }),
       ],
       now,
     );
     expect(observed).toEqual([
-      { jobId: 1, schedulerJobId: '101', status: 'running', startedAt: 1_700_000_000_000, host: 'n1' },
+      { jobId: 1, schedulerJobId: '101', status: 'running', startedAt: 1_700_000_000_000, host: 'n1', reason: null },
+      { jobId: 6, schedulerJobId: '106', status: 'pending', startedAt: null, host: null, reason: 'Resources' },
       expect.objectContaining({
         jobId: 2,
         status: 'failed',
@@ -265,7 +280,7 @@ describe('SLURM commands and the status sync (fake squeue and sacct)', () => {
     const { readFileSync } = await import('node:fs');
     const calls = readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n');
     expect(calls).toEqual([
-      '-h -o %i|%T|%S|%N --jobs=101,102,103,104,105',
+      '-h -o %i|%T|%S|%N|%r --jobs=101,102,103,104,105,106',
       '-n -X -P -o JobID,State,ExitCode,Start,End,NodeList -j 102,103,104,105',
     ]);
   });

@@ -27,6 +27,11 @@ describe('normalizeSpec', () => {
     [{ command: 'x', env: { 'not valid': 'v' } }, /^env: /],
     [{ command: 'x', timeLimitSeconds: -1 }, /^time_limit: /],
     [{ command: 'x', dependsOn: [0] }, /^after: /],
+    [{ command: 'x', name: 'a\u0000' }, /^name: contains a NUL character/],
+    [{ argv: ['echo', 'a\u0000'] }, /^argv\[1\]: contains a NUL character/],
+    [{ type: 't', params: { list: [{ note: '\u0000' }] } }, /^params\.list\[0\]\.note: contains a NUL/],
+    [{ type: 't', params: { 'k\u0000': 1 } }, /^params\.k.: contains a NUL/],
+    [{ command: 'x', restartedFrom: 1, key: { k: '\u0000' } }, /^key\.k: contains a NUL/],
   ])('refuses %j naming the field', (spec, message) => {
     expect(() => normalizeSpec(spec as never)).toThrowError(message);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/core/errors.js';
-import { formatSize, parseDuration, parseSize, parseTime } from '../../src/core/units.js';
+import { formatDuration, formatSize, parseDuration, parseSize, parseTime } from '../../src/core/units.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -59,5 +59,21 @@ describe('formatSize', () => {
     expect(formatSize(1.5 * 1024 ** 3)).toBe('1536M');
     expect(formatSize(1024 ** 2 + 1)).toBe('2M');
     expect(formatSize(1000)).toBe('1K');
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [7200, '2h'],
+    [5400, '1h30m'],
+    [90, '1m30s'],
+    [86400 * 30, '30d'],
+    [129600, '1d12h'],
+    [2.5, '2.5s'],
+    [0.032, '32ms'],
+    [0, '0s'],
+  ])('%s seconds print as %s, which parses back', (seconds, text) => {
+    expect(formatDuration(seconds)).toBe(text);
+    expect(parseDuration(text)).toBeCloseTo(seconds);
   });
 });

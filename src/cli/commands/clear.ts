@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { parseTime } from '../../core/units.js';
 import { action, commaList, emit, withDocket } from '../context.js';
-import { parseStatuses } from './list.js';
+import { parseStatuses } from '../filters.js';
 
 interface ClearFlags {
   before?: string;

@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../../config/config.js';
 import { InvalidInputError, InvalidStateError } from '../../core/errors.js';
+import { formatDuration } from '../../core/units.js';
 import { detectInventory } from '../../resources/inventory.js';
 import { describeInventory } from '../../resources/reasons.js';
-import { isPostgresUrl, parseTarget, redact } from '../../storage/postgres/connection.js';
+import { describeStore } from '../../store.js';
 import { action, emit, globals, withDocket } from '../context.js';
 import { inventoryJson } from '../format.js';
 
@@ -17,13 +18,14 @@ export function register(program: Command): void {
       action(async (_flags: unknown, command: Command) => {
         const options = globals(command);
         const settings = resolveConfig({ db: options.db, home: options.home });
-        const postgres = isPostgresUrl(settings.db);
+        const store = describeStore(settings.db, settings.schema);
+        const postgres = store.engine === 'postgres';
         const inventory = detectInventory(settings.resources);
-        const schema = postgres ? parseTarget(settings.db, settings.schema ?? undefined).schema : null;
+        const schema = store.schema;
         const json = {
           home: settings.home,
-          db: redact(settings.db),
-          engine: postgres ? 'postgres' : 'sqlite',
+          db: store.location,
+          engine: store.engine,
           schema,
           logs_dir: settings.logsDir,
           worker: {
@@ -46,14 +48,14 @@ export function register(program: Command): void {
         emit(options, json, () =>
           [
             `home:         ${settings.home}  (${settings.sources.home})`,
-            `db:           ${redact(settings.db)}  (${settings.sources.db})`,
+            `db:           ${store.location}  (${settings.sources.db})`,
             ...(schema ? [`schema:       ${schema}`] : []),
             `logs:         ${settings.logsDir}`,
             `concurrency:  ${settings.worker.concurrency}  (${settings.sources.concurrency})`,
-            `idle exit:    ${settings.worker.idleExitMs / 1000}s  (${settings.sources.idle_exit})`,
-            `grace:        ${settings.worker.graceMs / 1000}s  (${settings.sources.grace})`,
+            `idle exit:    ${formatDuration(settings.worker.idleExitMs / 1000)}  (${settings.sources.idle_exit})`,
+            `grace:        ${formatDuration(settings.worker.graceMs / 1000)}  (${settings.sources.grace})`,
             `on-demand:    ${settings.worker.onDemand ?? !postgres}  (${settings.sources.on_demand}${settings.worker.onDemand === null ? `: on for SQLite, off for PostgreSQL` : ''})`,
-            `prune after:  ${settings.worker.pruneAfterMs === null ? 'never' : `${settings.worker.pruneAfterMs / 1000}s`}  (${settings.sources.prune_after})`,
+            `prune after:  ${settings.worker.pruneAfterMs === null ? 'never' : formatDuration(settings.worker.pruneAfterMs / 1000)}  (${settings.sources.prune_after})`,
             `slurm bin:    ${settings.slurm.bin ?? '(PATH)'}  (${settings.sources.slurm_bin})`,
             `slurm prefix: ${settings.slurm.prefix.join(' ') || '(none)'}  (${settings.sources.slurm_prefix})`,
             `slurm cluster: ${settings.slurm.cluster ?? '(default)'}  (${settings.sources.slurm_cluster})`,

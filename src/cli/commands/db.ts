@@ -1,7 +1,7 @@
 /** `docket db migrate`: bring the store's schema up to date (also done on every open). */
 import type { Command } from 'commander';
 import { Docket } from '../../docket.js';
-import { redact } from '../../storage/postgres/connection.js';
+import { describeStore } from '../../store.js';
 import { action, emit, globals } from '../context.js';
 
 export function register(program: Command): void {
@@ -15,12 +15,9 @@ export function register(program: Command): void {
         const options = globals(command);
         const docket = await Docket.open({ db: options.db, home: options.home, manageWorkers: false });
         try {
-          const version = await docket.engine.schemaVersion();
-          emit(
-            options,
-            { db: redact(docket.config.db), schema_version: version },
-            () => `${redact(docket.config.db)}: schema version ${version}`,
-          );
+          const version = await docket.schemaVersion();
+          const { location } = describeStore(docket.config.db);
+          emit(options, { db: location, schema_version: version }, () => `${location}: schema version ${version}`);
           return 0;
         } finally {
           await docket.close();

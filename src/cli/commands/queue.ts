@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../core/errors.js';
 import { parseCount } from '../../core/units.js';
-import type { QueueInfo } from '../../storage/engine.js';
+import type { Docket } from '../../docket.js';
+import type { QueueInfo } from '../../docket-types.js';
 import { action, emit, withDocket } from '../context.js';
 import { table } from '../format.js';
 
@@ -43,6 +44,16 @@ function queuesTable(queues: QueueInfo[]): string {
   );
 }
 
+/** A queue nobody used yet is often a typo: say so (the setting is still made, for jobs to come). */
+async function warnIfUnknown(docket: Docket, name: string, done: string): Promise<void> {
+  const queues = await docket.listQueues();
+  if (queues.some((queue) => queue.name === name)) return;
+  const known = queues.map((queue) => queue.name).join(', ') || 'none yet';
+  process.stderr.write(
+    `docket: warning: queue ${name} has no jobs and no settings (queues: ${known}); ${done} it anyway for jobs to come\n`,
+  );
+}
+
 export function register(program: Command): void {
   const queue = program.command('queue').description('queue settings shared by every worker');
   queue
@@ -56,6 +67,7 @@ export function register(program: Command): void {
           throw new InvalidInputError('--capacity', 'give a number, or none for no limit');
         const capacity = flags.capacity === 'none' ? null : parseCount(flags.capacity, '--capacity');
         return withDocket(command, async (docket, options) => {
+          await warnIfUnknown(docket, name, 'set');
           const info = await docket.setQueue(name, { capacity });
           emit(options, queueJson(info), () => queuesTable([info]));
           return 0;
@@ -73,13 +85,27 @@ export function register(program: Command): void {
       .action(
         action(async (name: string, _flags: unknown, command: Command) =>
           withDocket(command, async (docket, options) => {
+            await warnIfUnknown(docket, name, paused ? 'paused' : 'resumed');
             const info = await docket.setQueue(name, { paused });
-            emit(options, queueJson(info), () => `${name}\t${paused ? 'paused' : 'resumed'}`);
+            emit(options, queueJson(info), () => `queue ${name} ${paused ? 'paused' : 'resumed'}`);
             return 0;
           }),
         ),
       );
   }
+  queue
+    .command('rm')
+    .description('remove an empty queue (its settings); a queue holding jobs is refused')
+    .argument('<name>', 'queue name')
+    .action(
+      action(async (name: string, _flags: unknown, command: Command) =>
+        withDocket(command, async (docket, options) => {
+          await docket.removeQueue(name);
+          emit(options, { removed: name }, () => `queue ${name} removed`);
+          return 0;
+        }),
+      ),
+    );
   queue
     .command('list')
     .description('every queue with its settings and a count per state')

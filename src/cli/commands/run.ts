@@ -7,7 +7,8 @@ import type { Docket } from '../../docket.js';
 import { action, emit, loadTypes, onBrokenPipe, stdoutClosed, withDocket } from '../context.js';
 import { followJob } from '../follow.js';
 import { jobJson } from '../format.js';
-import { addJobOptions, type SubmitFlags, specFromFlags } from './submit.js';
+import { runView } from '../run-view.js';
+import { addJobOptions, type SubmitFlags, specFromFlags, submitOnce } from './submit.js';
 
 /** The exit code that stands for a finished job, as a shell would report it. */
 export function exitCodeOf(job: Job): number {
@@ -41,7 +42,12 @@ export function register(program: Command): void {
         process.on('SIGTERM', interrupt.signal);
         // A live worker gets the job (the submit woke it). With none, run the job here rather than
         // start a second process and wait for it; a job of a type this process cannot run gets one.
-        const job = await docket.submit(spec, { startWorkers: false }).catch((error) => {
+        const job = await submitOnce(
+          docket,
+          spec,
+          { startWorkers: false },
+          'following that job (its output is from its own run), not running the command again',
+        ).catch((error) => {
           process.off('SIGINT', interrupt.signal);
           process.off('SIGTERM', interrupt.signal);
           throw error;
@@ -60,7 +66,8 @@ export function register(program: Command): void {
           docket.cancel(job.id, 'output closed (the reader of docket run went away)'),
         );
         try {
-          const final = await followJob(docket, job.id, options.json ? { stdout: null, stderr: null } : {});
+          const view = options.json ? { stdout: null, stderr: null } : runView(docket);
+          const final = await followJob(docket, job.id, view).finally(() => 'done' in view && view.done());
           if (options.json) emit(options, jobJson(final), () => '');
           else if (final.status !== 'completed' && !stdoutClosed())
             process.stderr.write(`docket: job ${final.id} ${final.status}${final.error ? `: ${final.error}` : ''}\n`);

@@ -1,12 +1,14 @@
 /** `docket status ID`: one job in full, with every attempt. */
 import type { Command } from 'commander';
-import { parseJobId } from '../../core/units.js';
+import { formatDuration, parseJobId } from '../../core/units.js';
 import type { JobWithAttempts } from '../../core/words.js';
 import { describeAllocation } from '../../resources/reasons.js';
 import { action, emit, withDocket } from '../context.js';
 import { elapsed, jobWithAttemptsJson, shortTime, statusLabel, table, truncate } from '../format.js';
+import { reasonsFor } from '../jobs-table.js';
+import { tailFile } from '../log-files.js';
 
-function describe(job: JobWithAttempts): string {
+function describe(job: JobWithAttempts, reason: string | null): string {
   const r = job.resources;
   const resources = [
     r.cpuCount && `cpus=${r.cpuCount}`,
@@ -31,12 +33,13 @@ function describe(job: JobWithAttempts): string {
     ['attempts', `${job.attempts}/${job.maxAttempts}`],
     ['depends on', job.dependsOn.length ? job.dependsOn.join(', ') : null],
     ['key', job.key],
-    ['run at', new Date(job.runAt).toISOString()],
-    ['time limit', job.timeLimitSeconds === null ? null : `${job.timeLimitSeconds}s`],
+    ['run at', shortTime(job.runAt)],
+    ['time limit', job.timeLimitSeconds === null ? null : formatDuration(job.timeLimitSeconds)],
     ['resources', resources.length ? resources.join(' ') : null],
     // Local resources: what the latest attempt holds (or held), and why a pending job waits.
     ['allocated', allocated(job)],
-    ['waiting', job.pendingReason ?? null],
+    // Why it waits, was skipped, or ended as it did (the API's state_reason); errors have their own line.
+    ['reason', reason === job.error ? null : reason],
     [
       'progress',
       job.progress === null ? null : `${Math.round(job.progress * 100)}% ${job.progressMessage ?? ''}`.trim(),
@@ -72,6 +75,41 @@ function describe(job: JobWithAttempts): string {
   return `${head}\n\n${attempts}`;
 }
 
+/** How many lines of each log a failed job's status shows. */
+const LOG_LINES = 10;
+
+/**
+ * Why a job that did not complete ended so: the attempt that ended it, the handler's stack trace,
+ * and the last lines of its stderr and stdout. Empty for other jobs.
+ */
+function whyItEnded(job: JobWithAttempts, paths: { stdout: string; stderr: string }): string {
+  if (!['failed', 'timeout', 'cancelled'].includes(job.status)) return '';
+  const last = job.executions.at(-1);
+  const parts: string[] = [];
+  if (last) {
+    const how =
+      last.exitCode !== null ? `exit code ${last.exitCode}` : last.signal ? `signal ${last.signal}` : job.status;
+    parts.push(
+      `attempt ${last.attempt} of ${job.maxAttempts} ended ${job.status} (${how}) at ${shortTime(last.endedAt)}`,
+    );
+  }
+  if (job.errorStack) parts.push(`stack trace:\n${indent(job.errorStack)}`);
+  for (const stream of ['stderr', 'stdout'] as const) {
+    const lines = tailFile(paths[stream], LOG_LINES).trimEnd();
+    if (lines)
+      parts.push(
+        `last lines of ${stream} (docket logs ${job.id}${stream === 'stderr' ? ' --stderr' : ''}):\n${indent(lines)}`,
+      );
+  }
+  return parts.join('\n\n');
+}
+
+const indent = (text: string) =>
+  text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+
 function allocated(job: JobWithAttempts): string | null {
   const last = job.executions.findLast((attempt) => attempt.allocation);
   if (!last?.allocation) return null;
@@ -89,7 +127,10 @@ export function register(program: Command): void {
         const jobId = parseJobId(id);
         return withDocket(command, async (docket, options) => {
           const job = await docket.get(jobId);
-          emit(options, jobWithAttemptsJson(job), () => describe(job));
+          const reason = (await reasonsFor(docket, [job])).get(job.id) ?? null;
+          emit(options, { ...jobWithAttemptsJson(job), state_reason: reason }, () =>
+            [describe(job, reason), whyItEnded(job, docket.logPaths(job.id))].filter(Boolean).join('\n\n'),
+          );
           return 0;
         });
       }),

@@ -1,9 +1,10 @@
 /** `docket submit`: store a job and hand it to a worker (started on demand). */
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../core/errors.js';
+import { InvalidInputError, InvalidStateError } from '../../core/errors.js';
 import { workingFolder } from '../../core/spec.js';
 import { PRIORITY_RANGE, parseCount, parseDuration, parseJobId, parseSize, parseTime } from '../../core/units.js';
-import { type JobSpec, SCHEDULERS, type SchedulerName } from '../../core/words.js';
+import { COMMAND_TYPE, type Job, type JobSpec, SCHEDULERS, type SchedulerName } from '../../core/words.js';
+import type { Docket, SubmitOptions } from '../../docket.js';
 import { action, collect, emit, loadTypes, withDocket } from '../context.js';
 import { jobJson } from '../format.js';
 
@@ -70,6 +71,15 @@ export function specFromFlags(flags: SubmitFlags, argv: string[]): JobSpec {
   if (flags.cmd !== undefined && argv.length > 0) {
     throw new InvalidInputError('--cmd', 'give either --cmd "shell string" or -- PROGRAM ARG..., not both');
   }
+  if (flags.params !== undefined && (flags.type === undefined || flags.type === COMMAND_TYPE)) {
+    throw new InvalidInputError('--params', 'only a typed job takes params; add --type NAME (or drop --params)');
+  }
+  if (flags.jobName !== undefined && flags.jobName.trim() === '') {
+    throw new InvalidInputError(
+      '--job-name',
+      'is empty; give a name, or leave the flag out to name the job after its command',
+    );
+  }
   const scheduler = flags.scheduler ?? 'local';
   if (!SCHEDULERS.includes(scheduler as SchedulerName)) {
     throw new InvalidInputError('--scheduler', `"${scheduler}" is not a scheduler; use ${SCHEDULERS.join(' or ')}`);
@@ -85,7 +95,7 @@ export function specFromFlags(flags: SubmitFlags, argv: string[]): JobSpec {
     queue: flags.queue,
     priority: flags.priority === undefined ? undefined : parseCount(flags.priority, '--priority', PRIORITY_RANGE),
     scheduler: scheduler as SchedulerName,
-    dependsOn: (flags.after ?? []).map((id) => parseJobId(id)),
+    dependsOn: (flags.after ?? []).map((id) => parseJobId(id, '--after')),
     maxAttempts: flags.maxAttempts === undefined ? undefined : parseCount(flags.maxAttempts, '--max-attempts'),
     retry: {
       ...(flags.retryDelay !== undefined && { delaySeconds: parseDuration(flags.retryDelay, '--retry-delay') }),
@@ -138,13 +148,68 @@ function parseEnv(pairs: string[]): Record<string, string> {
   return env;
 }
 
+/**
+ * Submits one job. A `--key` already used returns the job it names, saying so on stderr (nothing
+ * new is submitted); the same key with a different command or type is refused, naming that job.
+ */
+export async function submitOnce(
+  docket: Docket,
+  spec: JobSpec,
+  options: SubmitOptions = {},
+  reused = 'returned it, submitted nothing',
+): Promise<Job> {
+  const [result] = await docket.submitReporting([spec], options).catch((error: unknown) => {
+    throw asFlagError(error);
+  });
+  const { job, created } = result as { job: Job; created: boolean };
+  if (created) return job;
+  const asked = describeWork(spec.command ?? null, spec.argv ?? null, spec.type ?? COMMAND_TYPE);
+  const found = describeWork(job.command, job.argv, job.type);
+  if (asked !== found) {
+    throw new InvalidStateError(
+      `--key "${spec.key}" already names job ${job.id} (${found}, ${job.status}), not ${asked}; use another key`,
+    );
+  }
+  process.stderr.write(`docket: --key "${spec.key}" already names job ${job.id} (${job.status}); ${reused}\n`);
+  return job;
+}
+
+/** The flag that sets each field the library checks, so a refusal names what the user typed. */
+const FLAG_OF: Record<string, string> = {
+  queue: '--queue',
+  after: '--after',
+  depends_on: '--after',
+  type: '--type',
+  params: '--params',
+  key: '--key',
+  priority: '--priority',
+  cwd: '--cwd',
+  env: '--env',
+  time_limit: '--time-limit',
+  max_attempts: '--max-attempts',
+  scheduler: '--scheduler',
+};
+
+/** The library's refusal of a field, reworded to name the flag (`queue: …` becomes `--queue: …`). */
+function asFlagError(error: unknown): unknown {
+  if (!(error instanceof InvalidInputError)) return error;
+  const flag = FLAG_OF[error.field.split('.')[0] as string];
+  return flag ? new InvalidInputError(flag, error.message.slice(error.field.length + 2)) : error;
+}
+
+/** What a job runs, in one comparable line: the shell string, the argv, or the handler type. */
+function describeWork(command: string | null, argv: string[] | null, type: string): string {
+  if (type !== COMMAND_TYPE) return `type ${type}`;
+  return command !== null ? `--cmd ${JSON.stringify(command)}` : `-- ${(argv ?? []).join(' ')}`;
+}
+
 export function register(program: Command): void {
   addJobOptions(program.command('submit').description('queue a job and return at once')).action(
     action(async (argv: string[], flags: SubmitFlags, command: Command) => {
       const spec = specFromFlags(flags, argv);
       return withDocket(command, async (docket, options) => {
         if (spec.type !== undefined) await loadTypes(docket);
-        const job = await docket.submit(spec);
+        const job = await submitOnce(docket, spec);
         emit(options, jobJson(job), () => `${job.id}\t${job.status}\t${job.name}`);
         return 0;
       });

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../core/errors.js';
 import { parseDuration } from '../../core/units.js';
-import { TOKEN_ROLES, type TokenRole } from '../../storage/engine.js';
+import { TOKEN_ROLES, type TokenRole } from '../../docket-types.js';
 import { action, emit, withDocket } from '../context.js';
 import { table } from '../format.js';
 

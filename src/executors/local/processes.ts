@@ -1,37 +1,16 @@
 /**
- * Process identity and whole-tree control on this machine.
+ * Whole-tree control of a job's processes on this machine.
  *
- * A pid alone is reused by the kernel, so a process is identified by its pid *and* its start time
- * (field 22 of /proc/<pid>/stat, in clock ticks since boot). A job's processes are its process
- * group plus every process carrying the job's tag in its environment — which also finds
- * descendants that left the group with setsid and were re-parented.
+ * A process is identified by its pid *and* its start time (core/processes.ts). A job's processes
+ * are its process group plus every process carrying the job's tag in its environment — which also
+ * finds descendants that left the group with setsid and were re-parented.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { isSameProcessAlive, processStartTime } from '../../core/processes.js';
+import type { AttemptProcesses, ProcessControl } from '../executor.js';
 
 /** The environment variable that marks every process of a job attempt. */
 export const TAG_VARIABLE = 'DOCKET_JOB_TAG';
-
-/** A process's start time in clock ticks since boot, or null if it does not exist (or is a zombie). */
-export function processStartTime(pid: number): number | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // The command name (field 2) is in parentheses and may itself contain spaces or parentheses.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z' || fields[0] === 'X') return null;
-  const start = Number(fields[19]); // field 22 overall; fields[0] is field 3
-  return Number.isFinite(start) ? start : null;
-}
-
-/** True when the process with this pid is the same one that had `startTime` (when known). */
-export function isSameProcessAlive(pid: number, startTime: number | null): boolean {
-  const current = processStartTime(pid);
-  if (current === null) return false;
-  return startTime === null || current === startTime;
-}
 
 /** Pids of live processes whose environment carries `TAG_VARIABLE=tag`. */
 export function findTagged(tag: string): number[] {
@@ -137,3 +116,22 @@ export async function stopTagged(tag: string, graceMs: number): Promise<void> {
 export function attemptTag(jobId: number, runNo: number, workerId: string | null): string {
   return `${jobId}.${runNo}.${workerId ?? 'none'}`;
 }
+
+/**
+ * The local executor's control of attempts' processes on this machine, for the facade (cancel,
+ * suspend, resume) and reconciliation (the strays of a dead worker), which see only the port.
+ */
+export const localProcesses: ProcessControl = {
+  async stop(attempt: AttemptProcesses, graceMs: number): Promise<void> {
+    const tag = attemptTag(attempt.id, attempt.runNo, attempt.workerId);
+    if (attempt.pid === null) await stopTagged(tag, graceMs);
+    else await stopTree({ pid: attempt.pid, pidStart: attempt.pidStart, tag }, graceMs);
+  },
+  signal(attempt: AttemptProcesses, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (attempt.pid === null) return;
+    signalTree(
+      { pid: attempt.pid, pidStart: attempt.pidStart, tag: attemptTag(attempt.id, attempt.runNo, attempt.workerId) },
+      signal,
+    );
+  },
+};

@@ -188,6 +188,7 @@ export class SlurmScheduler {
         status: mapped.status,
         startedAt: mapped.status === 'pending' ? null : line.startedAt,
         host: mapped.status === 'pending' ? null : line.nodes,
+        reason: mapped.status === 'pending' ? line.reason : null,
       });
     }
     if (gone.length > 0) observed.push(...(await this.account(gone, now)));

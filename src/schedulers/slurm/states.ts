@@ -76,17 +76,26 @@ export interface QueueLine {
   state: string;
   startedAt: number | null;
   nodes: string | null;
+  /** Why a pending job waits (`Resources`, `Priority`, `Dependency`…); null for `None`. */
+  reason: string | null;
 }
 
-/** The format docket asks squeue for, and its parser. */
-export const SQUEUE_FORMAT = '%i|%T|%S|%N';
+/** The format docket asks squeue for (the reason last: its text may hold any character), and its parser. */
+export const SQUEUE_FORMAT = '%i|%T|%S|%N|%r';
 
 export function parseSqueue(stdout: string): Map<string, QueueLine> {
   const lines = new Map<string, QueueLine>();
   for (const line of stdout.split('\n')) {
-    const [id, state, start, nodes] = line.trim().split('|');
+    const [id, state, start, nodes, ...reasonParts] = line.trim().split('|');
     if (!id || !state) continue;
-    lines.set(id, { id, state, startedAt: parseTime(start ?? ''), nodes: nodes?.trim() || null });
+    const reason = reasonParts.join('|').trim();
+    lines.set(id, {
+      id,
+      state,
+      startedAt: parseTime(start ?? ''),
+      nodes: nodes?.trim() || null,
+      reason: reason === '' || /^none$/i.test(reason) ? null : reason,
+    });
   }
   return lines;
 }

@@ -20,6 +20,7 @@ import {
   type NewJob,
   problemResponses,
 } from '../schemas.js';
+import { SubmitBatcher } from '../submit-batcher.js';
 
 const DEFAULT_LIMIT = 50;
 const STATUS_WORDS = [...JOB_STATUSES, 'delayed', 'blocked'] as const;
@@ -29,7 +30,8 @@ const ACTIONS: Exclude<JobAction, 'delete'>[] = ['cancel', 'suspend', 'resume', 
 
 type FilterQuery = Partial<Record<keyof typeof jobFilterFields, string>>;
 
-export function registerJobRoutes(api: FastifyInstance, service: JobService): void {
+export function registerJobRoutes(api: FastifyInstance, service: JobService, groupCommit: boolean): void {
+  const submits = new SubmitBatcher(service, groupCommit);
   api.post<{ Body: Static<typeof NewJob> }>(
     '/jobs',
     {
@@ -46,8 +48,8 @@ export function registerJobRoutes(api: FastifyInstance, service: JobService): vo
       },
     },
     async (request, reply) => {
-      const [result] = await service.submit([specOf(request.body as Static<typeof NewJob>, 'body')], owner(request));
-      if (!result) throw new Error('submit returned nothing');
+      // Concurrent submits are stored together (group commit); each gets its own result or error.
+      const result = await submits.submit(specOf(request.body as Static<typeof NewJob>, 'body'), owner(request));
       if (!result.created) reply.header('idempotent-replayed', 'true');
       return reply.code(result.created ? 201 : 200).send(jobOut(result.job));
     },

@@ -21,7 +21,7 @@ export function registerMetaRoutes(api: FastifyInstance, docket: Docket, metrics
     async (_request, reply) => {
       try {
         await docket.service.ping();
-        return { status: 'ok', engine: docket.engine.capabilities.name };
+        return { status: 'ok', engine: docket.engineName };
       } catch (error) {
         return sendProblem(reply, problem(503, `the store does not answer: ${(error as Error).message}`));
       }

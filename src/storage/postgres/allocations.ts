@@ -2,12 +2,13 @@
  * The PostgreSQL engine's part of local resources: the resource-aware pick of a claim and the
  * allocations table. Claims on one host are serialized by an advisory lock named after the host
  * (what the host's attempts hold is read under it); only the jobs chosen are locked, with SKIP
- * LOCKED as in every claim. See ResourceClaim in ../engine.ts.
+ * LOCKED as in every claim. See ResourceClaim in ../ports/queue.ts.
  */
+import { selectFitting } from '../../core/fit.js';
 import type { Allocation, AllocationRecord, ClaimCandidate, Selected } from '../../core/resources.js';
 import type { AllocationFilter, ClaimRequest } from '../engine.js';
 import { type AllocationRow, allocationFromRow } from '../rows.js';
-import type { PostgresEngine, Queryable } from './engine.js';
+import type { PostgresConnection, Queryable } from './connection.js';
 import { claimFilter, Params, prepared } from './sql.js';
 
 /** How many runnable jobs a resource-aware claim looks at (jobs that do not fit yet are passed over). */
@@ -19,19 +20,24 @@ const HELD = `SELECT a.* FROM jobs AS j JOIN allocations AS a ON a.job_id = j.id
 /**
  * The CTE `wanting`: a runnable job of the claimer's that asks for resources (at most one row). The
  * one-statement claim takes nothing when it finds one, and leaves the claim to the path below.
+ *
+ * It must read the (usually empty) index jobs_wanting, never jobs_claim, which holds every runnable
+ * job: `blocked_by < 1` (the same as `= 0` for a count) keeps jobs_claim's predicate from being
+ * implied, so the planner cannot pick it. Before a table's first ANALYZE it did, and each claim
+ * then read every pending job (5 ms with 20,000 queued; PERFORMANCE in the README).
  */
 export function wantingCte(params: Params, request: ClaimRequest, scheduler: string, at: string): string {
   const filter = claimFilter(params, request, []);
   return `wanting AS (
     SELECT 1 AS one FROM jobs
-    WHERE status = 'pending' AND resources <> '{}' AND blocked_by = 0 AND scheduler = ${scheduler} AND run_at <= ${at}
+    WHERE status = 'pending' AND resources <> '{}' AND blocked_by < 1 AND scheduler = ${scheduler} AND run_at <= ${at}
       ${filter}
     LIMIT 1
   )`;
 }
 
 export class PostgresAllocations {
-  constructor(private readonly engine: PostgresEngine) {}
+  constructor(private readonly conn: PostgresConnection) {}
 
   /** Inside the claim's transaction: the jobs to start, in order, with what each will hold. */
   async pick(
@@ -42,14 +48,14 @@ export class PostgresAllocations {
   ): Promise<{ selected: Selected[]; queues: Map<number, string> }> {
     await db.query(
       prepared('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-        `docket:host:${this.engine.schema}:${request.host}`,
+        `docket:host:${this.conn.schema}:${request.host}`,
       ]),
     );
     const params = new Params();
     const scheduler = params.add(request.scheduler);
     const at = params.add(now);
     const filter = claimFilter(params, request, closed);
-    const rows = await this.engine.rows<{ id: string | number; queue: string; resources: string }>(
+    const rows = await this.conn.rows<{ id: string | number; queue: string; resources: string }>(
       db,
       `SELECT id, queue, resources FROM jobs
        WHERE status = 'pending' AND blocked_by = 0 AND scheduler = ${scheduler} AND run_at <= ${at} ${filter}
@@ -61,10 +67,10 @@ export class PostgresAllocations {
       queue: row.queue,
       resources: JSON.parse(row.resources),
     }));
-    const held = (await this.engine.rows<AllocationRow>(db, `${HELD} AND j.host = $1`, [request.host])).map(
+    const held = (await this.conn.rows<AllocationRow>(db, `${HELD} AND j.host = $1`, [request.host])).map(
       allocationFromRow,
     );
-    const chosen = request.resources.select(held, candidates, request.limit);
+    const chosen = selectFitting(request.resources.inventory, held, candidates, request.limit);
     // Only the chosen rows are locked (not the whole window, which would hide it from claimers on
     // other hosts); one that another claimer took meanwhile is dropped, and the others' devices stay
     // valid, since each was free on its own.
@@ -73,7 +79,7 @@ export class PostgresAllocations {
       ids.length === 0
         ? []
         : (
-            await this.engine.rows<{ id: number }>(
+            await this.conn.rows<{ id: number }>(
               db,
               "SELECT id FROM jobs WHERE id = ANY($1::int8[]) AND status = 'pending' ORDER BY id FOR UPDATE SKIP LOCKED",
               [ids],
@@ -120,13 +126,13 @@ export class PostgresAllocations {
   }
 
   async list(filter: AllocationFilter): Promise<AllocationRecord[]> {
-    const pool = this.engine.pool;
+    const pool = this.conn.pool;
     if (filter.held) {
-      const rows = await this.engine.rows<AllocationRow>(pool, HELD);
+      const rows = await this.conn.rows<AllocationRow>(pool, HELD);
       const ids = filter.jobIds ? new Set(filter.jobIds) : null;
       return rows.map(allocationFromRow).filter((record) => !ids || ids.has(record.jobId));
     }
-    const rows = await this.engine.rows<AllocationRow>(
+    const rows = await this.conn.rows<AllocationRow>(
       pool,
       'SELECT * FROM allocations WHERE job_id = ANY($1::int8[]) ORDER BY job_id, attempt',
       [filter.jobIds ?? []],

@@ -4,7 +4,7 @@ import type { JobGroupDefinition, StoredJobType } from '../../core/job-types.js'
 import type { JobStatus } from '../../core/words.js';
 import type { QueueInfo, QueueSettings } from '../engine.js';
 import { type JobTypeRow, jobTypeFromRow, jobTypeValues, type QueueRow, queueInfos } from '../records.js';
-import type { Queryable } from './engine.js';
+import type { Queryable } from './connection.js';
 import { prepared } from './sql.js';
 
 export class PostgresCatalog {
@@ -38,6 +38,13 @@ export class PostgresCatalog {
       await db.query(prepared("SELECT pg_notify($1, 'w:' || $2)", [this.channel, name]));
     });
     return (await this.listQueues()).find((queue) => queue.name === name) as QueueInfo;
+  }
+
+  async removeQueue(name: string): Promise<boolean> {
+    const removed = await this.pool.query(
+      prepared('DELETE FROM queues WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE queue = $1)', [name]),
+    );
+    return (removed.rowCount ?? 0) > 0 || !(await this.listQueues()).some((queue) => queue.name === name);
   }
 
   /** Every queue that has settings or jobs, with a count for every state. */

@@ -1,32 +1,36 @@
 /**
  * The PostgreSQL engine's part for jobs of external schedulers (SLURM): which jobs to ask the
  * scheduler about, the scheduler's id once it accepted a job, and applying what it reported —
- * the same rules as the embedded engine's (sqlite/external.ts).
+ * the rules written once in records.ts (planReport).
  */
-import { transition } from '../../core/states.js';
-import { FINAL_STATUSES, type Job, type JobStatus, type Outcome, type SchedulerName } from '../../core/words.js';
+import type { Job, SchedulerName } from '../../core/words.js';
 import type { ObservedState } from '../engine.js';
+import { planReport, reportedReason } from '../records.js';
 import { type JobRow, jobFromRow } from '../rows.js';
-import type { PostgresEngine, Queryable } from './engine.js';
+import type { PostgresConnection, Queryable } from './connection.js';
+import type { PostgresOutcomes } from './outcomes.js';
 import { prepared } from './sql.js';
 
 export class PostgresExternalJobs {
-  constructor(private readonly engine: PostgresEngine) {}
+  constructor(
+    private readonly conn: PostgresConnection,
+    private readonly outcomes: PostgresOutcomes,
+  ) {}
 
   async listTracked(scheduler: SchedulerName): Promise<Job[]> {
-    const rows = await this.engine.rows<JobRow>(
-      this.engine.pool,
+    const rows = await this.conn.rows<JobRow>(
+      this.conn.pool,
       `SELECT * FROM jobs WHERE scheduler <> 'local' AND scheduler = $1 AND status IN ('pending', 'running', 'suspended')
        ORDER BY id`,
       [scheduler],
     );
-    return this.engine.attachDeps(this.engine.pool, rows);
+    return this.conn.attachDeps(this.conn.pool, rows);
   }
 
   async recordSubmitted(jobId: number, schedulerJobId: string): Promise<Job | null> {
-    const [row] = await this.engine.rows<JobRow>(
-      this.engine.pool,
-      `UPDATE jobs SET scheduler_job_id = $1, updated_at = $2
+    const [row] = await this.conn.rows<JobRow>(
+      this.conn.pool,
+      `UPDATE jobs SET scheduler_job_id = $1, scheduler_reason = NULL, updated_at = $2
        WHERE id = $3 AND status = 'pending' AND scheduler_job_id IS NULL RETURNING *`,
       [schedulerJobId, Date.now(), jobId],
     );
@@ -34,14 +38,14 @@ export class PostgresExternalJobs {
   }
 
   async discard(ids: number[]): Promise<void> {
-    await this.engine.pool.query(
+    await this.conn.pool.query(
       prepared("DELETE FROM jobs WHERE id = ANY($1::int8[]) AND status = 'pending' AND has_dependents = 0", [ids]),
     );
   }
 
   async applyObserved(observed: ObservedState[]): Promise<Job[]> {
     if (observed.length === 0) return [];
-    return this.engine.transaction(async (db) => {
+    return this.conn.transaction(async (db) => {
       const changed: Job[] = [];
       for (const report of observed) {
         const job = await this.applyOne(db, report, Date.now());
@@ -51,51 +55,35 @@ export class PostgresExternalJobs {
     });
   }
 
-  /** Applies one report of the scheduler (the same rules as the embedded engine's). */
+  /** Applies one report of the scheduler (the rules are planReport's). */
   private async applyOne(db: Queryable, report: ObservedState, now: number): Promise<Job | null> {
-    let row = await this.engine.lockRow(db, report.jobId);
-    if (!row || row.scheduler_job_id !== report.schedulerJobId) return null;
-    const from = row.status as JobStatus;
-    if (FINAL_STATUSES.includes(from) || report.status === from || report.status === 'pending') return null;
-    if (from === 'pending') {
-      transition(row.id, from, 'running', 'claim');
-      [row] = (await this.engine.rows<JobRow>(
+    let row = await this.conn.lockRow(db, report.jobId);
+    const reason = row && reportedReason(row, report);
+    if (row && reason !== undefined) {
+      await db.query(prepared('UPDATE jobs SET scheduler_reason = $1 WHERE id = $2', [reason, row.id]));
+    }
+    const plan = row && planReport(row, report, now);
+    if (!row || !plan) return null;
+    if (plan.start) {
+      [row] = (await this.conn.rows<JobRow>(
         db,
         `UPDATE jobs SET status = 'running', attempts = attempts + 1, run_no = run_no + 1, worker_id = $1, host = $2,
            started_at = $3, ended_at = NULL, exit_code = NULL, signal = NULL, error = NULL, error_stack = NULL,
            updated_at = $4
          WHERE id = $5 RETURNING *`,
-        [
-          `${row.scheduler}:${report.schedulerJobId}`,
-          report.host ?? null,
-          report.startedAt ?? report.endedAt ?? now,
-          now,
-          row.id,
-        ],
+        [plan.start.workerId, plan.start.host, plan.start.startedAt, now, row.id],
       )) as [JobRow];
-      if (report.status === 'running') return jobFromRow(row);
     }
-    if (report.status === 'running' || report.status === 'suspended') {
-      const to = transition(row.id, row.status as JobStatus, report.status);
-      const [updated] = await this.engine.rows<JobRow>(
+    if (plan.move) {
+      const [updated] = await this.conn.rows<JobRow>(
         db,
         'UPDATE jobs SET status = $1, host = coalesce(host, $2), updated_at = $3 WHERE id = $4 RETURNING *',
-        [to, report.host ?? null, now, row.id],
+        [plan.move, report.host ?? null, now, row.id],
       );
       return jobFromRow(updated as JobRow);
     }
-    const [job] = await this.engine.settleMany(db, [
-      {
-        jobId: row.id,
-        attempt: row.run_no,
-        outcome: {
-          status: report.status as Outcome['status'],
-          exitCode: report.exitCode ?? null,
-          signal: report.signal ?? null,
-          error: report.error ?? null,
-        },
-      },
-    ]);
+    if (!plan.end) return jobFromRow(row);
+    const [job] = await this.outcomes.settleMany(db, [{ jobId: row.id, attempt: row.run_no, outcome: plan.end }]);
     if (!job) return null;
     if (job.status === 'pending') {
       // A retry: docket holds the job until its run-at time, then hands it to the scheduler anew.

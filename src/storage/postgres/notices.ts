@@ -1,6 +1,6 @@
 /**
  * LISTEN/NOTIFY: how writes tell workers on every machine about new work (`w:QUEUE`) and about a
- * job they run that changed (`c:WORKER`). The engine sends notices inside its own transactions;
+ * job they run that changed (`c:WORKER`), and API servers about a revoked token (`t:`). The engine sends notices inside its own transactions;
  * this is the listening side.
  */
 import type { Client } from 'pg';
@@ -37,6 +37,7 @@ export async function listenForNotices(
     // Only the current connection's end matters: a connection already given up on may still report.
     const lost = (error?: Error) => {
       if (next !== client || stopped) return;
+      onNotice({ kind: 'tokens', listening: false });
       warn(`lost the LISTEN connection to PostgreSQL${error ? ` (${error.message})` : ''}; reconnecting`);
       void reconnect();
     };
@@ -65,6 +66,7 @@ export async function listenForNotices(
         if (stopped) return;
         try {
           await connect();
+          onNotice({ kind: 'tokens', listening: true });
           onNotice({ kind: 'work', queue: '*' });
           return;
         } catch {
@@ -85,5 +87,6 @@ export async function listenForNotices(
 function parseNotice(payload: string): StoreNotice | null {
   if (payload.startsWith('w:')) return { kind: 'work', queue: payload.slice(2) };
   if (payload.startsWith('c:')) return { kind: 'control', workerId: payload.slice(2) };
+  if (payload === 't:') return { kind: 'tokens', listening: true };
   return null;
 }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { QueryConfig } from 'pg';
 import type { NewJob } from '../../core/spec.js';
 import type { JobStatus } from '../../core/words.js';
+import { JOB_INSERT_COLUMNS, type JobInsertColumn, jobInsertValues, type NewJobState } from '../inserts.js';
 
 /**
  * A named (prepared) statement: PostgreSQL plans it once per connection instead of per call. The
@@ -21,112 +22,100 @@ export function prepared(text: string, values: unknown[]): QueryConfig {
 }
 const names = new Map<string, string>();
 
-const JOB_COLUMNS: [string, string][] = [
-  ['name', 'text'],
-  ['type', 'text'],
-  ['status', 'text'],
-  ['scheduler', 'text'],
-  ['queue', 'text'],
-  ['priority', 'int'],
-  ['command', 'text'],
-  ['argv', 'text'],
-  ['cwd', 'text'],
-  ['env', 'text'],
-  ['resources', 'text'],
-  ['time_limit_s', 'float8'],
-  ['max_attempts', 'int'],
-  ['retry_delay_s', 'float8'],
-  ['retry_backoff', 'text'],
-  ['retry_max_delay_s', 'float8'],
-  ['retry_jitter', 'int2'],
-  ['run_at', 'int8'],
-  ['blocked_by', 'int'],
-  ['key', 'text'],
-  ['tenant', 'text'],
-  ['user_name', 'text'],
-  ['params', 'text'],
-  ['job_group', 'text'],
-  ['cron', 'text'],
-  ['error', 'text'],
-  ['ended_at', 'int8'],
-];
+/** The PostgreSQL type of each column a submit writes (the array casts of a batch insert). */
+const JOB_COLUMN_TYPES: Record<JobInsertColumn, string> = {
+  name: 'text',
+  type: 'text',
+  status: 'text',
+  scheduler: 'text',
+  queue: 'text',
+  priority: 'int',
+  command: 'text',
+  argv: 'text',
+  cwd: 'text',
+  env: 'text',
+  resources: 'text',
+  time_limit_s: 'float8',
+  max_attempts: 'int',
+  retry_delay_s: 'float8',
+  retry_backoff: 'text',
+  retry_max_delay_s: 'float8',
+  retry_jitter: 'int2',
+  run_at: 'int8',
+  blocked_by: 'int',
+  key: 'text',
+  tenant: 'text',
+  user_name: 'text',
+  params: 'text',
+  job_group: 'text',
+  cron: 'text',
+  error: 'text',
+  ended_at: 'int8',
+  restarted_from: 'int8',
+};
+const JOB_COLUMNS: [string, string][] = JOB_INSERT_COLUMNS.map((name) => [name, JOB_COLUMN_TYPES[name]]);
 
 /**
- * Inserts a batch (one array per column) and, in the same statement, tells listening workers which
- * queues have new runnable jobs. With `withIds` the ids are chosen beforehand, so each result maps
- * to its job whatever order rows come back in; a single job takes its id from the table.
+ * Inserts one job (plain values, cheaper to send and parse than arrays) and, in the same
+ * statement, tells listening workers when its queue has new runnable work.
  */
-function insertJobsSql(batch: boolean): string {
-  const columns: [string, string][] = batch ? [['id', 'int8'], ...JOB_COLUMNS] : JOB_COLUMNS;
-  const names = columns.map(([name]) => name).join(', ');
-  const now = `$${columns.length + 1}`;
-  const channel = `$${columns.length + 2}`;
-  // One row as plain values (cheaper to send and parse than arrays), a batch as one array per column.
-  const source = batch
-    ? `SELECT ${names}, ${now}, ${now} FROM unnest(${columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS t(${names})`
-    : `VALUES (${columns.map(([, type], i) => `$${i + 1}::${type}`).join(', ')}, ${now}, ${now})`;
+export const INSERT_ONE_JOB = (() => {
+  const names = JOB_COLUMNS.map(([name]) => name).join(', ');
+  const now = `$${JOB_COLUMNS.length + 1}`;
   return `WITH inserted AS (
   INSERT INTO jobs (${names}, created_at, updated_at)
-  ${source}
+  VALUES (${JOB_COLUMNS.map(([, type], i) => `$${i + 1}::${type}`).join(', ')}, ${now}, ${now})
   ON CONFLICT (tenant, type, key) WHERE key IS NOT NULL DO NOTHING
   RETURNING id, queue, status, scheduler
 ), woken AS (
-  SELECT pg_notify(${channel}, 'w:' || queue) FROM (SELECT DISTINCT queue FROM inserted
-    WHERE status = 'pending' AND scheduler = 'local') AS queues
+  SELECT pg_notify($${JOB_COLUMNS.length + 2}, 'w:' || queue) FROM inserted WHERE status = 'pending' AND scheduler = 'local'
 )
 SELECT id, (SELECT count(*) FROM woken) AS woken FROM inserted`;
-}
+})();
 
-export const INSERT_JOBS = insertJobsSql(true);
-export const INSERT_ONE_JOB = insertJobsSql(false);
+/**
+ * Inserts a batch in one statement: one array per column ($1…), the ids drawn from the table's
+ * sequence (a regclass parameter, converted once) in the order of the arrays, and every row back
+ * with its id and whether it was inserted (a key already taken leaves it out), in that order.
+ * Listening workers hear of the queues with new runnable jobs from the same statement.
+ */
+export const INSERT_JOBS = (() => {
+  const names = JOB_COLUMNS.map(([name]) => name).join(', ');
+  const next = JOB_COLUMNS.length;
+  // WITH ORDINALITY and the ORDER BY make the submit order explicit: the ids are drawn in it
+  // (PostgreSQL evaluates a volatile select list after the sort) and the rows come back in it.
+  return `WITH source AS MATERIALIZED (
+  SELECT nextval($${next + 1}::regclass) AS id, t.*
+  FROM unnest(${JOB_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) WITH ORDINALITY AS t(${names}, ord)
+  ORDER BY t.ord
+), inserted AS (
+  INSERT INTO jobs (id, ${names}, created_at, updated_at)
+  SELECT id, ${names}, $${next + 2}, $${next + 2} FROM source
+  ON CONFLICT (tenant, type, key) WHERE key IS NOT NULL DO NOTHING
+  RETURNING id, queue, status, scheduler
+), woken AS (
+  SELECT pg_notify($${next + 3}, 'w:' || queue) FROM (SELECT DISTINCT queue FROM inserted
+    WHERE status = 'pending' AND scheduler = 'local') AS queues
+)
+SELECT s.id, i.id IS NOT NULL AS created, (SELECT count(*) FROM woken) AS woken
+FROM source AS s LEFT JOIN inserted AS i ON i.id = s.id ORDER BY s.ord`;
+})();
 
 /** The values of INSERT_ONE_JOB for one job. */
-export function insertValues(
-  job: NewJob,
-  state: { status: JobStatus; blockedBy: number; skipReason: string | null },
-  now: number,
-): unknown[] {
-  return insertArrays([job], [state], now).map((column) => column[0]);
+export function insertValues(job: NewJob, state: NewJobState, now: number): unknown[] {
+  return jobInsertValues(job, state, now);
 }
 
-/** The column arrays of INSERT_JOBS for these jobs (ids first when given). */
-export function insertArrays(
-  jobs: NewJob[],
-  states: { status: JobStatus; blockedBy: number; skipReason: string | null }[],
-  now: number,
-  ids?: number[],
-): unknown[][] {
-  const column = <T>(pick: (job: NewJob, index: number) => T) => jobs.map(pick);
-  const arrays: unknown[][] = [
-    column((job) => job.name),
-    column((job) => job.type),
-    column((_, i) => states[i]?.status),
-    column((job) => job.scheduler),
-    column((job) => job.queue),
-    column((job) => job.priority),
-    column((job) => job.command),
-    column((job) => (job.argv ? JSON.stringify(job.argv) : null)),
-    column((job) => job.cwd),
-    column((job) => JSON.stringify(job.env)),
-    column((job) => JSON.stringify(job.resources)),
-    column((job) => job.timeLimitSeconds),
-    column((job) => job.maxAttempts),
-    column((job) => job.retry.delaySeconds),
-    column((job) => job.retry.backoff),
-    column((job) => job.retry.maxDelaySeconds),
-    column((job) => (job.retry.jitter ? 1 : 0)),
-    column((job) => job.runAt),
-    column((_, i) => states[i]?.blockedBy ?? 0),
-    column((job) => job.key),
-    column((job) => job.tenant),
-    column((job) => job.user),
-    column((job) => (job.params === null ? null : JSON.stringify(job.params))),
-    column((job) => job.group),
-    column((job) => job.cron),
-    column((_, i) => states[i]?.skipReason ?? null),
-    column((_, i) => (states[i]?.skipReason ? now : null)),
-  ];
-  return ids ? [ids, ...arrays] : arrays;
+/** The column arrays of INSERT_JOBS for these jobs, in the order of JOB_INSERT_COLUMNS. */
+export function insertArrays(jobs: NewJob[], states: NewJobState[], now: number): unknown[][] {
+  const arrays: unknown[][] = JOB_INSERT_COLUMNS.map(() => new Array(jobs.length));
+  jobs.forEach((job, row) => {
+    const values = jobInsertValues(job, states[row] as NewJobState, now);
+    values.forEach((value, column) => {
+      (arrays[column] as unknown[])[row] = value;
+    });
+  });
+  return arrays;
 }
 
 /** Writes the outcomes of a batch of attempts to their job rows. */
@@ -154,19 +143,23 @@ export const DEPS_COLUMN =
  * rows. Only attempts that still own a running job without dependents or a cron schedule qualify;
  * the rest (rows it does not return) take the general path, whose separate statements see
  * dependents submitted while this one waited for a row lock — this statement's snapshot would not.
- * The conditions are rechecked on the newest row version when a row was locked, so a job that just
- * gained a dependent drops out here.
+ * The conditions are checked on the rows as `locked` read them: FOR UPDATE returns the newest
+ * version of a row it waited for, so a job that just gained a dependent drops out here.
+ *
+ * The rows are found by id only (the primary key). A condition on `jobs.status` here let the
+ * planner read the jobs_active index for status 'running', whose entries for rows that completed
+ * since the last vacuum are still there: a scan that grew with every job drained.
  */
 export const COMPLETE_CTES = `input AS (
   SELECT * FROM unnest($1::int8[], $2::int[], $3::int[], $4::text[], $5::text[])
     AS t(id, attempt, exit_code, signal, result)
 ), locked AS MATERIALIZED (
-  SELECT id FROM jobs WHERE id = ANY($1::int8[]) ORDER BY id FOR UPDATE
+  SELECT id, run_no, status, has_dependents, cron FROM jobs WHERE id = ANY($1::int8[]) ORDER BY id FOR UPDATE
 ), done AS (
   UPDATE jobs AS j SET status = 'completed', exit_code = i.exit_code, signal = i.signal, error = NULL,
     error_stack = NULL, result = i.result, ended_at = $6, progress = 1, lease_expires_at = NULL, updated_at = $6
-  FROM input AS i
-  WHERE j.id = i.id AND j.id IN (SELECT id FROM locked) AND j.run_no = i.attempt AND j.status = 'running' AND j.has_dependents = 0 AND j.cron IS NULL
+  FROM locked AS l JOIN input AS i ON i.id = l.id AND i.attempt = l.run_no
+  WHERE j.id = l.id AND l.status = 'running' AND l.has_dependents = 0 AND l.cron IS NULL
   RETURNING j.*
 ), history AS (
   INSERT INTO executions (job_id, attempt, status, started_at, ended_at, exit_code, signal, error, host, pid, worker_id)
@@ -227,3 +220,12 @@ export function claimFilter(
   if (closedList.length > 0) parts.push(`AND NOT (queue = ANY(${params.add(closedList)}::text[]))`);
   return parts.join(' ');
 }
+
+/** The states in which an attempt runs (or is stopped in place) and owns its job. */
+export const LIVE = "('running', 'suspended')";
+/**
+ * The jobs that take a slot of their queue's capacity: running ones, and suspended ones whose
+ * process is only stopped (SIGSTOP) — resuming continues them in place, so they keep their slot.
+ */
+export const HOLDS_SLOT =
+  "(status = 'running' OR (status = 'suspended' AND pid IS NOT NULL AND worker_id IS NOT NULL))";

@@ -1,9 +1,10 @@
 /**
  * The embedded engine's part of local resources: the resource-aware pick of a claim (inside the
  * claim's write transaction, which serializes every claim on the machine) and the allocations
- * table. See ResourceClaim in ../engine.ts.
+ * table. See ResourceClaim in ../ports/queue.ts.
  */
 import type Database from 'better-sqlite3';
+import { selectFitting } from '../../core/fit.js';
 import {
   type Allocation,
   type AllocationRecord,
@@ -12,8 +13,9 @@ import {
   type Selected,
 } from '../../core/resources.js';
 import type { AllocationFilter, ClaimRequest } from '../engine.js';
-import { ALLOCATION_COLUMNS, type AllocationRow, allocationFromRow, allocationValues } from '../rows.js';
-import { claimFilter } from './statements.js';
+import { ALLOCATION_COLUMNS, allocationValues } from '../inserts.js';
+import { type AllocationRow, allocationFromRow } from '../rows.js';
+import { claimFilter } from './sql.js';
 
 /** Candidates read past the claim's limit, so jobs that do not fit yet can be passed over. */
 const WINDOW_EXTRA = 32;
@@ -39,14 +41,20 @@ export class SqliteAllocations {
     selected: Selected[];
     queues: Map<number, string>;
   } {
-    let candidates = this.candidates(request, now, closed, request.limit + WINDOW_EXTRA);
+    // The first `limit` candidates first: when none of them asks for resources they are the pick
+    // (jobs that ask for nothing always fit, and no more than `limit` are taken), and most claims
+    // stop here without reading the window behind them.
+    let candidates = this.candidates(request, now, closed, request.limit);
     const asks = candidates.some((candidate) => asksForResources(candidate.resources));
-    if (asks && candidates.length === request.limit + WINDOW_EXTRA) {
-      candidates = this.candidates(request, now, closed, WIDE_WINDOW);
+    if (asks && candidates.length === request.limit) {
+      candidates = this.candidates(request, now, closed, request.limit + WINDOW_EXTRA);
+      if (candidates.length === request.limit + WINDOW_EXTRA) {
+        candidates = this.candidates(request, now, closed, WIDE_WINDOW);
+      }
     }
     // Jobs that ask for nothing need no look at what the host holds.
     const held = asks ? this.held(request.host) : [];
-    const selected = request.resources.select(held, candidates, request.limit);
+    const selected = selectFitting(request.resources.inventory, held, candidates, request.limit);
     return { selected, queues: new Map(candidates.map((candidate) => [candidate.id, candidate.queue])) };
   }
 

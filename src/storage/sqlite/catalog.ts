@@ -27,6 +27,13 @@ export class SqliteCatalog {
     return this.listQueues().find((queue) => queue.name === name) as QueueInfo;
   }
 
+  removeQueue(name: string): boolean {
+    const removed = this.write(() =>
+      this.sql('DELETE FROM queues WHERE name = ? AND NOT EXISTS (SELECT 1 FROM jobs WHERE queue = ?)').run(name, name),
+    );
+    return removed.changes > 0 || !this.listQueues().some((queue) => queue.name === name);
+  }
+
   /** Every queue that has settings or jobs, with a count for every state. */
   listQueues(): QueueInfo[] {
     return queueInfos(

@@ -3,9 +3,9 @@
  * scheduler about, the scheduler's id once it accepted a job, and applying what it reported.
  */
 import type Database from 'better-sqlite3';
-import { transition } from '../../core/states.js';
-import { FINAL_STATUSES, type Job, type JobStatus, type Outcome, type SchedulerName } from '../../core/words.js';
+import type { Job, Outcome, SchedulerName } from '../../core/words.js';
 import type { ObservedState } from '../engine.js';
+import { planReport, reportedReason } from '../records.js';
 import { type JobRow, jobFromRow } from '../rows.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -31,7 +31,7 @@ export class ExternalJobs {
   recordSubmitted(jobId: number, schedulerJobId: string): Job | null {
     return this.write(() => {
       const row = this.sql(
-        `UPDATE jobs SET scheduler_job_id = ?, updated_at = ?
+        `UPDATE jobs SET scheduler_job_id = ?, scheduler_reason = NULL, updated_at = ?
          WHERE id = ? AND status = 'pending' AND scheduler_job_id IS NULL RETURNING *`,
       ).get(schedulerJobId, Date.now(), jobId) as JobRow | undefined;
       return row ? jobFromRow(row) : null;
@@ -59,49 +59,36 @@ export class ExternalJobs {
     });
   }
 
+  /** Applies one report of the scheduler (the rules are planReport's). */
   private applyOne(report: ObservedState, now: number): Job | null {
     let row = this.sql('SELECT * FROM jobs WHERE id = ?').get(report.jobId) as JobRow | undefined;
-    if (!row || row.scheduler_job_id !== report.schedulerJobId) return null;
-    const from = row.status as JobStatus;
-    // Final records stand; a pending report changes nothing (queued as docket thinks, or held by a
-    // docket suspend, or requeued by SLURM itself, which keeps the same attempt going).
-    if (FINAL_STATUSES.includes(from) || report.status === from || report.status === 'pending') return null;
-    if (from === 'pending') {
-      // It started since the last look (or even ran to its end): a new attempt.
-      transition(row.id, from, 'running', 'claim');
+    const reason = row && reportedReason(row, report);
+    if (row && reason !== undefined) {
+      this.sql('UPDATE jobs SET scheduler_reason = ? WHERE id = ?').run(reason, row.id);
+    }
+    const plan = row && planReport(row, report, now);
+    if (!row || !plan) return null;
+    if (plan.start) {
       row = this.sql(
         `UPDATE jobs SET status = 'running', attempts = attempts + 1, run_no = run_no + 1, worker_id = ?, host = ?,
            started_at = ?, ended_at = NULL, exit_code = NULL, signal = NULL, error = NULL, error_stack = NULL,
            updated_at = ?
          WHERE id = ? RETURNING *`,
-      ).get(
-        `${row.scheduler}:${report.schedulerJobId}`,
-        report.host ?? null,
-        report.startedAt ?? report.endedAt ?? now,
-        now,
-        row.id,
-      ) as JobRow;
-      if (report.status === 'running') return jobFromRow(row);
+      ).get(plan.start.workerId, plan.start.host, plan.start.startedAt, now, row.id) as JobRow;
     }
-    if (report.status === 'running' || report.status === 'suspended') {
-      const to = transition(row.id, row.status as JobStatus, report.status);
+    if (plan.move) {
       const updated = this.sql(
         'UPDATE jobs SET status = ?, host = coalesce(host, ?), updated_at = ? WHERE id = ? RETURNING *',
-      ).get(to, report.host ?? null, now, row.id) as JobRow;
+      ).get(plan.move, report.host ?? null, now, row.id) as JobRow;
       return jobFromRow(updated);
     }
-    return this.end(row, report);
+    if (!plan.end) return jobFromRow(row);
+    return this.end(row, report, plan.end);
   }
 
   /** Records the end of the attempt under way (settle applies retries and settles dependents). */
-  private end(row: JobRow, report: ObservedState): Job | null {
-    const status = report.status as Outcome['status'];
-    const job = this.settle(row.id, row.run_no, {
-      status,
-      exitCode: report.exitCode ?? null,
-      signal: report.signal ?? null,
-      error: report.error ?? null,
-    });
+  private end(row: JobRow, report: ObservedState, outcome: Outcome): Job | null {
+    const job = this.settle(row.id, row.run_no, outcome);
     if (!job) return null;
     if (job.status === 'pending') {
       // A retry: docket holds the job until its run-at time, then hands it to the scheduler anew.

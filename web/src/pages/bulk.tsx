@@ -2,9 +2,9 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { Confirm, ErrorNote } from '../components/ui';
+import type { Filters } from '../filters';
 import type { JobAction } from '../session';
 import type { ActionResult } from '../types';
-import type { Filters } from './jobs';
 
 /** The most jobs one "all matching" action may touch (the server's cap); it works through them in batches. */
 export const BULK_MAX = 10_000;

@@ -2,10 +2,11 @@
  * Jobs: a live list over the event stream with filters kept in the URL (so a view can be
  * bookmarked), server-side sort and paging, and bulk actions on the selection or on every match.
  */
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { query } from '../api';
 import { ErrorNote, Progress, StateBadge, Time } from '../components/ui';
 import { listOf, useApi } from '../data';
+import { type Filters, filtersOf } from '../filters';
 import type { JobEvent } from '../live';
 import { useLiveEvents } from '../live';
 import { href, navigate } from '../router';
@@ -13,8 +14,6 @@ import { canAct, useSession } from '../session';
 import { type Job, type JobList, PENDING_KINDS, type Queue, STATES } from '../types';
 import { BulkActions } from './bulk';
 
-/** The URL parameters that filter the list; they are the API's own query parameters. */
-export const FILTER_KEYS = ['status', 'queue', 'type', 'group', 'scheduler', 'tenant', 'q'] as const;
 const ORDERS: [string, string][] = [
   ['-created_at', 'Newest first'],
   ['created_at', 'Oldest first'],
@@ -25,17 +24,6 @@ const ORDERS: [string, string][] = [
 ];
 const LIMITS = [25, 50, 100, 200];
 
-export type Filters = Partial<Record<(typeof FILTER_KEYS)[number], string>>;
-
-export function filtersOf(params: URLSearchParams): Filters {
-  const filters: Filters = {};
-  for (const key of FILTER_KEYS) {
-    const value = params.get(key);
-    if (value) filters[key] = value;
-  }
-  return filters;
-}
-
 export function JobsPage({ params }: { params: URLSearchParams }) {
   const me = useSession();
   const filters = filtersOf(params);
@@ -44,26 +32,33 @@ export function JobsPage({ params }: { params: URLSearchParams }) {
   const limit = Number(params.get('limit') ?? 50) || 50;
   const listPath = `jobs${query({ ...filters, order, page, limit })}`;
 
-  const [rows, setRows] = useState<Job[] | null>(null);
   const list = useApi<JobList>(listPath, { eventTypes: ['job.created', 'job.state'] });
-  useEffect(() => setRows(list.data?.jobs ?? null), [list.data]);
+  // The rows are the answer's, with progress applied in place; they are derived in the same render
+  // as the summary (an effect copying them would leave the table one render behind its summary).
+  const [patched, setPatched] = useState<{ from: JobList; rows: Job[] } | null>(null);
+  const rows = list.data ? (patched?.from === list.data ? patched.rows : list.data.jobs) : null;
+  const answer = useRef(list.data);
+  answer.current = list.data;
   // Progress changes only touch a row in place: no request.
   useLiveEvents((type, data: JobEvent) => {
     if (type !== 'job.progress') return;
     const id = data.job_id ?? data.id;
-    setRows((current) =>
-      current?.some((job) => job.id === id)
-        ? current.map((job) =>
-            job.id === id
-              ? {
-                  ...job,
-                  progress: data.progress ?? job.progress,
-                  progress_message: data.progress_message ?? job.progress_message,
-                }
-              : job,
-          )
-        : current,
-    );
+    setPatched((current) => {
+      const from = answer.current;
+      if (!from) return current;
+      const base = current?.from === from ? current.rows : from.jobs;
+      if (!base.some((job) => job.id === id)) return current;
+      const rows = base.map((job) =>
+        job.id === id
+          ? {
+              ...job,
+              progress: data.progress ?? job.progress,
+              progress_message: data.progress_message ?? job.progress_message,
+            }
+          : job,
+      );
+      return { from, rows };
+    });
   }, []);
 
   const [selected, setSelected] = useState<Set<number>>(new Set());

@@ -18,7 +18,7 @@ import {
   type Inventory,
   type ResourceAsk,
   type Selected,
-} from '../core/resources.js';
+} from './resources.js';
 
 /** What is free on a host for one worker: its inventory less what attempts on the host hold. */
 export interface Free {

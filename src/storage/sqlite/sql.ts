@@ -2,11 +2,10 @@
 import type { NewJob } from '../../core/spec.js';
 import type { JobStatus } from '../../core/words.js';
 import type { ClaimRequest } from '../engine.js';
+import { JOB_INSERT_COLUMNS, jobInsertValues } from '../inserts.js';
 
-const INSERT_HEAD = `INSERT INTO jobs (name, type, status, scheduler, queue, priority, command, argv, cwd, env,
-  resources, time_limit_s, max_attempts, retry_delay_s, retry_backoff, retry_max_delay_s, retry_jitter, run_at,
-  blocked_by, key, tenant, user_name, params, job_group, cron, error, ended_at, created_at, updated_at) VALUES`;
-const ROW_PLACEHOLDERS = `(${Array.from({ length: 29 }, () => '?').join(', ')})`;
+const INSERT_HEAD = `INSERT INTO jobs (${JOB_INSERT_COLUMNS.join(', ')}, created_at, updated_at) VALUES`;
+const ROW_PLACEHOLDERS = `(${Array.from({ length: JOB_INSERT_COLUMNS.length + 2 }, () => '?').join(', ')})`;
 
 export const INSERT_JOB = `${INSERT_HEAD} ${ROW_PLACEHOLDERS}`;
 
@@ -15,7 +14,7 @@ export function insertJobsSql(rows: number): string {
   return `${INSERT_HEAD} ${Array.from({ length: rows }, () => ROW_PLACEHOLDERS).join(', ')}`;
 }
 
-/** The 29 values of one job's row in INSERT_JOB, in order. */
+/** The values of one job's row in INSERT_JOB, in order (created and updated now). */
 export function insertValues(
   job: NewJob,
   status: JobStatus,
@@ -23,37 +22,9 @@ export function insertValues(
   skipReason: string | null,
   now: number,
 ): unknown[] {
-  return [
-    job.name,
-    job.type,
-    status,
-    job.scheduler,
-    job.queue,
-    job.priority,
-    job.command,
-    job.argv && JSON.stringify(job.argv),
-    job.cwd,
-    JSON.stringify(job.env),
-    JSON.stringify(job.resources),
-    job.timeLimitSeconds,
-    job.maxAttempts,
-    job.retry.delaySeconds,
-    job.retry.backoff,
-    job.retry.maxDelaySeconds,
-    job.retry.jitter ? 1 : 0,
-    job.runAt,
-    blockedBy,
-    job.key,
-    job.tenant,
-    job.user,
-    job.params === null ? null : JSON.stringify(job.params),
-    job.group,
-    job.cron,
-    skipReason,
-    skipReason ? now : null,
-    now,
-    now,
-  ];
+  const values = jobInsertValues(job, { status, blockedBy, skipReason }, now);
+  values.push(now, now); // created_at, updated_at
+  return values;
 }
 
 /** A WHERE clause for equality filters (undefined ones left out) and an optional status list. */
@@ -103,3 +74,12 @@ export function queueClause(queues: readonly string[]): { clause: string; args: 
   if (queues.includes('*')) return { clause: '', args: [] };
   return { clause: `AND queue IN (${queues.map(() => '?').join(',')})`, args: [...queues] };
 }
+
+/**
+ * The jobs that take a slot of their queue's capacity: running ones, and suspended ones whose
+ * process is only stopped (SIGSTOP) — resuming continues them in place, so they keep their slot.
+ */
+export const HOLDS_SLOT =
+  "(status = 'running' OR (status = 'suspended' AND pid IS NOT NULL AND worker_id IS NOT NULL))";
+/** Rows per multi-row insert: 29 values each stays far below SQLite's limit on bound values. */
+export const BULK_ROWS = 64;

@@ -1,0 +1,87 @@
+/**
+ * SQLite only: the connection's writes while another process holds the write lock again and again
+ * (as a second worker on the same file does). Once a BEGIN has waited, writes take the lock by short
+ * tries instead of SQLite's busy handler; every write still lands once, a failing write is not run
+ * again, and the statements after the BEGIN still wait for the lock when they must.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SqliteConnection } from '../../src/storage/sqlite/connection.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'docket-contention-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A process that holds the file's write lock for `holdMs` at a time, for `forMs`, then says done. */
+function lockHolder(path: string, holdMs: number, forMs: number) {
+  const script = join(dir, 'holder.cjs');
+  writeFileSync(
+    script,
+    `const Database = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+const db = new Database(process.argv[2], { timeout: 60000 });
+const hold = Number(process.argv[3]);
+const until = Date.now() + Number(process.argv[4]);
+process.stdout.write('ready\\n');
+const cell = new Int32Array(new SharedArrayBuffer(4));
+while (Date.now() < until) {
+  db.exec('BEGIN IMMEDIATE');
+  db.prepare('INSERT INTO held (at) VALUES (?)').run(Date.now());
+  Atomics.wait(cell, 0, 0, hold);
+  db.exec('COMMIT');
+  Atomics.wait(cell, 0, 0, 1);
+}
+db.close();
+process.stdout.write('done\\n');`,
+  );
+  const child = spawn(process.execPath, [script, path, String(holdMs), String(forMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return { child, next: async () => (await lines.next()).value as string };
+}
+
+it('sqlite: writes beside a process that holds the write lock all land, once each', async () => {
+  const path = join(dir, 'contended.db');
+  const conn = new SqliteConnection(path);
+  conn.db.exec('CREATE TABLE held (at INTEGER); CREATE TABLE mine (n INTEGER NOT NULL UNIQUE)');
+  const holder = lockHolder(path, 3, 1500);
+  try {
+    expect(await holder.next()).toBe('ready');
+    const insert = conn.sql('INSERT INTO mine (n) VALUES (?)');
+    let runs = 0;
+    let failures = 0;
+    let contended = 0;
+    for (let n = 0; n < 300; n++) {
+      // Every tenth write fails inside its transaction: it must be rolled back and never run again.
+      try {
+        conn.write(() => {
+          runs++;
+          insert.run(n);
+          if (n % 10 === 9) throw new Error('the work failed');
+        });
+      } catch (error) {
+        expect((error as Error).message).toBe('the work failed');
+        failures++;
+      }
+      if ((conn as unknown as { contendedUntil: number }).contendedUntil > 0) contended++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(contended).toBeGreaterThan(0); // the short tries were used
+    expect(runs).toBe(300);
+    expect(failures).toBe(30);
+    const stored = conn.sql('SELECT n FROM mine ORDER BY n').pluck().all() as number[];
+    expect(stored).toEqual(Array.from({ length: 300 }, (_, n) => n).filter((n) => n % 10 !== 9));
+    expect(await holder.next()).toBe('done');
+    expect(conn.sql('SELECT count(*) FROM held').pluck().get()).toBeGreaterThan(10);
+  } finally {
+    holder.child.kill();
+    conn.db.close();
+  }
+}, 60_000);
