@@ -316,12 +316,13 @@ export interface ReportPlan {
 
 /**
  * What a scheduler's report changes, or null for nothing: a job whose record names another
- * submission is left alone, final records stand, and a pending report changes nothing (queued as
- * docket thinks, held by a docket suspend, or requeued by SLURM itself, which keeps the same
- * attempt going). Moves go through the state machine.
+ * submission or changed since the scheduler was asked is left alone, final records stand, and a
+ * pending report changes nothing (queued as docket thinks, held by a docket suspend, or requeued
+ * by SLURM itself, which keeps the same attempt going). Moves go through the state machine.
  */
 export function planReport(row: JobRow, report: ObservedState, now: number): ReportPlan | null {
   if (row.scheduler_job_id !== report.schedulerJobId) return null;
+  if (row.status !== report.seen.status || Number(row.updated_at) !== report.seen.updatedAt) return null;
   const from = row.status as JobStatus;
   if (FINAL_STATUSES.includes(from) || report.status === from || report.status === 'pending') return null;
   let start: ReportPlan['start'] = null;

@@ -10,7 +10,7 @@ import { InvalidInputError, InvalidStateError, NotFoundError } from '../../src/c
 import { normalizeSpec } from '../../src/core/spec.js';
 import type { JobSpec, WorkerInfo } from '../../src/core/words.js';
 import { localProcesses } from '../../src/executors/local/processes.js';
-import type { ClaimRequest, StorageEngine } from '../../src/storage/engine.js';
+import type { ClaimRequest, ObservedState, StorageEngine } from '../../src/storage/engine.js';
 import { PostgresEngine } from '../../src/storage/postgres/engine.js';
 import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
 import { reconcile } from '../../src/worker/reconcile.js';
@@ -440,6 +440,14 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
     });
 
     describe('jobs of an external scheduler (SLURM)', () => {
+      /** A report of the scheduler based on the job's record as it is now. */
+      async function report(fields: Omit<ObservedState, 'seen'>): Promise<ObservedState> {
+        const job = await engine.get(fields.jobId);
+        if (!job) throw new Error(`no job ${fields.jobId}`);
+        return { ...fields, seen: { status: job.status, updatedAt: job.updatedAt } };
+      }
+      const apply = async (fields: Omit<ObservedState, 'seen'>) => engine.applyObserved([await report(fields)]);
+
       it('records the scheduler id once: a second hand-over is refused', async () => {
         const job = await submit({ scheduler: 'slurm' });
         expect(await engine.recordSubmitted(job.id, '101')).toMatchObject({ schedulerJobId: '101' });
@@ -462,16 +470,18 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
         const child = await submit({ dependsOn: [job.id] });
         await engine.recordSubmitted(job.id, '7');
         const started = Date.now() - 5_000;
-        const [running] = await engine.applyObserved([
-          { jobId: job.id, schedulerJobId: '7', status: 'running', startedAt: started, host: 'node1' },
-        ]);
+        const [running] = await apply({
+          jobId: job.id,
+          schedulerJobId: '7',
+          status: 'running',
+          startedAt: started,
+          host: 'node1',
+        });
         expect(running).toMatchObject({ status: 'running', attempts: 1, host: 'node1', startedAt: started });
         // A report about another submission of the job is ignored.
-        expect(await engine.applyObserved([{ jobId: job.id, schedulerJobId: '8', status: 'failed' }])).toEqual([]);
+        expect(await apply({ jobId: job.id, schedulerJobId: '8', status: 'failed' })).toEqual([]);
         const ended = Date.now() - 1_000;
-        await engine.applyObserved([
-          { jobId: job.id, schedulerJobId: '7', status: 'completed', exitCode: 0, endedAt: ended },
-        ]);
+        await apply({ jobId: job.id, schedulerJobId: '7', status: 'completed', exitCode: 0, endedAt: ended });
         const done = await engine.get(job.id);
         expect(done).toMatchObject({ status: 'completed', exitCode: 0, endedAt: ended });
         expect(done?.executions).toEqual([
@@ -479,19 +489,43 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
         ]);
         expect(await engine.get(child.id)).toMatchObject({ status: 'pending', blockedBy: 0 });
         // A final record stands.
-        expect(await engine.applyObserved([{ jobId: job.id, schedulerJobId: '7', status: 'failed' }])).toEqual([]);
+        expect(await apply({ jobId: job.id, schedulerJobId: '7', status: 'failed' })).toEqual([]);
+      });
+
+      it('a report taken before docket changed the record changes nothing: a suspend is not undone', async () => {
+        const job = await submit({ scheduler: 'slurm' });
+        await engine.recordSubmitted(job.id, '41');
+        await apply({ jobId: job.id, schedulerJobId: '41', status: 'running', host: 'node1' });
+        // Another process reads the record and asks SLURM, which still says RUNNING…
+        const before = await report({ jobId: job.id, schedulerJobId: '41', status: 'running', host: 'node1' });
+        // …while the job is suspended (scontrol suspend, then the record).
+        await engine.suspend(job.id);
+        expect(await engine.applyObserved([before])).toEqual([]);
+        expect(await engine.get(job.id)).toMatchObject({ status: 'suspended' });
+        // The same goes for an end reported on a record that changed since it was read.
+        const staleEnd = await report({ jobId: job.id, schedulerJobId: '41', status: 'completed', exitCode: 0 });
+        await engine.resume(job.id);
+        expect(await engine.applyObserved([staleEnd])).toEqual([]);
+        expect(await engine.get(job.id)).toMatchObject({ status: 'running' });
+        // A report based on the current record applies.
+        await apply({ jobId: job.id, schedulerJobId: '41', status: 'completed', exitCode: 0 });
+        expect(await engine.get(job.id)).toMatchObject({ status: 'completed', exitCode: 0 });
       });
 
       it('a failure retries (held again, without a scheduler id) while attempts remain, then fails and skips dependents', async () => {
         const job = await submit({ scheduler: 'slurm', maxAttempts: 2 });
         const child = await submit({ dependsOn: [job.id] });
         await engine.recordSubmitted(job.id, '1');
-        const [retried] = await engine.applyObserved([
-          { jobId: job.id, schedulerJobId: '1', status: 'failed', exitCode: 3, error: 'exited with code 3' },
-        ]);
+        const [retried] = await apply({
+          jobId: job.id,
+          schedulerJobId: '1',
+          status: 'failed',
+          exitCode: 3,
+          error: 'exited with code 3',
+        });
         expect(retried).toMatchObject({ status: 'pending', attempts: 1, schedulerJobId: null });
         await engine.recordSubmitted(job.id, '2');
-        await engine.applyObserved([{ jobId: job.id, schedulerJobId: '2', status: 'timeout' }]);
+        await apply({ jobId: job.id, schedulerJobId: '2', status: 'timeout' });
         expect(await engine.get(job.id)).toMatchObject({ status: 'timeout', attempts: 2 });
         expect(await engine.get(child.id)).toMatchObject({ status: 'skipped' });
       });
@@ -501,17 +535,17 @@ for (const [engineName, makeEngine] of [[TEST_ENGINE, ENGINES[TEST_ENGINE]] as c
         await engine.recordSubmitted(job.id, '31');
         const pending = { jobId: job.id, schedulerJobId: '31', status: 'pending' as const };
         // A pending report changes no state: nothing is returned as changed, the reason is kept.
-        expect(await engine.applyObserved([{ ...pending, reason: 'Priority' }])).toEqual([]);
+        expect(await apply({ ...pending, reason: 'Priority' })).toEqual([]);
         expect(await engine.get(job.id)).toMatchObject({ status: 'pending', schedulerReason: 'Priority' });
-        await engine.applyObserved([{ ...pending, reason: 'Resources' }]);
+        await apply({ ...pending, reason: 'Resources' });
         expect(await engine.get(job.id)).toMatchObject({ schedulerReason: 'Resources' });
         // A report about another submission leaves it alone.
-        await engine.applyObserved([{ ...pending, schedulerJobId: '99', reason: 'Dependency' }]);
+        await apply({ ...pending, schedulerJobId: '99', reason: 'Dependency' });
         expect(await engine.get(job.id)).toMatchObject({ schedulerReason: 'Resources' });
-        await engine.applyObserved([{ ...pending, reason: null }]);
+        await apply({ ...pending, reason: null });
         expect(await engine.get(job.id)).toMatchObject({ schedulerReason: null });
-        await engine.applyObserved([{ ...pending, reason: 'Resources' }]);
-        await engine.applyObserved([{ jobId: job.id, schedulerJobId: '31', status: 'failed', exitCode: 1 }]);
+        await apply({ ...pending, reason: 'Resources' });
+        await apply({ jobId: job.id, schedulerJobId: '31', status: 'failed', exitCode: 1 });
         expect(await engine.recordSubmitted(job.id, '32')).toMatchObject({
           schedulerJobId: '32',
           schedulerReason: null,

@@ -157,7 +157,8 @@ export class SlurmScheduler {
       try {
         const slurmId = await this.sbatch(job, plan.afterOk);
         const recorded = await this.record(job, slurmId);
-        if (recorded) job.schedulerJobId = recorded.schedulerJobId;
+        // The current record, so that the look at SLURM that follows is based on it.
+        if (recorded) Object.assign(job, recorded);
       } catch (error) {
         if (error instanceof SlurmUnavailableError) throw error;
         // SLURM refused a job it accepted at submit time (e.g. its partition is gone since).
@@ -185,6 +186,7 @@ export class SlurmScheduler {
       observed.push({
         jobId: job.id,
         schedulerJobId: line.id,
+        seen: seen(job),
         status: mapped.status,
         startedAt: mapped.status === 'pending' ? null : line.startedAt,
         host: mapped.status === 'pending' ? null : line.nodes,
@@ -210,6 +212,7 @@ export class SlurmScheduler {
         observed.push({
           jobId: job.id,
           schedulerJobId: slurmId,
+          seen: seen(job),
           status: 'failed',
           endedAt: now,
           error: `SLURM no longer knows job ${slurmId} and has no accounting record of it`,
@@ -222,6 +225,7 @@ export class SlurmScheduler {
       observed.push({
         jobId: job.id,
         schedulerJobId: slurmId,
+        seen: seen(job),
         status: mapped.status,
         startedAt: record.startedAt,
         endedAt: record.endedAt ?? now,
@@ -258,6 +262,11 @@ export class SlurmScheduler {
     const result = await this.commands.run('scontrol', [verb, job.schedulerJobId]);
     if (result.code !== 0) throw unavailableOr(`scontrol ${verb}`, job, result);
   }
+}
+
+/** The record a report is based on (read before SLURM was asked; see ObservedState.seen). */
+function seen(job: Job): ObservedState['seen'] {
+  return { status: job.status, updatedAt: job.updatedAt };
 }
 
 function endError(status: string, exitCode: number | null, signal: string | null, job: Job): string | null {

@@ -11,6 +11,12 @@ export interface ObservedState {
   jobId: number;
   /** The scheduler's id the report is about; a job whose record names another id is left alone. */
   schedulerJobId: string;
+  /**
+   * The record as it was read before the scheduler was asked. A record changed since (a suspend,
+   * a cancel, another process's report) is left alone: the report may predate the change, and
+   * the next look decides.
+   */
+  seen: { status: JobStatus; updatedAt: number };
   /** pending, running or suspended while active; a final state once it ended. */
   status: JobStatus;
   /** When it started (ms), if it did. */
