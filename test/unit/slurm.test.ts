@@ -261,11 +261,22 @@ describe('SLURM commands and the status sync (fake squeue and sacct)', () => {
       ],
       now,
     );
+    // Each report carries the record it is based on, as read before SLURM was asked.
+    const seen = { status: 'pending', updatedAt: now };
     expect(observed).toEqual([
-      { jobId: 1, schedulerJobId: '101', status: 'running', startedAt: 1_700_000_000_000, host: 'n1', reason: null },
-      { jobId: 6, schedulerJobId: '106', status: 'pending', startedAt: null, host: null, reason: 'Resources' },
+      {
+        jobId: 1,
+        schedulerJobId: '101',
+        seen,
+        status: 'running',
+        startedAt: 1_700_000_000_000,
+        host: 'n1',
+        reason: null,
+      },
+      { jobId: 6, schedulerJobId: '106', seen, status: 'pending', startedAt: null, host: null, reason: 'Resources' },
       expect.objectContaining({
         jobId: 2,
+        seen,
         status: 'failed',
         exitCode: 3,
         endedAt: 1_700_000_009_000,
@@ -273,6 +284,7 @@ describe('SLURM commands and the status sync (fake squeue and sacct)', () => {
       }),
       expect.objectContaining({
         jobId: 5,
+        seen: { status: 'pending', updatedAt: now - FORGOTTEN_AFTER_MS - 1 },
         status: 'failed',
         error: 'SLURM no longer knows job 105 and has no accounting record of it',
       }),
