@@ -19,18 +19,24 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A process that holds the file's write lock for `holdMs` at a time, for `forMs`, then says done. */
-function lockHolder(path: string, holdMs: number, forMs: number) {
+/**
+ * A process that holds the file's write lock for `holdMs` at a time until it is told to stop, then
+ * says done. It runs until stopped, not for a fixed time: on a loaded machine the writes it must
+ * meet may start late.
+ */
+function lockHolder(path: string, holdMs: number) {
   const script = join(dir, 'holder.cjs');
+  const stopFile = join(dir, 'stop');
   writeFileSync(
     script,
     `const Database = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
 const db = new Database(process.argv[2], { timeout: 60000 });
+const { existsSync } = require('node:fs');
 const hold = Number(process.argv[3]);
-const until = Date.now() + Number(process.argv[4]);
+const stopFile = process.argv[4];
 process.stdout.write('ready\\n');
 const cell = new Int32Array(new SharedArrayBuffer(4));
-while (Date.now() < until) {
+while (!existsSync(stopFile)) {
   db.exec('BEGIN IMMEDIATE');
   db.prepare('INSERT INTO held (at) VALUES (?)').run(Date.now());
   Atomics.wait(cell, 0, 0, hold);
@@ -40,18 +46,22 @@ while (Date.now() < until) {
 db.close();
 process.stdout.write('done\\n');`,
   );
-  const child = spawn(process.execPath, [script, path, String(holdMs), String(forMs)], {
+  const child = spawn(process.execPath, [script, path, String(holdMs), stopFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return { child, next: async () => (await lines.next()).value as string };
+  return {
+    child,
+    next: async () => (await lines.next()).value as string,
+    stop: () => writeFileSync(stopFile, ''),
+  };
 }
 
 it('sqlite: writes beside a process that holds the write lock all land, once each', async () => {
   const path = join(dir, 'contended.db');
   const conn = new SqliteConnection(path);
   conn.db.exec('CREATE TABLE held (at INTEGER); CREATE TABLE mine (n INTEGER NOT NULL UNIQUE)');
-  const holder = lockHolder(path, 3, 1500);
+  const holder = lockHolder(path, 3);
   try {
     expect(await holder.next()).toBe('ready');
     const insert = conn.sql('INSERT INTO mine (n) VALUES (?)');
@@ -78,6 +88,7 @@ it('sqlite: writes beside a process that holds the write lock all land, once eac
     expect(failures).toBe(30);
     const stored = conn.sql('SELECT n FROM mine ORDER BY n').pluck().all() as number[];
     expect(stored).toEqual(Array.from({ length: 300 }, (_, n) => n).filter((n) => n % 10 !== 9));
+    holder.stop();
     expect(await holder.next()).toBe('done');
     expect(conn.sql('SELECT count(*) FROM held').pluck().get()).toBeGreaterThan(10);
   } finally {
