@@ -100,6 +100,7 @@ export class SqliteApiStore {
   constructor(
     private readonly sql: (text: string) => Statement,
     private readonly write: <T>(work: () => T) => T,
+    private readonly read: <T>(work: () => T) => T,
     private readonly attachDeps: (rows: JobRow[]) => Job[],
   ) {
     this.rows = new JsonRows(sql);
@@ -139,8 +140,12 @@ export class SqliteApiStore {
     }));
   }
 
-  /** The job, its attempts, dependents, the queues' settings and the workers: synchronous reads, one async step. */
+  /** The job, its attempts, dependents, the queues' settings and the workers: one snapshot, one async step. */
   jobDetail(id: number, tenant?: string): JobDetailRead | null {
+    return this.read(() => this.jobDetailNow(id, tenant));
+  }
+
+  private jobDetailNow(id: number, tenant?: string): JobDetailRead | null {
     const row = (
       tenant === undefined
         ? this.sql('SELECT * FROM jobs WHERE id = ?').get(id)

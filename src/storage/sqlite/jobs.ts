@@ -82,6 +82,10 @@ export class SqliteJobs {
   }
 
   async get(id: number, tenant?: string): Promise<JobWithAttempts | null> {
+    return this.conn.read(() => this.getNow(id, tenant));
+  }
+
+  private getNow(id: number, tenant?: string): JobWithAttempts | null {
     const row = (
       tenant === undefined
         ? this.conn.sql('SELECT * FROM jobs WHERE id = ?').get(id)
