@@ -63,7 +63,7 @@ it("runs every curl example of the README's HTTP API section as written", { time
       env: { ...process.env, T: server.adminToken, MAX_TIME: String(maxTime) },
       encoding: 'utf8',
     });
-    const status = lastNumber(result.stderr) ?? lastNumber(result.stdout);
+    const status = lastNumber(result.stderr) ?? lastNumber(result.stdout) ?? -1;
     const context = `${line}\n→ exit ${result.status}, ${result.stdout.slice(-400)}${result.stderr}`;
     if (!streams || follows) expect(result.status, context).toBe(0);
     else expect([0, 28], context).toContain(result.status); // 28: curl's --max-time on a live stream
