@@ -19,9 +19,12 @@ describe('JsonRows', () => {
     const rows = new JsonRows((text) => db.prepare(text));
     for (const order of ['ORDER BY id DESC', 'ORDER BY name ASC, id ASC', 'ORDER BY n IS NULL, n DESC, id DESC']) {
       const expected = db.prepare(`SELECT * FROM jobs WHERE id >= ? ${order} LIMIT ? OFFSET ?`).all(1, 3, 1);
-      expect(rows.read(`WHERE id >= ? ${order} LIMIT ? OFFSET ?`, [1, 3, 1])).toEqual(expected);
+      expect(rows.read({ where: 'WHERE id >= ?', order, args: [1], limit: 3, offset: 1 })).toEqual(expected);
     }
-    expect(rows.read('WHERE id > ? ORDER BY id LIMIT 5', [100])).toEqual([]);
+    expect(rows.read({ where: 'WHERE id > ?', order: 'ORDER BY id', args: [100], limit: 5, offset: 0 })).toEqual([]);
+    expect(rows.read({ where: '', order: 'ORDER BY name DESC, id DESC', args: [], limit: 2, offset: 0 })).toEqual(
+      db.prepare('SELECT * FROM jobs ORDER BY name DESC, id DESC LIMIT 2').all(),
+    );
     db.close();
   });
 

@@ -51,30 +51,49 @@ const FINAL_LIST = FINAL_STATUSES.map((status) => `'${status}'`).join(', ');
  * `json_group_array(… ORDER BY …)`: the query's own order holds, and the aggregate's sort of the
  * page (a fifth of the page's SQL) is not needed.
  */
+/** A page of jobs: `WHERE …` (or '') with its arguments, `ORDER BY …`, and the page's bounds. */
+export interface RowPage {
+  where: string;
+  order: string;
+  args: unknown[];
+  limit: number;
+  offset: number;
+}
+
 export class JsonRows {
   private columns: string[] | null = null;
   private build: ((values: unknown[]) => JobRow) | null = null;
 
   constructor(private readonly sql: (text: string) => Statement) {}
 
-  /** The rows of `SELECT * FROM jobs <rest>`, in the order the rest gives. */
-  read(rest: string, args: unknown[]): JobRow[] {
+  /** The rows of a page of jobs, in the page's order. */
+  read(page: RowPage): JobRow[] {
     const build = this.builder();
-    return this.values(rest, args, []).map(build);
+    return this.values(page, []).map(build);
   }
 
-  /** The jobs of `SELECT * FROM jobs <rest>` with their dependencies, read in the same statement. */
-  readJobs(rest: string, args: unknown[]): Job[] {
+  /** The jobs of a page with their dependencies, read in the same statement. */
+  readJobs(page: RowPage): Job[] {
     const build = this.builder();
     const deps = `json((SELECT json_group_array(depends_on ORDER BY depends_on) FROM job_deps WHERE job_id = jobs.id))`;
     const width = (this.columns as string[]).length;
-    return this.values(rest, args, [deps]).map((values) => jobFromRow(build(values), values[width] as number[]));
+    return this.values(page, [deps]).map((values) => jobFromRow(build(values), values[width] as number[]));
   }
 
-  private values(rest: string, args: unknown[], extra: string[]): unknown[][] {
-    const texts = this.sql(`SELECT json_array(${[...this.columnList(), ...extra].join(', ')}) FROM jobs ${rest}`)
+  /**
+   * The page's ids are picked first, and only their rows written as JSON. When the order does not
+   * come from an index, SQLite sorts the matches; with the JSON in that same select it wrote the
+   * JSON of every match before the sort cut the page (a page of 1,000 among 100,000 pending jobs:
+   * 265 ms instead of 38).
+   */
+  private values(page: RowPage, extra: string[]): unknown[][] {
+    const { where, order } = page;
+    const texts = this.sql(
+      `SELECT json_array(${[...this.columnList(), ...extra].join(', ')}) FROM jobs
+       WHERE id IN (SELECT id FROM jobs ${where} ${order} LIMIT ? OFFSET ?) ${order}`,
+    )
       .pluck()
-      .all(...args) as string[];
+      .all(...page.args, page.limit, page.offset) as string[];
     return JSON.parse(`[${texts.join(',')}]`) as unknown[][];
   }
 
@@ -109,7 +128,7 @@ export class SqliteApiStore {
   search(query: JobSearch): Job[] {
     const { where, args } = this.where(query);
     const order = searchOrder(query);
-    return this.rows.readJobs(`${where} ${order} LIMIT ? OFFSET ?`, [...args, query.limit, query.offset]);
+    return this.rows.readJobs({ where, order, args, limit: query.limit, offset: query.offset });
   }
 
   countJobs(query: JobSearch): number {
