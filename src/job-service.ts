@@ -5,10 +5,10 @@
  * only through the storage port and the Docket's own actions.
  */
 import { open, stat } from 'node:fs/promises';
+import { ApiTokens } from './api-tokens.js';
 import type { DocketConfig } from './config/config.js';
 import { InvalidInputError, InvalidStateError, NotFoundError } from './core/errors.js';
 import { firstMinute, type JobStats, jobStats } from './core/stats.js';
-import { generateToken, hashToken, tokenPrefix } from './core/tokens.js';
 import {
   FINAL_STATUSES,
   type Job,
@@ -22,16 +22,13 @@ import { type ExplainOptions, explainJobs, type ReasonReads } from './job-reason
 import { removeJobLogs } from './paths.js';
 import { attachAllocations } from './resources/view.js';
 import type {
-  ApiToken,
   AttemptCount,
-  ChangeNotices,
   FinishedHistogram,
   JobEventRecord,
   JobSearch,
   QueueInfo,
   StorageEngine,
   SubmitResult,
-  TokenRole,
 } from './storage/engine.js';
 import { workerAlive } from './worker/reconcile.js';
 
@@ -63,15 +60,6 @@ export interface WorkerOverview extends WorkerInfo {
   runningJobs: number[];
 }
 
-export interface NewToken {
-  tenant: string;
-  user?: string | null;
-  role: TokenRole;
-  name?: string | null;
-  /** Seconds until it expires; undefined for never. */
-  expiresInSeconds?: number;
-}
-
 /** The most jobs one batch action may touch; larger filters are refused (narrow the filter). */
 export const BATCH_ACTION_MAX = 10_000;
 /** Jobs changed per step of a batch action. */
@@ -98,13 +86,12 @@ export interface DocketActions {
 
 export class JobService {
   private readonly totals = new Map<string, { eventId: number; total: number }>();
-  /**
-   * Counts revocations made through this service: a server's token cache drops what it keeps when
-   * it moves (SQLite tells other processes' commits apart, not its own connection's).
-   */
-  tokenRevision = 0;
+  /** The API's tokens (made, listed, looked up, revoked). */
+  readonly tokens: ApiTokens;
 
-  constructor(private readonly docket: DocketActions) {}
+  constructor(private readonly docket: DocketActions) {
+    this.tokens = new ApiTokens(() => docket.engine);
+  }
 
   private get engine() {
     return this.docket.engine;
@@ -340,53 +327,9 @@ export class JobService {
     await this.engine.schemaVersion();
   }
 
-  // ── tokens ────────────────────────────────────────────────────────────────────────────────────
-
-  /** Creates a token; the secret is returned here once and never stored. */
-  async createToken(request: NewToken): Promise<{ token: string; record: ApiToken }> {
-    const token = generateToken();
-    const now = Date.now();
-    const record = await this.engine.createToken({
-      name: request.name ?? null,
-      tenant: request.tenant,
-      user: request.user ?? null,
-      role: request.role,
-      prefix: tokenPrefix(token),
-      tokenHash: hashToken(token),
-      createdAt: now,
-      expiresAt: request.expiresInSeconds === undefined ? null : now + request.expiresInSeconds * 1000,
-    });
-    return { token, record };
-  }
-
-  listTokens(): Promise<ApiToken[]> {
-    return this.engine.listTokens();
-  }
-
-  /** The token with this hash, revoked and expired ones included (the caller decides). */
-  tokenByHash(hash: string): Promise<ApiToken | null> {
-    return this.engine.tokenByHash(hash);
-  }
-
-  /** Moves when another connection commits to the store (0 on stores that send change notices). */
-  changeStamp(): Promise<number> {
-    return this.engine.changeStamp();
-  }
-
-  /** The store's own change notices (revocations among them), or null when it sends none. */
-  get notices(): ChangeNotices | null {
-    return this.engine.capabilities.pushesChanges;
-  }
-
   /** True when the store takes many submits in one call at about the cost of one (the API batches them). */
   get groupCommit(): boolean {
     return this.engine.capabilities.groupCommit;
-  }
-
-  async revokeToken(id: number): Promise<void> {
-    const revoked = await this.engine.revokeToken(id);
-    this.tokenRevision++;
-    if (!revoked) throw new NotFoundError(`token ${id} does not exist; see docket token list`);
   }
 
   // ── events ────────────────────────────────────────────────────────────────────────────────────

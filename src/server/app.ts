@@ -90,7 +90,7 @@ export async function buildServer(docket: Docket, options: ServerOptions = {}): 
 
   const hub = new EventHub(docket.service, app.log);
   const metrics = new MetricsCollector(docket.service);
-  const tokens = new TokenCache(docket.service);
+  const tokens = new TokenCache(docket.service.tokens);
   await tokens.start();
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error as Error, request)));

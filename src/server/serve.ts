@@ -67,9 +67,9 @@ export async function serve(docket: Docket, options: ServeOptions): Promise<Runn
 
 /** On a store without tokens, creates an admin token for the local user; returns it to print once. */
 async function firstToken(docket: Docket): Promise<{ token: string; user: string } | null> {
-  if ((await docket.service.listTokens()).length > 0) return null;
+  if ((await docket.service.tokens.list()).length > 0) return null;
   const user = safeUser();
-  const { token } = await docket.service.createToken({
+  const { token } = await docket.service.tokens.create({
     tenant: 'default',
     user,
     role: 'admin',

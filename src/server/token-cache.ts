@@ -9,15 +9,16 @@
  *   listening connection is down;
  * - SQLite tells no one, but `PRAGMA data_version` moves whenever another connection commits
  *   (one cheap read per request): everything kept is dropped then, and read again. Revocations
- *   through this process's own connection bump the service's `tokenRevision`, which
+ *   through this process's own connection bump `ApiTokens.revision`, which
  *   drops what is kept on PostgreSQL too, before its notice arrives.
  * Expiry is checked against the kept `expiresAt`; every entry is also re-read after
  * `ENTRY_TTL_MS`, a bound for a revocation written by something that sends no notice (SQL by hand
  * on PostgreSQL).
  */
+
+import type { ApiTokens } from '../api-tokens.js';
 import { hashToken } from '../core/tokens.js';
 import type { ApiToken, StoreNotice } from '../docket-types.js';
-import type { JobService } from '../job-service.js';
 
 /** How long a kept token is trusted without a notice at most. */
 export const ENTRY_TTL_MS = 60_000;
@@ -38,7 +39,7 @@ export class TokenCache {
   private stamp: string | null = null;
   private stopListening: (() => Promise<void>) | null = null;
 
-  constructor(private readonly store: Pick<JobService, 'tokenByHash' | 'notices' | 'changeStamp' | 'tokenRevision'>) {}
+  constructor(private readonly store: Pick<ApiTokens, 'byHash' | 'notices' | 'changeStamp' | 'revision'>) {}
 
   /** Starts noticing revocations: the store's notices, or (without them) its change stamp. */
   async start(): Promise<void> {
@@ -57,8 +58,8 @@ export class TokenCache {
   async verify(secret: string): Promise<ApiToken | null> {
     // This process's own revocations: at once (a notice would come a moment later).
     const stamp = this.store.notices
-      ? `${this.store.tokenRevision}`
-      : `${await this.store.changeStamp()}:${this.store.tokenRevision}`;
+      ? `${this.store.revision}`
+      : `${await this.store.changeStamp()}:${this.store.revision}`;
     if (stamp !== this.stamp) {
       this.flush(this.keeping);
       this.stamp = stamp;
@@ -71,7 +72,7 @@ export class TokenCache {
       token = kept.token;
     } else {
       const generation = this.generation;
-      token = await this.store.tokenByHash(hash);
+      token = await this.store.byHash(hash);
       if (token && token.revokedAt === null && this.keeping && generation === this.generation) {
         if (this.tokens.size >= MAX_ENTRIES) this.tokens.clear();
         this.tokens.set(hash, { token, readAt: now });

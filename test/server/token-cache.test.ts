@@ -38,18 +38,18 @@ async function status(token: string): Promise<number> {
 }
 
 it('refuses a kept token revoked through the server’s own connection', async () => {
-  const { token, record } = await docket.service.createToken({ tenant: 't', role: 'member' });
+  const { token, record } = await docket.service.tokens.create({ tenant: 't', role: 'member' });
   expect(await status(token)).toBe(200);
   expect(await status(token)).toBe(200); // now kept
-  await docket.service.revokeToken(record.id);
+  await docket.service.tokens.revoke(record.id);
   expect(await status(token)).toBe(401);
 });
 
 it('refuses a kept token revoked through another connection of the process', async () => {
-  const { token, record } = await docket.service.createToken({ tenant: 't', role: 'viewer' });
+  const { token, record } = await docket.service.tokens.create({ tenant: 't', role: 'viewer' });
   expect(await status(token)).toBe(200);
   expect(await status(token)).toBe(200);
-  await other.service.revokeToken(record.id);
+  await other.service.tokens.revoke(record.id);
   // PostgreSQL's notice arrives asynchronously: give it a moment.
   for (let tries = 0; tries < 50 && (await status(token)) !== 401; tries++) {
     await new Promise((resolve) => setTimeout(resolve, 20));

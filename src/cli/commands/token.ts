@@ -45,7 +45,7 @@ export function register(program: Command): void {
         return withDocket(
           command,
           async (docket, options) => {
-            const created = await docket.service.createToken({
+            const created = await docket.service.tokens.create({
               tenant: flags.tenant,
               user: flags.user ?? null,
               role: flags.role as TokenRole,
@@ -79,7 +79,7 @@ export function register(program: Command): void {
         withDocket(
           command,
           async (docket, options) => {
-            const tokens = await docket.service.listTokens();
+            const tokens = await docket.service.tokens.list();
             const now = Date.now();
             emit(
               options,
@@ -131,7 +131,7 @@ export function register(program: Command): void {
         return withDocket(
           command,
           async (docket, options) => {
-            await docket.service.revokeToken(tokenId);
+            await docket.service.tokens.revoke(tokenId);
             emit(options, { id: tokenId, revoked: true }, () => `revoked token ${tokenId}`);
             return 0;
           },

@@ -120,7 +120,7 @@ export class SqliteApiStore {
     private readonly sql: (text: string) => Statement,
     private readonly write: <T>(work: () => T) => T,
     private readonly read: <T>(work: () => T) => T,
-    private readonly attachDeps: (rows: JobRow[]) => Job[],
+    private readonly withDeps: (row: JobRow) => Job,
   ) {
     this.rows = new JsonRows(sql);
   }
@@ -176,7 +176,7 @@ export class SqliteApiStore {
     ).map(attemptFromRow);
     const live = liveAttempt(row, executions);
     if (live) executions.push(live);
-    const job = this.attachDeps([row])[0] as JobWithAttempts;
+    const job = this.withDeps(row) as JobWithAttempts;
     job.executions = executions;
     const workers = (this.sql('SELECT * FROM workers ORDER BY started_at').all() as WorkerRow[]).map(workerFromRow);
     return { job, dependents: this.dependents(id), queues: this.queueSettings(), workers };

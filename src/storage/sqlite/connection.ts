@@ -217,8 +217,6 @@ export class SqliteConnection {
   /** Adds dependencies to many jobs with one query instead of one per job. */
   attachDeps(rows: JobRow[]): Job[] {
     if (rows.length === 0) return [];
-    // One job: an equality lookup, without the id list's JSON (half the cost of a job's detail read).
-    if (rows.length === 1) return [this.withDeps(rows[0] as JobRow)];
     const deps = new Map<number, number[]>();
     const edges = this.sql(
       'SELECT job_id, depends_on FROM job_deps WHERE job_id IN (SELECT value FROM json_each(?)) ORDER BY depends_on',

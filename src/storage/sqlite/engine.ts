@@ -46,7 +46,12 @@ function partsOn(conn: SqliteConnection, allocations: SqliteAllocations): Engine
       (jobId, attempt, outcome) => outcomes.settle(jobId, attempt, outcome),
       attachDeps,
     ),
-    api: new SqliteApiStore(sql, write, (work) => conn.read(work), attachDeps),
+    api: new SqliteApiStore(
+      sql,
+      write,
+      (work) => conn.read(work),
+      (row) => conn.withDeps(row),
+    ),
   };
 }
 
