@@ -1,13 +1,14 @@
 /** How the CLI shows records: snake_case JSON documents, and readable tables for people. */
 
 import type { styleText } from 'node:util';
+import { isoTime, isoTimeOrNull } from '../core/iso-time.js';
 import type { Inventory } from '../core/resources.js';
 import { formatDuration } from '../core/units.js';
 import type { Attempt, Job, JobWithAttempts, StatusCounts } from '../core/words.js';
 import { JOB_STATUSES, type JobStatus } from '../core/words.js';
 import type { WorkerOverview } from '../job-service.js';
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const iso = isoTimeOrNull;
 
 /** The JSON form of a job (the contract of `--json`). */
 export function jobJson(job: Job): Record<string, unknown> {
@@ -218,8 +219,8 @@ export function workerJson(worker: WorkerOverview): Record<string, unknown> {
     concurrency: worker.concurrency,
     running_jobs: worker.runningJobs,
     alive: worker.alive,
-    started_at: new Date(worker.startedAt).toISOString(),
-    heartbeat_at: new Date(worker.heartbeatAt).toISOString(),
+    started_at: isoTime(worker.startedAt),
+    heartbeat_at: isoTime(worker.heartbeatAt),
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
+import { isoTime } from '../core/iso-time.js';
 import type { JobEventRecord } from '../docket-types.js';
 import type { JobService, Scope } from '../job-service.js';
 
@@ -36,7 +37,7 @@ export function eventText(event: JobEventRecord): string {
     type: event.type,
     status: event.status,
     progress: event.progress,
-    at: new Date(event.at).toISOString(),
+    at: isoTime(event.at),
   };
   return `id: ${event.id}\nevent: job.${event.kind}\ndata: ${JSON.stringify(data)}\n\n`;
 }

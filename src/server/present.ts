@@ -1,11 +1,12 @@
 /** How the API shows records: the CLI's snake_case JSON, plus what listings and pages need. */
 import { attemptJson, inventoryJson, jobJson, workerJson } from '../cli/format.js';
+import { isoTimeOrNull } from '../core/iso-time.js';
 import type { StoredJobType } from '../core/job-types.js';
 import type { Job } from '../core/words.js';
 import type { ApiToken } from '../docket-types.js';
 import type { JobDetail, QueueOverview, WorkerOverview } from '../job-service.js';
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const iso = isoTimeOrNull;
 
 // Fields are added to the CLI's object rather than spread into a new one: copying some forty
 // fields per job was a tenth of the time of a job page.

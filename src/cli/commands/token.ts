@@ -1,6 +1,7 @@
 /** `docket token create|list|revoke`: bearer tokens for the HTTP API (stored hashed; shown once). */
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../core/errors.js';
+import { isoTimeOrNull } from '../../core/iso-time.js';
 import { parseDuration } from '../../core/units.js';
 import { TOKEN_ROLES, type TokenRole } from '../../docket-types.js';
 import { action, emit, withDocket } from '../context.js';
@@ -14,7 +15,7 @@ interface CreateFlags {
   expires?: string;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const iso = isoTimeOrNull;
 
 export function register(program: Command): void {
   const token = program.command('token').description('API tokens: create, list, revoke');
