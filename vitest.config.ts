@@ -16,6 +16,7 @@ const BOTH_ENGINES = [
   'test/integration/lifecycle.test.ts',
   'test/integration/processes.test.ts',
   'test/integration/workers.test.ts',
+  'test/integration/wake.test.ts',
   'test/server/**/*.test.ts',
   'test/integration/resources.test.ts',
   'test/browser/**/*.test.ts',

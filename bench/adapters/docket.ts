@@ -5,7 +5,7 @@
  *
  * docket's own API, as a user would write it: a job type with a no-op handler, `submit` for W1
  * single, `submitMany` for W1 bulk, an in-process worker (`docket.worker`) with the workload's
- * concurrency; wake-ups across processes come from docket's Unix-socket pokes, not polling.
+ * concurrency; wake-ups across processes come from docket's loopback datagram pokes, not polling.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,7 +51,7 @@ export const create: AdapterFactory = (env, options) => {
               engine: 'sqlite (WAL, synchronous=NORMAL, BEGIN IMMEDIATE writes)',
               claim: 'batched: one transaction claims as many jobs as the worker has free slots',
               complete: 'batched: outcomes of one event-loop turn are written in one transaction',
-              wake: 'Unix-socket poke from the submitting process; 1 s fallback poll',
+              wake: "UDP datagram to the worker's loopback port from the submitting process; 1 s fallback poll",
             },
       };
     },

@@ -211,7 +211,7 @@ export interface WorkerInfo {
   /** Queues it serves; `*` means every queue. */
   queues: string[];
   concurrency: number;
-  /** Where it listens for wake-ups (a Unix socket address), if anywhere. */
+  /** Where it listens for wake-ups (`udp:PORT@NETWORK_NAMESPACE`; `@name` for a Unix socket of earlier versions), if anywhere. */
   wakeAddress: string | null;
   startedAt: number;
   heartbeatAt: number;
