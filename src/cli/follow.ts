@@ -1,31 +1,22 @@
 /** Streams a job's log files as they grow, until the job reaches a final state. */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { FileTail } from '../core/file-tail.js';
 import { FINAL_STATUSES, type Job } from '../core/words.js';
 import type { Docket } from '../docket.js';
 
-class FileTail {
-  private position = 0;
-  private readonly buffer = Buffer.alloc(64 * 1024);
+/** A log file copied to a stream as it grows. */
+class LogCopy {
+  private readonly tail: FileTail;
 
   constructor(
-    private readonly path: string,
+    path: string,
     private readonly sink: NodeJS.WritableStream,
-  ) {}
+  ) {
+    this.tail = new FileTail(path);
+  }
 
   /** Copies whatever was appended since the last call. */
   drain(): void {
-    if (!existsSync(this.path)) return;
-    const fd = openSync(this.path, 'r');
-    try {
-      for (;;) {
-        const count = readSync(fd, this.buffer, 0, this.buffer.length, this.position);
-        if (count <= 0) return;
-        this.position += count;
-        this.sink.write(Buffer.from(this.buffer.subarray(0, count)));
-      }
-    } finally {
-      closeSync(fd);
-    }
+    this.tail.read((chunk) => this.sink.write(Buffer.from(chunk)));
   }
 }
 
@@ -41,9 +32,9 @@ export interface FollowOptions {
 export async function followJob(docket: Docket, id: number, options: FollowOptions = {}): Promise<Job> {
   const paths = docket.logPaths(id);
   const tails = [
-    options.stdout === null ? null : new FileTail(paths.stdout, options.stdout ?? process.stdout),
-    options.stderr === null ? null : new FileTail(paths.stderr, options.stderr ?? process.stderr),
-  ].filter((tail): tail is FileTail => tail !== null);
+    options.stdout === null ? null : new LogCopy(paths.stdout, options.stdout ?? process.stdout),
+    options.stderr === null ? null : new LogCopy(paths.stderr, options.stderr ?? process.stderr),
+  ].filter((tail): tail is LogCopy => tail !== null);
   // Short jobs end within milliseconds: look often at first, then less as the job goes on.
   const started = Date.now();
   const pollMs = () => options.pollMs ?? (Date.now() - started < 1000 ? 5 : Date.now() - started < 10_000 ? 25 : 100);

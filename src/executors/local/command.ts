@@ -4,8 +4,9 @@
  * survives the worker), and `::progress 0.4 message` lines on stdout read back as progress.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { FileTail } from '../../core/file-tail.js';
 import { ATTEMPTS_FILE, attemptMark } from '../../core/log-marks.js';
 import { processStartTime } from '../../core/processes.js';
 import { parseProgressLine } from '../../core/progress-line.js';
@@ -123,18 +124,16 @@ function spawnError(program: string, cwd: string, error: NodeJS.ErrnoException):
 /** Follows a stdout file for `::progress` lines without holding the output in memory. */
 class ProgressReader {
   private readonly timer: NodeJS.Timeout;
-  private readonly buffer = Buffer.alloc(64 * 1024);
+  private readonly tail: FileTail;
   private partial = '';
 
-  /**
-   * `position` is where this attempt's output starts in the (appended) file. Nothing is opened until
-   * there is something new to read, so a short job costs one stat at its end and no descriptor.
-   */
+  /** `position` is where this attempt's output starts in the (appended) file. */
   constructor(
-    private readonly path: string,
-    private position: number,
+    path: string,
+    position: number,
     private readonly report: ExecutionContext['onProgress'],
   ) {
+    this.tail = new FileTail(path, position);
     this.timer = setInterval(() => this.read(), PROGRESS_POLL_MS);
     this.timer.unref();
   }
@@ -145,27 +144,13 @@ class ProgressReader {
    */
   private read(): void {
     try {
-      this.readNew();
-    } catch {
-      // nothing to read now; a later poll tries again
-    }
-  }
-
-  private readNew(): void {
-    if (statSync(this.path).size <= this.position) return;
-    const fd = openSync(this.path, 'r');
-    try {
-      for (;;) {
-        const count = readSync(fd, this.buffer, 0, this.buffer.length, this.position);
-        if (count <= 0) return;
-        this.position += count;
-        const text = this.partial + this.buffer.toString('utf8', 0, count);
-        const lines = text.split('\n');
+      this.tail.read((chunk) => {
+        const lines = (this.partial + chunk.toString('utf8')).split('\n');
         this.partial = (lines.pop() ?? '').slice(-4096);
         for (const line of lines) this.parse(line);
-      }
-    } finally {
-      closeSync(fd);
+      });
+    } catch {
+      // nothing to read now; a later poll tries again
     }
   }
 
