@@ -7,11 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { processStartTime } from '../core/processes.js';
+import { processExists, processStartTime } from '../core/processes.js';
 import type { WorkerInfo } from '../core/words.js';
 import { findUp } from '../paths.js';
 import type { StorageEngine } from '../storage/engine.js';
 import { serves } from '../storage/registrations.js';
+import { onThisMachine } from './machine.js';
 import { poke } from './wake.js';
 
 /** How often the registrations may change under startWorkerOnce's judging before it gives up. */
@@ -23,7 +24,9 @@ export { serves } from '../storage/registrations.js';
 
 /**
  * Pokes the live workers serving these queues, without waiting for the pokes to land; returns the
- * queues that none serves.
+ * queues that none serves. Only workers of this machine whose process is still there are poked: a
+ * worker that died keeps its record (and counts as live) until its lease runs out, and the port it
+ * listened on may serve another program by then.
  */
 export function wakeWorkers(liveWorkers: WorkerInfo[], queues: Iterable<string>): string[] {
   const unserved: string[] = [];
@@ -31,7 +34,9 @@ export function wakeWorkers(liveWorkers: WorkerInfo[], queues: Iterable<string>)
   for (const queue of queues) {
     const serving = liveWorkers.filter((worker) => serves(worker, queue));
     if (serving.length === 0) unserved.push(queue);
-    for (const worker of serving) if (worker.wakeAddress) toPoke.add(worker.wakeAddress);
+    for (const worker of serving) {
+      if (worker.wakeAddress && onThisMachine(worker) && processExists(worker.pid)) toPoke.add(worker.wakeAddress);
+    }
   }
   for (const address of toPoke) void poke(address);
   return unserved;

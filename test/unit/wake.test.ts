@@ -1,5 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { WorkerInfo } from '../../src/core/words.js';
+import { thisMachine } from '../../src/worker/machine.js';
+import { wakeWorkers } from '../../src/worker/on-demand.js';
 import { poke, type WakeKind, WakeListener } from '../../src/worker/wake.js';
 
 /** A listener with the kinds it received, and a promise for the next one. */
@@ -63,5 +68,43 @@ describe('wake-ups between processes of one machine', () => {
     for (const bad of ['udp:', 'udp:0@x', 'udp:99999@net:[1]', 'udp:abc@net:[1]', '@docket-gone']) {
       await expect(poke(bad)).resolves.toBeUndefined();
     }
+  });
+});
+
+describe('which workers a submit pokes', () => {
+  const worker = (address: string, pid: number, machine: string): WorkerInfo => ({
+    id: `w-${pid}-${machine}`,
+    host: hostname(),
+    machine,
+    pid,
+    pidStart: null,
+    queues: ['*'],
+    concurrency: 1,
+    wakeAddress: address,
+    startedAt: Date.now(),
+    heartbeatAt: Date.now(),
+  });
+
+  it('only workers of this machine whose process is still there (a dead one’s port may be reused)', async () => {
+    const skipped = await listening();
+    const poked = await listening();
+    open.push(skipped.listener, poked.listener);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const wokeUp = poked.next();
+    wakeWorkers(
+      [
+        worker(skipped.address, dead, thisMachine()),
+        worker(skipped.address, process.pid, 'another-boot-id/pid:[1]'),
+        worker(poked.address, process.pid, thisMachine()),
+      ],
+      ['default'],
+    );
+    await wokeUp;
+    // A datagram to `skipped` sent before this one would have arrived before it: one socket, in order.
+    const control = skipped.next();
+    await poke(skipped.address, 'control');
+    await control;
+    expect(poked.received).toEqual(['work']);
+    expect(skipped.received).toEqual(['control']);
   });
 });
