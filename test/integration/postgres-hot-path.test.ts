@@ -70,3 +70,38 @@ it('a batch maps each job to its own id, with keys already taken in the middle',
     expect((await docket.get(job.id))?.params).toEqual({ n: index + 1 });
   }
 });
+
+it('job events are announced (NOTIFY) only while a server watches them; a watcher that died stops counting', async () => {
+  const docket = await Docket.open({ home, db, manageWorkers: false });
+  cleanups.push(() => docket.close());
+  const schema = new URL(db).searchParams.get('schema') as string;
+  const channel = `docket_${schema}_events`;
+  // An observer that is not a registered watcher: it hears what is announced, and does not make
+  // the trigger announce.
+  const observer = await admin();
+  const heard: string[] = [];
+  observer.on('notification', (message) => {
+    if (message.channel === channel) heard.push(message.payload ?? '');
+  });
+  await observer.query(`LISTEN "${channel}"`);
+
+  await docket.submit({ command: 'true' }); // nobody watches: not announced
+  const stop = await docket.engine.watchEvents(() => {});
+  await docket.submit({ command: 'true' }); // a server watches: announced
+  await stop();
+  await docket.submit({ command: 'true' }); // it stopped: not announced
+  // A watcher that died without a word (its row is left, its backend gone) …
+  await observer.query(`INSERT INTO "${schema}".event_listeners (backend_pid, since) VALUES (2147483000, 0)`);
+  const again = await docket.engine.watchEvents(() => {});
+  cleanups.push(again);
+  await docket.submit({ command: 'true' }); // a server watches again: announced
+  await again();
+  await docket.submit({ command: 'true' }); // … no longer counts once another watcher started
+  // Announcements arrive in commit order: everything the submits announced is here before this.
+  await observer.query(`NOTIFY "${channel}", 'marker'`);
+  await waitFor('the marker', () => heard.includes('marker'), 30_000);
+  expect(heard).toEqual(['', '', 'marker']);
+  // Every change is in the log all the same, announced or not.
+  const events = await docket.engine.eventsAfter(0, 100);
+  expect(events.filter((event) => event.kind === 'created')).toHaveLength(5);
+});

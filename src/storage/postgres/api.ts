@@ -249,11 +249,14 @@ export class PostgresApiStore {
   }
 
   /**
-   * LISTENs on `docket_<schema>_events` on a connection of its own (the triggers NOTIFY once per
-   * writing statement); a slow poll of the newest id covers a dropped connection.
+   * LISTENs on `docket_<schema>_events` on a connection of its own, and writes that connection's
+   * backend pid into `event_listeners`: the triggers NOTIFY once per writing statement while a row
+   * is there (migration 12). A slow poll of the newest id covers a dropped connection, and events
+   * committed before the row was.
    */
   async watchEvents(onEvents: () => void): Promise<() => Promise<void>> {
     const pg = (await import('pg')).default;
+    const schema = `"${this.conn.schema}"`;
     const channel = `docket_${this.conn.schema}_events`;
     let client: Client | null = null;
     let stopped = false;
@@ -267,6 +270,16 @@ export class PostgresApiStore {
       });
       await next.connect();
       await next.query(`LISTEN "${channel}"`);
+      // Rows of listeners whose connection is gone (a server that died) stop counting now.
+      await next.query(
+        `DELETE FROM ${schema}.event_listeners AS l
+         WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.pid = l.backend_pid)`,
+      );
+      await next.query(
+        `INSERT INTO ${schema}.event_listeners (backend_pid, since) VALUES (pg_backend_pid(), $1)
+         ON CONFLICT (backend_pid) DO UPDATE SET since = excluded.since`,
+        [Date.now()],
+      );
       client = next;
     };
     await connect();
@@ -287,6 +300,7 @@ export class PostgresApiStore {
     return async () => {
       stopped = true;
       clearInterval(timer);
+      await client?.query(`DELETE FROM ${schema}.event_listeners WHERE backend_pid = pg_backend_pid()`).catch(() => {});
       await client?.end().catch(() => {});
     };
   }
