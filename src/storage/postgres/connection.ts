@@ -67,6 +67,7 @@ export const DOCKET_TABLES = [
   'api_tokens',
   'job_events',
   'allocations',
+  'event_listeners',
   'docket_migrations',
 ];
 /**
