@@ -5,6 +5,7 @@
  * its recorded executions or twice at once.
  */
 import { readFileSync } from 'node:fs';
+import { TAG_VARIABLE } from '../../src/executors/local/processes.js';
 import { allJobs, checkDrain, readRuns } from './checks.js';
 import {
   type ChaosStore,
@@ -77,12 +78,13 @@ export async function workerKills(
       const live = pool.live();
       const victim = live[Math.floor(Math.random() * live.length)];
       if (!victim) break;
+      const victimId = (await docket.engine.listWorkers()).find((worker) => worker.pid === victim.pid)?.id;
       pool.kill(victim);
       const killedAt = Date.now();
       kills++;
       await until('the killed worker to exit', () => victim.exit !== undefined, 60_000);
-      // Its jobs' processes, even one it spawned an instant before the kill, now hang under no worker.
-      const orphans = orphansOf(store, pool);
+      // Its jobs' processes, even one it spawned an instant before the kill: they carry its tag.
+      const orphans = victimId === undefined ? orphansOf(store, pool) : processesOfWorker(store, victimId);
       const replacement = pool.start();
       await waitRegistered(docket, pool);
       replacementMs.push(Date.now() - killedAt);
@@ -145,6 +147,24 @@ export function deathTimes(pool: WorkerPool): Map<number, number> {
 }
 
 /** Live processes of the store's jobs with no live worker among their ancestors. */
+/**
+ * Live processes of one worker's job attempts: every process of an attempt carries the attempt's
+ * tag (DOCKET_JOB_TAG=<job>.<execution>.<worker id>), children included. (Walking up the parents
+ * instead took a process of a live worker for an orphan when it and its parent were created while
+ * /proc was being read: the child was listed, its parent not, so no live worker was found above it.)
+ */
+function processesOfWorker(store: ChaosStore, workerId: string): number[] {
+  const table = processTable();
+  return markedProcesses(store, new Set()).filter((pid) => {
+    const environ = table.get(pid)?.environ ?? '';
+    const at = environ.indexOf(`${TAG_VARIABLE}=`);
+    if (at < 0) return false;
+    const end = environ.indexOf('\0', at);
+    return environ.slice(at, end < 0 ? undefined : end).endsWith(`.${workerId}`);
+  });
+}
+
+/** Processes started by the store's workers with no live worker above them (for a worker never registered). */
 function orphansOf(store: ChaosStore, pool: WorkerPool): number[] {
   const table = processTable();
   const workers = new Set(pool.all.map((worker) => worker.pid));
