@@ -3,7 +3,6 @@
  * the job event log that triggers fill (and announce with NOTIFY), and the figures behind stats
  * and metrics — the same rules as the embedded engine's (sqlite/api.ts).
  */
-import type { Client } from 'pg';
 import { type FinishedSummary, MINUTE_MS } from '../../core/stats.js';
 import { FINAL_STATUSES, type Job, type JobStatus, type JobWithAttempts } from '../../core/words.js';
 import {
@@ -37,11 +36,10 @@ import { liveAttempt, type QueueRow, queueInfos } from '../records.js';
 import { attemptFromRow, type ExecutionRow, type JobRow, jobFromRow, type WorkerRow, workerFromRow } from '../rows.js';
 import { searchOrder, searchWhere } from '../search.js';
 import type { PostgresConnection } from './connection.js';
+import { watchEventLog } from './notices.js';
 import { Params } from './sql.js';
 
 const FINAL_ARRAY = [...FINAL_STATUSES];
-/** A safety net under NOTIFY: look for missed events this often (a dropped listening connection). */
-const EVENT_POLL_MS = 2_000;
 
 export class PostgresApiStore {
   constructor(
@@ -248,60 +246,8 @@ export class PostgresApiStore {
     return Number(row?.id ?? 0);
   }
 
-  /**
-   * LISTENs on `docket_<schema>_events` on a connection of its own, and writes that connection's
-   * backend pid into `event_listeners`: the triggers NOTIFY once per writing statement while a row
-   * is there (migration 12). A slow poll of the newest id covers a dropped connection, and events
-   * committed before the row was.
-   */
-  async watchEvents(onEvents: () => void): Promise<() => Promise<void>> {
-    const pg = (await import('pg')).default;
-    const schema = `"${this.conn.schema}"`;
-    const channel = `docket_${this.conn.schema}_events`;
-    let client: Client | null = null;
-    let stopped = false;
-    let last = await this.lastEventId();
-    const connect = async () => {
-      const next = new pg.Client({ connectionString: this.connectionString, application_name: 'docket-events' });
-      next.on('notification', () => onEvents());
-      next.on('error', () => {
-        client = null;
-        next.end().catch(() => {});
-      });
-      await next.connect();
-      await next.query(`LISTEN "${channel}"`);
-      // Rows of listeners whose connection is gone (a server that died) stop counting now.
-      await next.query(
-        `DELETE FROM ${schema}.event_listeners AS l
-         WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.pid = l.backend_pid)`,
-      );
-      await next.query(
-        `INSERT INTO ${schema}.event_listeners (backend_pid, since) VALUES (pg_backend_pid(), $1)
-         ON CONFLICT (backend_pid) DO UPDATE SET since = excluded.since`,
-        [Date.now()],
-      );
-      client = next;
-    };
-    await connect();
-    const timer = setInterval(async () => {
-      if (stopped) return;
-      try {
-        if (client === null) await connect();
-        const newest = await this.lastEventId();
-        if (newest !== last) {
-          last = newest;
-          onEvents();
-        }
-      } catch {
-        // the database is away: try again at the next tick
-      }
-    }, EVENT_POLL_MS);
-    timer.unref();
-    return async () => {
-      stopped = true;
-      clearInterval(timer);
-      await client?.query(`DELETE FROM ${schema}.event_listeners WHERE backend_pid = pg_backend_pid()`).catch(() => {});
-      await client?.end().catch(() => {});
-    };
+  /** Calls `onEvents` when any process, on any machine, wrote events (notices.ts). */
+  watchEvents(onEvents: () => void): Promise<() => Promise<void>> {
+    return watchEventLog(this.connectionString, this.conn.schema, () => this.lastEventId(), onEvents);
   }
 }

@@ -1,11 +1,16 @@
 /**
  * LISTEN/NOTIFY: how writes tell workers on every machine about new work (`w:QUEUE`) and about a
- * job they run that changed (`c:WORKER`), and API servers about a revoked token (`t:`). The engine sends notices inside its own transactions;
+ * job they run that changed (`c:WORKER`), API servers about a revoked token (`t:`), and servers
+ * streaming job events about new ones. The engine sends notices inside its own transactions;
  * this is the listening side.
  */
 import type { Client } from 'pg';
 import type { StoreNotice } from '../engine.js';
+import { pollNewestEvent } from '../event-poll.js';
 import { channelOf } from './connection.js';
+
+/** A safety net under NOTIFY: look for missed events this often (a dropped listening connection). */
+const EVENT_POLL_MS = 2_000;
 
 /**
  * LISTENs on a connection of its own, outside the pool (`open` tracks it, so closing the engine
@@ -89,4 +94,52 @@ function parseNotice(payload: string): StoreNotice | null {
   if (payload.startsWith('c:')) return { kind: 'control', workerId: payload.slice(2) };
   if (payload === 't:') return { kind: 'tokens', listening: true };
   return null;
+}
+
+/**
+ * Calls `onEvents` when the job event log gained events. LISTENs on `docket_<schema>_events` on a
+ * connection of its own, and writes that connection's backend pid into `event_listeners`: the
+ * triggers NOTIFY once per writing statement while a row is there (migration 12). A slow poll of
+ * the newest id covers a dropped connection (it reconnects there), and events committed before
+ * the row was.
+ */
+export async function watchEventLog(
+  connectionString: string,
+  schema: string,
+  lastEventId: () => Promise<number>,
+  onEvents: () => void,
+): Promise<() => Promise<void>> {
+  const pg = (await import('pg')).default;
+  const listeners = `"${schema}".event_listeners`;
+  let client: Client | null = null;
+  const from = await lastEventId();
+  const connect = async () => {
+    const next = new pg.Client({ connectionString, application_name: 'docket-events' });
+    next.on('notification', () => onEvents());
+    next.on('error', () => {
+      client = null;
+      next.end().catch(() => {});
+    });
+    await next.connect();
+    await next.query(`LISTEN "docket_${schema}_events"`);
+    // Rows of listeners whose connection is gone (a server that died) stop counting now.
+    await next.query(
+      `DELETE FROM ${listeners} AS l WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.pid = l.backend_pid)`,
+    );
+    await next.query(
+      `INSERT INTO ${listeners} (backend_pid, since) VALUES (pg_backend_pid(), $1)
+       ON CONFLICT (backend_pid) DO UPDATE SET since = excluded.since`,
+      [Date.now()],
+    );
+    client = next;
+  };
+  await connect();
+  const stopPolling = pollNewestEvent(lastEventId, from, EVENT_POLL_MS, onEvents, async () => {
+    if (client === null) await connect();
+  });
+  return async () => {
+    stopPolling();
+    await client?.query(`DELETE FROM ${listeners} WHERE backend_pid = pg_backend_pid()`).catch(() => {});
+    await client?.end().catch(() => {});
+  };
 }

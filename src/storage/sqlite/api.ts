@@ -35,11 +35,10 @@ import type {
 import { liveAttempt, type QueueRow, queueInfos } from '../records.js';
 import { attemptFromRow, type ExecutionRow, type JobRow, jobFromRow, type WorkerRow, workerFromRow } from '../rows.js';
 import { searchOrder, searchWhere } from '../search.js';
+import { dataVersion, watchEventLog } from './notices.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
-/** How often a watcher checks for new events: cheap (one indexed lookup), and well under the 15 s heartbeat. */
-const EVENT_POLL_MS = 150;
 const FINAL_LIST = FINAL_STATUSES.map((status) => `'${status}'`).join(', ');
 
 /**
@@ -184,7 +183,7 @@ export class SqliteApiStore {
 
   /** Moves when another connection commits (not on this connection's own writes). */
   changeStamp(): number {
-    return this.sql('PRAGMA data_version').pluck().get() as number;
+    return dataVersion(this.sql);
   }
 
   dependents(id: number): number[] {
@@ -297,21 +296,8 @@ export class SqliteApiStore {
     return (this.sql('SELECT max(id) FROM job_events').pluck().get() as number | null) ?? 0;
   }
 
-  /** Polls the newest event id: one lookup at the end of the primary key, a few times a second. */
+  /** Calls `onEvents` when other processes wrote events (notices.ts). */
   watchEvents(onEvents: () => void): () => Promise<void> {
-    let last = this.lastEventId();
-    const timer = setInterval(() => {
-      try {
-        const newest = this.lastEventId();
-        if (newest !== last) {
-          last = newest;
-          onEvents();
-        }
-      } catch {
-        // a busy or closing store: look again at the next tick
-      }
-    }, EVENT_POLL_MS);
-    timer.unref();
-    return async () => clearInterval(timer);
+    return watchEventLog(() => this.lastEventId(), onEvents);
   }
 }

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { NotFoundError } from '../../core/errors.js';
 import type { Job } from '../../core/words.js';
 import { type JobRow, jobFromRow } from '../rows.js';
+import { dataVersion } from './notices.js';
 
 /** Writers wait this long for the lock before giving up: far beyond any docket transaction. */
 const BUSY_TIMEOUT_MS = 60_000;
@@ -78,7 +79,7 @@ export class SqliteConnection {
   private contendedUntil = 0;
   private readonly pauseCell = new Int32Array(new SharedArrayBuffer(4));
   /** `PRAGMA data_version` when last looked at: it changes when another connection commits. */
-  private dataVersion: unknown = null;
+  private seenDataVersion: number | null = null;
 
   constructor(private readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
@@ -168,9 +169,9 @@ export class SqliteConnection {
 
   /** Whether another connection committed since the last look (the first look says no). */
   private othersCommitted(): boolean {
-    const version = this.sql('PRAGMA data_version').pluck().get();
-    const changed = this.dataVersion !== null && version !== this.dataVersion;
-    this.dataVersion = version;
+    const version = dataVersion((text) => this.sql(text));
+    const changed = this.seenDataVersion !== null && version !== this.seenDataVersion;
+    this.seenDataVersion = version;
     return changed;
   }
 
