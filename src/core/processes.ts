@@ -26,13 +26,3 @@ export function isSameProcessAlive(pid: number, startTime: number | null): boole
   if (current === null) return false;
   return startTime === null || current === startTime;
 }
-
-/** True while a process with this pid exists here (whoever it is now): one system call, no read. */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // it exists, owned by someone else
-  }
-}

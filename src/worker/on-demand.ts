@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { processExists, processStartTime } from '../core/processes.js';
+import { processStartTime } from '../core/processes.js';
 import type { WorkerInfo } from '../core/words.js';
 import { findUp } from '../paths.js';
 import type { StorageEngine } from '../storage/engine.js';
@@ -24,9 +24,9 @@ export { serves } from '../storage/registrations.js';
 
 /**
  * Pokes the live workers serving these queues, without waiting for the pokes to land; returns the
- * queues that none serves. Only workers of this machine whose process is still there are poked: a
- * worker that died keeps its record (and counts as live) until its lease runs out, and the port it
- * listened on may serve another program by then.
+ * queues that none serves. Only workers of this machine are poked: a worker elsewhere is live by
+ * its lease and hears of new work through its store, and its loopback port means nothing here.
+ * (Those of this machine are live only while their process is: `workerAlive`.)
  */
 export function wakeWorkers(liveWorkers: WorkerInfo[], queues: Iterable<string>): string[] {
   const unserved: string[] = [];
@@ -35,7 +35,7 @@ export function wakeWorkers(liveWorkers: WorkerInfo[], queues: Iterable<string>)
     const serving = liveWorkers.filter((worker) => serves(worker, queue));
     if (serving.length === 0) unserved.push(queue);
     for (const worker of serving) {
-      if (worker.wakeAddress && onThisMachine(worker) && processExists(worker.pid)) toPoke.add(worker.wakeAddress);
+      if (worker.wakeAddress && onThisMachine(worker)) toPoke.add(worker.wakeAddress);
     }
   }
   for (const address of toPoke) void poke(address);

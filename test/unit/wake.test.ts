@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerInfo } from '../../src/core/words.js';
 import { thisMachine } from '../../src/worker/machine.js';
 import { wakeWorkers } from '../../src/worker/on-demand.js';
+import { workerAlive } from '../../src/worker/reconcile.js';
 import { poke, type WakeKind, WakeListener } from '../../src/worker/wake.js';
 
 /** A listener with the kinds it received, and a promise for the next one. */
@@ -91,12 +92,14 @@ describe('which workers a submit pokes', () => {
     open.push(skipped.listener, poked.listener);
     const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
     const wokeUp = poked.next();
+    const registered = [
+      worker(skipped.address, dead, thisMachine()),
+      worker(skipped.address, process.pid, 'another-boot-id/pid:[1]'),
+      worker(poked.address, process.pid, thisMachine()),
+    ];
+    // As a submit does (Workforce.notify): the live workers, then the pokes.
     wakeWorkers(
-      [
-        worker(skipped.address, dead, thisMachine()),
-        worker(skipped.address, process.pid, 'another-boot-id/pid:[1]'),
-        worker(poked.address, process.pid, thisMachine()),
-      ],
+      registered.filter((record) => workerAlive(record, 60_000)),
       ['default'],
     );
     await wokeUp;
