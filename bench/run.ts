@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { JobSpec } from '../src/core/words.js';
 import { Docket } from '../src/docket.js';
+import { openMinimalQueue } from './minimal-sqlite.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'docket.js');
@@ -191,14 +192,8 @@ async function docketEnqueue(n: number, bulk: boolean): Promise<number> {
  */
 async function minimalEnqueue(n: number, bulk: boolean): Promise<number> {
   const home = makeHome('w1-ref');
-  const db = new Database(join(home, 'minimal.db'), { timeout: 5000 });
+  const db = openMinimalQueue(join(home, 'minimal.db'));
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec(`CREATE TABLE jobs (id INTEGER PRIMARY KEY, queue TEXT NOT NULL DEFAULT 'default',
-      priority INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued',
-      attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, locked_at INTEGER, finished_at INTEGER);
-      CREATE INDEX jobs_ready ON jobs (priority, id) WHERE state = 'queued';`);
     const insert = db.prepare('INSERT INTO jobs (payload, priority, created_at) VALUES (?, 0, ?)');
     const add = async (i: number) => void insert.run(JSON.stringify({ i }), Date.now());
     const addMany = db.transaction((from: number, count: number) => {

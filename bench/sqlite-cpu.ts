@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openMinimalQueue } from './minimal-sqlite.js';
 
 const N = Number(process.env.N ?? 10_000);
 const REPS = Number(process.env.REPS ?? 4);
@@ -145,13 +145,7 @@ async function docketRun(): Promise<Figures> {
 /** The peer harness's minimal SQLite queue (its sqlite-baseline adapter), in this process. */
 async function minimalRun(): Promise<Figures> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-sqlite-cpu-minimal-'));
-  const db = new Database(join(dir, 'queue.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.exec(`CREATE TABLE jobs (id INTEGER PRIMARY KEY, queue TEXT NOT NULL DEFAULT 'default',
-    priority INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued',
-    attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, locked_at INTEGER, finished_at INTEGER);
-    CREATE INDEX jobs_ready ON jobs (priority, id) WHERE state = 'queued';`);
+  const db = openMinimalQueue(join(dir, 'queue.db'));
   const insert = db.prepare('INSERT INTO jobs (payload, priority, created_at) VALUES (?, 0, ?)');
   const single = process.cpuUsage();
   const singles = Math.ceil(N / 10);

@@ -84,7 +84,8 @@ export async function workerKills(
       kills++;
       await until('the killed worker to exit', () => victim.exit !== undefined, 60_000);
       // Its jobs' processes, even one it spawned an instant before the kill: they carry its tag.
-      const orphans = victimId === undefined ? orphansOf(store, pool) : processesOfWorker(store, victimId);
+      if (victimId === undefined) violations.push(`kill ${kills}: worker ${victim.pid} was not registered`);
+      const orphans = victimId === undefined ? [] : processesOfWorker(store, victimId);
       const replacement = pool.start();
       await waitRegistered(docket, pool);
       replacementMs.push(Date.now() - killedAt);
@@ -161,19 +162,6 @@ function processesOfWorker(store: ChaosStore, workerId: string): number[] {
     if (at < 0) return false;
     const end = environ.indexOf('\0', at);
     return environ.slice(at, end < 0 ? undefined : end).endsWith(`.${workerId}`);
-  });
-}
-
-/** Processes started by the store's workers with no live worker above them (for a worker never registered). */
-function orphansOf(store: ChaosStore, pool: WorkerPool): number[] {
-  const table = processTable();
-  const workers = new Set(pool.all.map((worker) => worker.pid));
-  const live = new Set(pool.live().map((worker) => worker.pid));
-  return markedProcesses(store, workers).filter((pid) => {
-    for (let at = table.get(pid)?.ppid; at !== undefined && at > 1; at = table.get(at)?.ppid) {
-      if (live.has(at)) return false;
-    }
-    return true;
   });
 }
 
